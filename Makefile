@@ -1,0 +1,38 @@
+# Every target creates the virtualenv first if it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: demo test lint format synth deploy clean
+
+$(BIN)/imgloop: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+demo: $(BIN)/imgloop
+	$(BIN)/imgloop run --local --input tests/events/s1_example.json --out out --fail-generate-first 2 --reject-first 4 --throttle-first 1
+
+test: $(BIN)/imgloop
+	$(BIN)/pytest
+
+lint: $(BIN)/imgloop
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy lambdas infra statemachine imgloop app.py
+
+format: $(BIN)/imgloop
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+synth: $(BIN)/imgloop
+	$(BIN)/python -c "from imgloop.assembly import synthesize; print(synthesize())"
+
+deploy: $(BIN)/imgloop
+	. $(BIN)/activate && npx --yes aws-cdk@2 deploy
+
+clean:
+	rm -rf $(VENV) cdk.out out .pytest_cache .mypy_cache .ruff_cache

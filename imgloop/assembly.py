@@ -1,0 +1,114 @@
+"""The workflow as CDK synthesized it: read from the cloud assembly, with its ARNs resolved locally."""
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STACK_NAME = "ImageLoop"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    handler: str  # "module.path.function", importable from the lambdas folder
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    definition: dict[str, Any]
+    functions: dict[str, FunctionSpec]  # by the ARN the definition names
+
+
+@dataclass(frozen=True)
+class LocalNames:
+    """What the stack's own resources are called in the local account."""
+
+    region: str = "us-west-2"
+    account: str = "123456789012"
+    bucket: str = "imgloop-local-images"
+
+    def function_arn(self, logical_id: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{logical_id}"
+
+
+def synthesize(outdir: Path = PROJECT_ROOT / "cdk.out") -> Path:
+    """Run the CDK app in this process (needs Node.js for jsii, no AWS credentials)."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    from infra.app import build_app
+
+    build_app(str(outdir)).synth()
+    return outdir
+
+
+def template(assembly: Path) -> dict[str, Any]:
+    return dict(json.loads((assembly / f"{STACK_NAME}.template.json").read_text()))
+
+
+class _Resolver:
+    def __init__(self, resources: dict[str, Any], names: LocalNames) -> None:
+        self._resources = resources
+        self._names = names
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(self(p)) for p in parts)
+        if "Ref" in value:
+            return self._ref(value["Ref"])
+        if "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self._attribute(logical_id, attribute)
+        return {k: self(v) for k, v in value.items()}
+
+    def _ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::Region": self._names.region,
+            "AWS::AccountId": self._names.account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        kind = self._resources[name]["Type"]
+        if kind == "AWS::S3::Bucket":
+            return self._names.bucket
+        if kind == "AWS::Lambda::Function":
+            return name
+        raise ValueError(f"no local value for Ref {name} ({kind})")
+
+    def _attribute(self, logical_id: str, attribute: str) -> str:
+        kind = self._resources[logical_id]["Type"]
+        if kind == "AWS::Lambda::Function" and attribute == "Arn":
+            return self._names.function_arn(logical_id)
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{self._names.bucket}"
+        raise ValueError(f"no local value for {logical_id}.{attribute} ({kind})")
+
+
+def load_workflow(assembly: Path, names: LocalNames) -> Workflow:
+    resources = template(assembly)["Resources"]
+    resolve = _Resolver(resources, names)
+    machines = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    if len(machines) != 1:
+        raise ValueError(f"expected one state machine in the assembly, found {len(machines)}")
+    definition = json.loads(resolve(machines[0]["Properties"]["DefinitionString"]))
+    functions = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function" or "Handler" not in resource["Properties"]:
+            continue
+        props = resource["Properties"]
+        environment = resolve(props.get("Environment", {}).get("Variables", {}))
+        functions[names.function_arn(logical_id)] = FunctionSpec(logical_id, props["Handler"], environment)
+    return Workflow(definition=definition, functions=functions)

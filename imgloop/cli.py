@@ -1,0 +1,105 @@
+"""The `imgloop` command."""
+
+import argparse
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from imgloop.assembly import synthesize
+from imgloop.progress import describe_event
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imgloop", description="Generate images that meet a written requirement.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the workflow on an input event")
+    run.add_argument(
+        "--local", action="store_true", help="run on this machine: moto + a Bedrock stand-in, no AWS account"
+    )
+    run.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
+    run.add_argument("--out", type=Path, default=Path("out"), help="folder for the images and manifest (default: out)")
+    run.add_argument("--name", help="execution name (default: imgloop-<time>-<random>)")
+    run.add_argument(
+        "--reject-first", type=_count, default=0, metavar="K", help="the judge says no to the first K images"
+    )
+    run.add_argument(
+        "--fail-generate-first", type=_count, default=0, metavar="K", help="the image model refuses its first K calls"
+    )
+    run.add_argument(
+        "--throttle-first", type=_count, default=0, metavar="K", help="the first K Bedrock calls are throttled"
+    )
+    run.add_argument("--assembly", type=Path, help="use this synthesized cloud assembly instead of synthesizing anew")
+    run.add_argument(
+        "--json", action="store_true", help="print one JSON object {status, output, error, cause} at the end"
+    )
+    run.add_argument("--verbose", action="store_true", help="show the functions' own logs")
+    return parser
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    from imgloop.local import LocalRunner
+    from imgloop.standin import Scenario
+
+    try:
+        event: Any = json.loads(args.input.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"imgloop: cannot read {args.input}: {error}", file=sys.stderr)
+        return 2
+    assembly = args.assembly
+    if assembly is None:
+        if not args.json:
+            print("synthesizing the CDK app ...", file=sys.stderr)
+        assembly = synthesize()
+    scenario = Scenario(
+        reject_first=args.reject_first, fail_generate_first=args.fail_generate_first, throttle_first=args.throttle_first
+    )
+    name = args.name or f"imgloop-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+    def show(history_event: dict[str, Any]) -> None:
+        line = describe_event(history_event)
+        if line and not args.json:
+            print(line, flush=True)
+
+    runner = LocalRunner(assembly, scenario)
+    result = runner.run(event, name, args.out, on_event=show, log_level="INFO" if args.verbose else "WARNING")
+    if args.json:
+        print(json.dumps(result.summary(), ensure_ascii=False))
+    else:
+        print(f"\nexecution {name}: {result.status}")
+        if result.output:
+            print(json.dumps(result.output, indent=2, ensure_ascii=False))
+        if result.error:
+            print(f"error: {result.error}\ncause: {result.cause}")
+        if runner.retry_waits:
+            waits = ", ".join(f"{w:.1f}s" for w in runner.retry_waits)
+            print(
+                f"transient faults retried {len(runner.retry_waits)} time(s); backoff waits (skipped locally): {waits}"
+            )
+        print(f"files: {args.out / name}/")
+    return 0 if result.status == "SUCCEEDED" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run" and not args.local:
+        print(
+            "imgloop: only --local runs are supported by this command; deploy with `cdk deploy` and start "
+            "executions from the console or with boto3 (see README)",
+            file=sys.stderr,
+        )
+        return 2
+    return _run_local(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Run the synthesized state machine on moto's Step Functions interpreter, with the real handlers
+dispatched in-process, moto's S3 and the Bedrock stand-in. No AWS account, no Docker."""
+
+import contextlib
+import json
+import logging
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from imgloop.assembly import LocalNames, load_workflow
+from imgloop.local_lambda import LocalLambdas
+from imgloop.standin import BedrockStandIn, Scenario
+
+_POLL_SECONDS = 0.05
+_LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+@dataclass
+class RunResult:
+    name: str
+    execution_arn: str
+    status: str
+    output: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]]
+    files: list[Path] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {"status": self.status, "output": self.output, "error": self.error, "cause": self.cause}
+
+    def states_entered(self) -> list[str]:
+        return [e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")]
+
+
+@contextmanager
+def _recorded_retry_waits(waits: list[float]) -> Iterator[None]:
+    """moto sleeps out each Retry interval; locally we record the interval and move on."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    original = vars(retrier_decl)["time"]
+    setattr(retrier_decl, "time", SimpleNamespace(sleep=waits.append))  # noqa: B010 - not re-exported for mypy
+    try:
+        yield
+    finally:
+        setattr(retrier_decl, "time", original)  # noqa: B010
+
+
+class LocalRunner:
+    def __init__(self, assembly: Path, scenario: Scenario | None = None, names: LocalNames | None = None) -> None:
+        self.names = names or LocalNames()
+        self.workflow = load_workflow(assembly, self.names)
+        self.standin = BedrockStandIn(scenario or Scenario())
+        self.lambdas = LocalLambdas(self.workflow.functions)
+        self.retry_waits: list[float] = []
+
+    def run(
+        self,
+        event: Any,
+        name: str,
+        out_dir: Path | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        log_level: str = "WARNING",
+    ) -> RunResult:
+        # moto logs every failed task at length; the history already says it all.
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        # A task that raises (a throttled call, say) has no metrics to flush; that is expected here.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        os.environ.update(_LOCAL_ENV)
+        os.environ["AWS_DEFAULT_REGION"] = self.names.region
+        self.lambdas.overrides["POWERTOOLS_LOG_LEVEL"] = log_level
+        with (
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+            _recorded_retry_waits(self.retry_waits),
+        ):
+            boto3.setup_default_session(region_name=self.names.region)
+            assert boto3.DEFAULT_SESSION is not None
+            self.standin.register(boto3.DEFAULT_SESSION.events)
+            self.lambdas.register(boto3.DEFAULT_SESSION.events)
+            self._fresh_clients()
+            self._prepare_account(event)
+            sfn = boto3.client("stepfunctions")
+            machine = sfn.create_state_machine(
+                name="ImageLoop",
+                definition=json.dumps(self.workflow.definition),
+                roleArn=f"arn:aws:iam::{self.names.account}:role/imgloop-local",
+            )
+            started = sfn.start_execution(
+                stateMachineArn=machine["stateMachineArn"], name=name, input=json.dumps(event, ensure_ascii=False)
+            )
+            arn = started["executionArn"]
+            history = self._follow(sfn, arn, on_event)
+            described = sfn.describe_execution(executionArn=arn)
+            result = RunResult(
+                name=name,
+                execution_arn=arn,
+                status=described["status"],
+                output=json.loads(described["output"]) if described.get("output") else None,
+                error=described.get("error"),
+                cause=described.get("cause"),
+                history=history,
+            )
+            if out_dir is not None:
+                result.files = self._download(out_dir, result)
+            return result
+
+    def _fresh_clients(self) -> None:
+        # Clients cached by an earlier run belong to an earlier session and its stand-ins.
+        from common import clients
+
+        clients.bedrock.cache_clear()
+        clients.s3.cache_clear()
+
+    def _prepare_account(self, event: Any) -> None:
+        """The stack's bucket, plus a bucket the event names, allowed as a deploy would allow it."""
+        s3 = boto3.client("s3")
+        buckets = [self.names.bucket]
+        named = _named_bucket(event)
+        if named and named != self.names.bucket:
+            buckets.append(named)
+            self.lambdas.overrides["EXTRA_OUTPUT_BUCKETS"] = named
+        for bucket in buckets:
+            # A name S3 refuses is left for the input check to report.
+            with contextlib.suppress(s3.exceptions.ClientError):
+                s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.names.region})
+
+    def _follow(self, sfn: Any, arn: str, on_event: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        while True:
+            running = sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+            events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            for event in events[len(seen) :]:
+                seen.append(event)
+                if on_event:
+                    on_event(event)
+            if not running:
+                return seen
+            time.sleep(_POLL_SECONDS)
+
+    def _download(self, out_dir: Path, result: RunResult) -> list[Path]:
+        """Copy the run's images and manifest out of the local S3 into out_dir/<execution name>."""
+        target = out_dir / result.name
+        target.mkdir(parents=True, exist_ok=True)
+        files = []
+        opened = run_folder(result.history)
+        if opened is not None:
+            bucket, folder = opened
+            s3 = boto3.client("s3")
+            for item in s3.list_objects_v2(Bucket=bucket, Prefix=f"{folder}/").get("Contents", []):
+                path = target / item["Key"][len(folder) + 1 :]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+                files.append(path)
+        summary = target / "execution.json"
+        summary.write_text(json.dumps(result.summary(), indent=2, ensure_ascii=False))
+        files.append(summary)
+        return files
+
+
+def run_folder(history: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """Bucket and folder of the run, as the first state decided them (None if the input was rejected)."""
+    for event in history:
+        details = event.get("stateExitedEventDetails")
+        if details and details["name"] == "Check input":
+            run = json.loads(details["output"]).get("run")
+            return (run["bucket"], run["folder"]) if run else None
+    return None
+
+
+def _named_bucket(event: Any) -> str | None:
+    if not isinstance(event, dict):
+        return None
+    output = event.get("output")
+    value = event.get("output_s3_bucket_name") or (output.get("bucket") if isinstance(output, dict) else None)
+    return value if isinstance(value, str) else None

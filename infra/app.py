@@ -1,0 +1,20 @@
+"""Build the CDK app with cdk.json's context, for the CDK CLI and for in-process synthesis."""
+
+import json
+from typing import Any
+
+from aws_cdk import App
+
+from infra.constants import ROOT, STACK_NAME
+from infra.stack import ImageLoopStack
+
+
+def project_context() -> dict[str, Any]:
+    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+
+
+def build_app(outdir: str | None = None) -> App:
+    # The CDK CLI passes cdk.json's context itself; in-process synthesis (tests, local runs) reads it here.
+    app = App(outdir=outdir, context=project_context())
+    ImageLoopStack(app, STACK_NAME, description="Images that meet a written requirement (Bedrock + Step Functions)")
+    return app

@@ -1,0 +1,28 @@
+"""Names, context keys and defaults of the CDK app, in one place."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS_DIR = ROOT / "lambdas"
+
+STACK_NAME = "ImageLoop"
+SERVICE_NAME = "imgloop"
+METRICS_NAMESPACE = "ImageLoop"
+
+# cdk.json context keys
+CTX_GENERATOR_MODEL = "imgloop:generator_model_id"
+CTX_VALIDATOR_MODEL = "imgloop:validator_model_id"
+CTX_REVISER_MODEL = "imgloop:reviser_model_id"
+CTX_EXTRA_BUCKETS = "imgloop:extra_output_buckets"
+CTX_POWERTOOLS_LAYER = "imgloop:powertools_layer_arn"
+
+# Resolved by CloudFormation at deploy time: the newest public Powertools v3 layer for this runtime.
+POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/x86_64/python3.13/latest"
+
+# Functions: (construct id, handler, timeout seconds)
+FUNCTIONS = {
+    "generate": ("GenerateFunction", "generate.handler.handler", 120),
+    "save": ("SaveFunction", "save.handler.handler", 30),
+    "validate": ("ValidateFunction", "validate.handler.handler", 120),
+    "revise": ("ReviseFunction", "revise.handler.handler", 120),
+}

@@ -1,0 +1,31 @@
+"""The stack: storage and workflow, with the outputs a user needs to start and inspect runs."""
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra import constants as c
+from infra.storage import ImageStorage
+from infra.workflow import ImageLoopWorkflow
+
+
+class ImageLoopStack(Stack):
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        storage = ImageStorage(self, "Storage")
+        node = self.node
+        self.workflow = ImageLoopWorkflow(
+            self,
+            "Workflow",
+            bucket=storage.bucket,
+            extra_buckets=list(node.try_get_context(c.CTX_EXTRA_BUCKETS) or []),
+            models={
+                "generator": node.get_context(c.CTX_GENERATOR_MODEL),
+                "validator": node.get_context(c.CTX_VALIDATOR_MODEL),
+                "reviser": node.get_context(c.CTX_REVISER_MODEL),
+            },
+            powertools_layer_arn=node.try_get_context(c.CTX_POWERTOOLS_LAYER),
+        )
+        CfnOutput(self, "BucketName", value=storage.bucket.bucket_name)
+        CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)

@@ -1,0 +1,1 @@
+"""Code shared by the Generate, Save, Validate and Revise functions."""

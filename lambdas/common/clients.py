@@ -1,0 +1,21 @@
+"""AWS clients, created once per container and handed to the logic as parameters."""
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# The state machine owns retries (with backoff and jitter, visible in the history), so the SDK
+# makes one try only; image models can take tens of seconds to answer.
+_BEDROCK = Config(retries={"total_max_attempts": 1}, read_timeout=110, connect_timeout=5)
+
+
+@cache
+def bedrock() -> Any:
+    return boto3.client("bedrock-runtime", config=_BEDROCK)
+
+
+@cache
+def s3() -> Any:
+    return boto3.client("s3")

@@ -1,0 +1,37 @@
+"""Named errors: each class name is the error name Step Functions Retry and Catch match."""
+
+
+class WorkflowError(Exception):
+    """Base class; never raised itself."""
+
+
+class InvalidInput(WorkflowError):
+    """The request (or a task payload) breaks a rule; the message names the field and the rule."""
+
+
+class ModelThrottled(WorkflowError):
+    """Bedrock throttled the call or a quota was hit; the state machine retries it."""
+
+
+class ModelTimeout(WorkflowError):
+    """The model did not answer in time; the state machine retries it."""
+
+
+class ModelServiceError(WorkflowError):
+    """Bedrock answered with a 5xx or was not ready; the state machine retries it."""
+
+
+class ModelUnavailable(WorkflowError):
+    """The model id is unknown, retired, not enabled or not allowed for this account."""
+
+
+class ModelRequestRejected(WorkflowError):
+    """Bedrock rejected a request that passed our own checks; retrying would not help."""
+
+
+class ManifestConflict(WorkflowError):
+    """The manifest kept changing under us; the state machine retries the task."""
+
+
+class ImageMissing(WorkflowError):
+    """An image the state names is not in S3 (it was deleted while the run went on)."""

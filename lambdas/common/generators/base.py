@@ -1,0 +1,53 @@
+"""What every image-model family adapter provides; the handlers only talk to this."""
+
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: bytes
+    seed: int
+    content_type: str
+    extension: str
+
+
+@dataclass(frozen=True)
+class RefusedGeneration:
+    """The model answered but made no image (content filter, unsupported language...)."""
+
+    reason: str
+    seed: int
+
+
+GenerationResult = GeneratedImage | RefusedGeneration
+
+
+class ImageFamily(ABC):
+    """One Bedrock request family: its parameters, request body, response shape and prompt style."""
+
+    name: str
+    params_model: type[BaseModel]
+    max_prompt_chars: int
+    max_seed: int
+    prompt_guidelines: str
+
+    @abstractmethod
+    def serves(self, model_id: str) -> bool: ...
+
+    @abstractmethod
+    def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def read_response(self, body: dict[str, Any], seed: int, params: BaseModel) -> GenerationResult: ...
+
+    @abstractmethod
+    def extension(self, params: BaseModel) -> str: ...
+
+    def choose_seed(self, requested: int, rng: random.Random) -> int:
+        # 0 means "any seed": pick one so that the seed actually used can be recorded.
+        return requested if requested else rng.randint(1, self.max_seed)

@@ -1,0 +1,77 @@
+"""Stability AI's current Bedrock API: SD3.5 Large, SD3 Large, Stable Image Core and Ultra."""
+
+import base64
+import binascii
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.generators.base import GeneratedImage, GenerationResult, ImageFamily, RefusedGeneration
+
+AspectRatio = Literal["16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"]
+
+GUIDELINES = """\
+Write for Stable Diffusion 3.5: plain natural-language sentences, not keyword lists or weights.
+Order the description: style, then subject and action, then composition, then lighting and colour,
+then technical qualities (lens, detail, resolution).
+Text that must appear in the image goes in double quotes and stays short.
+Everything that must NOT appear goes in the negative prompt, never as "no X" in the prompt.
+Write in English: translate any other language."""
+
+
+class StabilityParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    aspect_ratio: AspectRatio = "1:1"
+    output_format: Literal["png", "jpeg"] = "png"
+    seed: int = Field(default=0, ge=0, le=4294967295)
+
+
+class StabilityFamily(ImageFamily):
+    name = "stability"
+    params_model = StabilityParams
+    max_prompt_chars = 10000
+    max_seed = 4294967295
+    prompt_guidelines = GUIDELINES
+
+    def serves(self, model_id: str) -> bool:
+        base = model_id.split(".", 1)[-1] if model_id.startswith(("us.", "eu.", "apac.")) else model_id
+        return base.startswith(("stability.sd3", "stability.stable-image"))
+
+    def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]:
+        assert isinstance(params, StabilityParams)
+        body: dict[str, Any] = {
+            "prompt": prompt,
+            "mode": "text-to-image",
+            "aspect_ratio": params.aspect_ratio,
+            "output_format": params.output_format,
+            "seed": seed,
+        }
+        if negative_prompt:
+            body["negative_prompt"] = negative_prompt
+        return body
+
+    def read_response(self, body: dict[str, Any], seed: int, params: BaseModel) -> GenerationResult:
+        assert isinstance(params, StabilityParams)
+        seeds = body.get("seeds") or [seed]
+        used_seed = int(seeds[0])
+        reasons = body.get("finish_reasons") or [None]
+        if reasons[0]:
+            # A filtered generation still answers HTTP 200; the reason is the only sign of it.
+            return RefusedGeneration(reason=f"model refused: {reasons[0]}", seed=used_seed)
+        images = body.get("images") or []
+        if not images:
+            return RefusedGeneration(reason="model answered with no image", seed=used_seed)
+        try:
+            data = base64.b64decode(images[0], validate=True)
+        except (binascii.Error, TypeError):
+            return RefusedGeneration(reason="model answered with an image that is not base64", seed=used_seed)
+        content_type = "image/png" if params.output_format == "png" else "image/jpeg"
+        return GeneratedImage(data=data, seed=used_seed, content_type=content_type, extension=self.extension(params))
+
+    def extension(self, params: BaseModel) -> str:
+        assert isinstance(params, StabilityParams)
+        return "png" if params.output_format == "png" else "jpg"
+
+
+FAMILY = StabilityFamily()

@@ -1,0 +1,37 @@
+"""S3 keys of a run, built only from validated parts so no key can escape the run's folder."""
+
+import re
+from dataclasses import dataclass
+
+from common.errors import InvalidInput
+
+STAGING_PREFIX = "_staging"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
+
+
+@dataclass(frozen=True)
+class RunKeys:
+    prefix: str
+    execution_name: str
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.execution_name):
+            raise InvalidInput(
+                "execution name: must be 1-80 letters, digits, '-' or '_' so it can name the run's folder"
+            )
+
+    @property
+    def folder(self) -> str:
+        return f"{self.prefix}/{self.execution_name}"
+
+    @property
+    def manifest(self) -> str:
+        return f"{self.folder}/manifest.json"
+
+    def image(self, revision: int, attempt: int, extension: str) -> str:
+        return f"{self.folder}/r{revision:02d}-a{attempt:02d}.{extension}"
+
+    def staging(self, revision: int, attempt: int, extension: str) -> str:
+        # Under one top-level prefix (no request prefix can start with '_') so a single lifecycle
+        # rule expires whatever a failed Save left behind.
+        return f"{STAGING_PREFIX}/{self.folder}/r{revision:02d}-a{attempt:02d}.{extension}"

@@ -1,0 +1,127 @@
+"""The run's record in S3: every image, refusal and verdict, updated without losing anyone's entry.
+
+Writers (Save and Validate, and parallel branches later) read the manifest with its ETag and write
+it back only if nobody changed it meanwhile (S3 conditional writes), so concurrent updates retry
+instead of overwriting each other. Entries are keyed by (revision, attempt): a retried task
+replaces its own entry and never adds a second one.
+"""
+
+import json
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, Field
+
+from common.errors import ManifestConflict
+
+_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
+_MAX_TRIES = 8
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Check(BaseModel):
+    requirement: str
+    ok: bool
+    evidence: str = ""
+
+
+class Verdict(BaseModel):
+    passed: bool
+    score: int = Field(ge=0, le=10)
+    reason: str
+    checks: list[Check] = Field(default_factory=list)
+    suggested_fix: str = ""
+    judged_by: str
+    judged_at: str = Field(default_factory=now)
+
+
+class Entry(BaseModel):
+    revision: int
+    attempt: int
+    outcome: Literal["image", "refused"]
+    prompt: str
+    negative_prompt: str
+    model_id: str
+    seed: int
+    key: str | None = None
+    refusal: str | None = None
+    verdict: Verdict | None = None
+    created_at: str = Field(default_factory=now)
+
+
+class Winner(BaseModel):
+    revision: int
+    attempt: int
+    key: str
+
+
+class Manifest(BaseModel):
+    execution_id: str
+    execution_name: str
+    started_at: str
+    request: dict[str, Any]
+    status: Literal["running", "succeeded", "requirements_not_met"] = "running"
+    finished_at: str | None = None
+    winner: Winner | None = None
+    entries: list[Entry] = Field(default_factory=list)
+
+    def entry(self, revision: int, attempt: int) -> Entry | None:
+        return next((e for e in self.entries if (e.revision, e.attempt) == (revision, attempt)), None)
+
+    def put_entry(self, entry: Entry) -> None:
+        self.entries = [e for e in self.entries if (e.revision, e.attempt) != (entry.revision, entry.attempt)]
+        self.entries.append(entry)
+        self.entries.sort(key=lambda e: (e.revision, e.attempt))
+
+
+class ManifestStore:
+    def __init__(self, s3: Any, bucket: str, key: str) -> None:
+        self._s3 = s3
+        self.bucket = bucket
+        self.key = key
+
+    def create(self, manifest: Manifest) -> Manifest:
+        """Write the first version; a retried create finds its own manifest and keeps it."""
+        try:
+            self._put(manifest, IfNoneMatch="*")
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in _CONFLICT_CODES:
+                raise
+            existing, _ = self.read()
+            if existing.execution_id != manifest.execution_id:
+                raise
+            return existing
+        return manifest
+
+    def read(self) -> tuple[Manifest, str]:
+        obj = self._s3.get_object(Bucket=self.bucket, Key=self.key)
+        return Manifest.model_validate_json(obj["Body"].read()), obj["ETag"]
+
+    def update(self, change: Callable[[Manifest], None]) -> Manifest:
+        for attempt in range(_MAX_TRIES):
+            manifest, etag = self.read()
+            change(manifest)
+            try:
+                self._put(manifest, IfMatch=etag)
+                return manifest
+            except ClientError as error:
+                if error.response["Error"]["Code"] not in _CONFLICT_CODES:
+                    raise
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+        raise ManifestConflict(f"manifest {self.key} changed on every one of {_MAX_TRIES} tries")
+
+    def _put(self, manifest: Manifest, **condition: str) -> None:
+        self._s3.put_object(
+            Bucket=self.bucket,
+            Key=self.key,
+            Body=json.dumps(manifest.model_dump(mode="json"), ensure_ascii=False, indent=1).encode(),
+            ContentType="application/json",
+            **condition,
+        )

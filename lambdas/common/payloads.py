@@ -1,0 +1,104 @@
+"""What the state machine hands each task and what each task hands back: small, typed, no bytes."""
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+
+from common.errors import InvalidInput
+from common.keys import RunKeys
+from common.request import RunRequest, describe
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Run(_Payload):
+    """Which execution this is and where its files live; set by the first state."""
+
+    execution_id: str
+    execution_name: str
+    bucket: str
+    folder: str
+    manifest_key: str
+
+
+class Task(_Payload):
+    request: RunRequest
+    run: Run
+
+    def keys(self) -> RunKeys:
+        return RunKeys(prefix=self.request.output.prefix, execution_name=self.run.execution_name)
+
+
+class Attempt(Task):
+    revision: int = Field(ge=0)
+    attempt: int = Field(ge=1)
+    prompt: str
+    negative_prompt: str
+
+
+class Generation(_Payload):
+    outcome: Literal["image", "refused"]
+    model_id: str
+    seed: int
+    staging_key: str | None = None
+    content_type: str | None = None
+    refusal: str | None = None
+
+
+class Record(_Payload):
+    key: str | None
+
+
+class VerdictSummary(_Payload):
+    passed: bool
+    score: int
+    reason: str
+
+
+class Proposal(_Payload):
+    prompt: str
+    negative_prompt: str
+    note: str
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def parse_payload(model: type[T], event: Any) -> T:
+    try:
+        return model.model_validate(event)
+    except ValidationError as error:
+        raise InvalidInput(describe(error)) from None
+
+
+class Execution(_Payload):
+    id: str
+    name: str
+    started_at: str
+
+
+class OpenRun(_Payload):
+    action: Literal["open"]
+    request: Any
+    execution: Execution
+
+
+class RecordGeneration(Attempt):
+    action: Literal["record"]
+    generation: Generation
+
+
+class CloseSucceeded(Attempt):
+    action: Literal["succeeded"]
+    key: str
+    reason: str
+
+
+class CloseNotMet(Task):
+    action: Literal["requirements_not_met"]
+
+
+class SaveAction(RootModel[OpenRun | RecordGeneration | CloseSucceeded | CloseNotMet]):
+    root: OpenRun | RecordGeneration | CloseSucceeded | CloseNotMet = Field(discriminator="action")

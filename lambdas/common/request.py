@@ -1,0 +1,194 @@
+"""The run request: one structured shape, the seed systems' flat events mapped onto it, and its rules.
+
+Limits: `max_retry_attempts` is the number of images tried per prompt (1..10) and
+`max_prompt_revisions` the number of revised prompts tried after the original (0..10), so one run
+makes at most max_retry_attempts * (max_prompt_revisions + 1) images: 110 at the upper bounds.
+"""
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from common.errors import InvalidInput
+from common.generators import family_for
+from common.settings import Settings
+
+MAX_ATTEMPTS = 10
+MAX_REVISIONS = 10
+MAX_PROMPT_CHARS = 4000
+
+_MODEL_ID = re.compile(
+    r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?$|^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:[a-z-]+/[A-Za-z0-9.:_-]+$"
+)
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OutputConfig(_Strict):
+    bucket: str
+    prefix: str = "generated-images"
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not _BUCKET.match(value) or ".." in value:
+            raise ValueError("must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        segments = value.strip("/").split("/")
+        if len(value) > 200 or not all(_PREFIX_SEGMENT.match(s) for s in segments):
+            raise ValueError(
+                "must be up to 200 characters of '/'-separated parts made of letters, digits, '.', '_' "
+                "and '-', each starting with a letter or digit"
+            )
+        return "/".join(segments)
+
+
+class ConverseConfig(_Strict):
+    """A judge or reviser: any Bedrock model that takes images through the Converse API."""
+
+    model_id: str
+    temperature: float | None = Field(default=None, ge=0, le=1)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=0, le=500)
+    max_tokens: int = Field(default=2048, ge=256, le=128000)
+
+    @field_validator("model_id")
+    @classmethod
+    def _model_id(cls, value: str) -> str:
+        if not _MODEL_ID.match(value):
+            raise ValueError("must be a Bedrock model id, inference profile id or ARN")
+        return value
+
+
+class GeneratorConfig(BaseModel):
+    """The image model and its family's own parameters, checked by that family's rules."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    model_id: str
+
+    def family_params(self) -> BaseModel:
+        return family_for(self.model_id).params_model.model_validate(self.model_extra or {})
+
+
+class RunRequest(_Strict):
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    negative_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    max_retry_attempts: int = Field(default=3, ge=1, le=MAX_ATTEMPTS)
+    max_prompt_revisions: int = Field(default=2, ge=0, le=MAX_REVISIONS)
+    validate_against: Literal["original", "current"] = "original"
+    output: OutputConfig
+    generator: GeneratorConfig
+    validator: ConverseConfig
+    reviser: ConverseConfig
+
+    @field_validator("prompt", "negative_prompt")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("prompt")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+# The seed systems' flat event keys, as (section, field) of the structured request.
+FLAT_KEYS: dict[str, tuple[str, str]] = {
+    "output_s3_bucket_name": ("output", "bucket"),
+    "output_s3_key_prefix": ("output", "prefix"),
+    "sd_model_id": ("generator", "model_id"),
+    "sd_aspect_ratio": ("generator", "aspect_ratio"),
+    "sd_output_format": ("generator", "output_format"),
+    "sd_seed": ("generator", "seed"),
+    **{
+        f"claude_{verb}_{name}": (section, name)
+        for verb, section in (("validate", "validator"), ("revise", "reviser"))
+        for name in ("model_id", "temperature", "top_p", "top_k", "max_tokens")
+    },
+}
+
+
+def _structure(raw: dict[str, Any]) -> dict[str, Any]:
+    """Map flat seed keys onto sections; a key given both ways is an error, not a silent pick."""
+    data: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in FLAT_KEYS:
+            data[key] = value
+    for key, (section, name) in FLAT_KEYS.items():
+        if key not in raw:
+            continue
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise InvalidInput(f"{section}: must be an object")
+        if name in target:
+            raise InvalidInput(f"{key}: conflicts with {section}.{name}; give one of them")
+        target[name] = raw[key]
+    return data
+
+
+def _with_defaults(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    defaults = {
+        "output": {"bucket": settings.output_bucket},
+        "generator": {"model_id": settings.generator_model_id},
+        "validator": {"model_id": settings.validator_model_id},
+        "reviser": {"model_id": settings.reviser_model_id},
+    }
+    for section, values in defaults.items():
+        given = data.get(section, {})
+        if not isinstance(given, dict):
+            raise InvalidInput(f"{section}: must be an object")
+        data[section] = {**values, **given}
+    return data
+
+
+def describe(error: ValidationError) -> str:
+    """One line per broken rule, naming the field: never a stack trace or the offending value."""
+    lines = []
+    for item in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in item["loc"]) or "request"
+        message = "unknown field (not part of the request)" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{field}: {message}")
+    return "; ".join(lines)
+
+
+def parse_request(raw: Any, settings: Settings) -> RunRequest:
+    if not isinstance(raw, dict):
+        raise InvalidInput("request: must be a JSON object")
+    data = _with_defaults(_structure(raw), settings)
+    try:
+        request = RunRequest.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput(describe(error)) from None
+    try:
+        params = request.generator.family_params()
+    except ValidationError as error:
+        raise InvalidInput(_prefixed(error, "generator")) from None
+    # Spell out the family's defaults so every later task, and the manifest, sees the same values.
+    generator = GeneratorConfig.model_validate({"model_id": request.generator.model_id, **params.model_dump()})
+    request = request.model_copy(update={"generator": generator})
+    if request.output.bucket not in settings.allowed_buckets:
+        raise InvalidInput(
+            f"output.bucket: '{request.output.bucket}' is not a bucket this stack may write "
+            f"(allowed: {', '.join(settings.allowed_buckets)}); add it to the cdk.json context "
+            "'imgloop:extra_output_buckets' and deploy again to allow it"
+        )
+    return request
+
+
+def _prefixed(error: ValidationError, section: str) -> str:
+    return "; ".join(f"{section}.{line}" for line in describe(error).split("; "))

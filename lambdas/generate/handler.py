@@ -1,0 +1,30 @@
+"""Generate image: one call to the image model; the image goes to S3, only its key to the state."""
+
+import random
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from common import clients
+from common.observability import logger, metrics, tracer
+from common.payloads import Attempt, parse_payload
+from generate.logic import generate
+
+_rng = random.SystemRandom()
+
+
+@logger.inject_lambda_context(correlation_id_path="run.execution_id")
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = parse_payload(Attempt, event)
+    logger.append_keys(revision=task.revision, attempt=task.attempt)
+    result = generate(task, clients.bedrock(), clients.s3(), _rng)
+    metrics.add_metric(
+        name="ImageGenerated" if result.outcome == "image" else "GenerationRefused",
+        unit=MetricUnit.Count,
+        value=1,
+    )
+    logger.info("generation finished", extra=result.model_dump())
+    return result.model_dump()

@@ -1,0 +1,50 @@
+"""Ask the image model for one image and put it in S3's staging area; a refusal is an outcome."""
+
+import json
+import random
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common.bedrock_errors import error_code, model_call
+from common.generators import family_for
+from common.generators.base import RefusedGeneration
+from common.observability import logger
+from common.payloads import Attempt, Generation
+
+
+def generate(task: Attempt, bedrock: Any, s3: Any, rng: random.Random) -> Generation:
+    generator = task.request.generator
+    family = family_for(generator.model_id)
+    params = generator.family_params()
+    seed = family.choose_seed(getattr(params, "seed", 0), rng)
+    body = family.request_body(task.prompt, task.negative_prompt, params, seed)
+    refused = Generation(outcome="refused", model_id=generator.model_id, seed=seed)
+    with model_call(generator.model_id):
+        try:
+            response = bedrock.invoke_model(
+                modelId=generator.model_id,
+                body=json.dumps(body, ensure_ascii=False),
+                contentType="application/json",
+                accept="application/json",
+            )
+        except ClientError as error:
+            # SD3.5 answers a prompt it will not draw (a non-English one, say) with a
+            # ValidationException and no image: a failed attempt, not a failed run.
+            if error_code(error) != "ValidationException":
+                raise
+            reason = error.response.get("Error", {}).get("Message", "request rejected")
+            return refused.model_copy(update={"refusal": f"model rejected the prompt: {reason}"})
+    result = family.read_response(json.loads(response["body"].read()), seed, params)
+    if isinstance(result, RefusedGeneration):
+        logger.warning("generation refused", extra={"reason": result.reason, "seed": result.seed})
+        return refused.model_copy(update={"refusal": result.reason, "seed": result.seed})
+    key = task.keys().staging(task.revision, task.attempt, result.extension)
+    s3.put_object(Bucket=task.run.bucket, Key=key, Body=result.data, ContentType=result.content_type)
+    return Generation(
+        outcome="image",
+        model_id=generator.model_id,
+        seed=result.seed,
+        staging_key=key,
+        content_type=result.content_type,
+    )

@@ -1,0 +1,1 @@
+"""The image loop's workflow definition."""
