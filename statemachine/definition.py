@@ -23,6 +23,31 @@ LAMBDA_TRANSIENT = [
 ]
 MODEL_TRANSIENT = ["ModelThrottled", "ModelTimeout", "ModelServiceError"]
 
+# What each task returns (the functions' result models; a test keeps the two in step). Naming the
+# fields keeps Lambda's invocation metadata out of the state and the console's history.
+OPENED = ("request", "run")
+GENERATION = ("outcome", "model_id", "seed", "staging_key", "content_type", "refusal")
+RECORD = ("key",)
+VERDICT = ("passed", "score", "reason")
+PROPOSAL = ("prompt", "negative_prompt", "note")
+SUCCESS = (
+    "status",
+    "message",
+    "bucket",
+    "key",
+    "s3_uri",
+    "bucket_console_url",
+    "object_console_url",
+    "prompt",
+    "negative_prompt",
+    "revision",
+    "attempt",
+    "reason",
+    "images_generated",
+    "manifest_key",
+)
+NOT_MET = ("cause",)
+
 
 @dataclass(frozen=True)
 class LoopFunctions:
@@ -76,7 +101,8 @@ class ImageLoopDefinition(Construct):
                     },
                 }
             ),
-            result_path="$",
+            "$",
+            OPENED,
         )
         # The Lambda error's cause is JSON with a stack trace; the execution reports only the message.
         explain_rejection = sfn.Pass(
@@ -109,20 +135,22 @@ class ImageLoopDefinition(Construct):
             },
             result_path="$.loop",
         )
-        generate = self._task("Generate image", functions.generate, _attempt_payload(), "$.generation")
+        generate = self._task("Generate image", functions.generate, _attempt_payload(), "$.generation", GENERATION)
         record = self._task(
             "Save image",
             functions.save,
             _attempt_payload(action="record", generation=sfn.JsonPath.object_at("$.generation")),
             "$.record",
+            RECORD,
         )
         validate = self._task(
             "Validate image",
             functions.validate,
             _attempt_payload(key=sfn.JsonPath.string_at("$.record.key")),
             "$.verdict",
+            VERDICT,
         )
-        revise = self._task("Revise prompt", functions.revise, _attempt_payload(), "$.proposal")
+        revise = self._task("Revise prompt", functions.revise, _attempt_payload(), "$.proposal", PROPOSAL)
         use_revision = sfn.Pass(
             self,
             "Use the revised prompt",
@@ -142,7 +170,8 @@ class ImageLoopDefinition(Construct):
                 key=sfn.JsonPath.string_at("$.record.key"),
                 reason=sfn.JsonPath.string_at("$.verdict.reason"),
             ),
-            result_path="$",
+            "$",
+            SUCCESS,
         )
         report_not_met = self._task(
             "Report requirements not met",
@@ -155,6 +184,7 @@ class ImageLoopDefinition(Construct):
                 }
             ),
             "$.closing",
+            NOT_MET,
         )
         not_met = sfn.Fail(self, "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause")
 
@@ -190,15 +220,20 @@ class ImageLoopDefinition(Construct):
         self.start = check_input.next(start).next(next_attempt).next(generate).next(record).next(image_made)
 
     def _task(
-        self, name: str, function: lambda_.IFunction, payload: sfn.TaskInput, result_path: str
+        self,
+        name: str,
+        function: lambda_.IFunction,
+        payload: sfn.TaskInput,
+        result_path: str,
+        fields: tuple[str, ...],
     ) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
             self,
             name,
             lambda_function=function,
             payload=payload,
-            payload_response_only=True,
             retry_on_service_exceptions=False,
+            result_selector={field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in fields},
             result_path=result_path,
         )
         for errors in (LAMBDA_TRANSIENT, MODEL_TRANSIENT, ["ManifestConflict"]):

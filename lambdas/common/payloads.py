@@ -73,6 +73,29 @@ def parse_payload(model: type[T], event: Any) -> T:
         raise InvalidInput(describe(error)) from None
 
 
+class Success(_Payload):
+    """The execution's output when an image passed."""
+
+    status: Literal["SUCCESS"] = "SUCCESS"
+    message: str
+    bucket: str
+    key: str
+    s3_uri: str
+    bucket_console_url: str
+    object_console_url: str
+    prompt: str
+    negative_prompt: str
+    revision: int
+    attempt: int
+    reason: str
+    images_generated: int
+    manifest_key: str
+
+
+class NotMet(_Payload):
+    cause: str
+
+
 class Execution(_Payload):
     id: str
     name: str

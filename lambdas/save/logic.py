@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from common.keys import RunKeys
 from common.manifest import Entry, Manifest, ManifestStore, Winner, now
-from common.payloads import Attempt, Generation, Record, Run, Task
+from common.payloads import Attempt, Generation, NotMet, Record, Run, Success, Task
 from common.request import parse_request
 from common.settings import Settings
 
@@ -105,7 +105,7 @@ def console_urls(bucket: str, key: str, region: str) -> tuple[str, str]:
     )
 
 
-def close_succeeded(task: Attempt, key: str, reason: str, settings: Settings, s3: Any) -> dict[str, Any]:
+def close_succeeded(task: Attempt, key: str, reason: str, settings: Settings, s3: Any) -> Success:
     store = ManifestStore(s3, task.run.bucket, task.run.manifest_key)
 
     def finish(manifest: Manifest) -> None:
@@ -116,25 +116,24 @@ def close_succeeded(task: Attempt, key: str, reason: str, settings: Settings, s3
     manifest = store.update(finish)
     bucket_url, object_url = console_urls(task.run.bucket, key, settings.region)
     images = sum(1 for e in manifest.entries if e.outcome == "image")
-    return {
-        "status": "SUCCESS",
-        "message": f"Image accepted at revision {task.revision}, attempt {task.attempt}, after {images} image(s).",
-        "bucket": task.run.bucket,
-        "key": key,
-        "s3_uri": f"s3://{task.run.bucket}/{key}",
-        "bucket_console_url": bucket_url,
-        "object_console_url": object_url,
-        "prompt": task.prompt,
-        "negative_prompt": task.negative_prompt,
-        "revision": task.revision,
-        "attempt": task.attempt,
-        "reason": reason,
-        "images_generated": images,
-        "manifest_key": task.run.manifest_key,
-    }
+    return Success(
+        message=f"Image accepted at revision {task.revision}, attempt {task.attempt}, after {images} image(s).",
+        bucket=task.run.bucket,
+        key=key,
+        s3_uri=f"s3://{task.run.bucket}/{key}",
+        bucket_console_url=bucket_url,
+        object_console_url=object_url,
+        prompt=task.prompt,
+        negative_prompt=task.negative_prompt,
+        revision=task.revision,
+        attempt=task.attempt,
+        reason=reason,
+        images_generated=images,
+        manifest_key=task.run.manifest_key,
+    )
 
 
-def close_not_met(task: Task, s3: Any) -> dict[str, str]:
+def close_not_met(task: Task, s3: Any) -> NotMet:
     store = ManifestStore(s3, task.run.bucket, task.run.manifest_key)
 
     def finish(manifest: Manifest) -> None:
@@ -158,4 +157,4 @@ def close_not_met(task: Task, s3: Any) -> dict[str, str]:
             f"(revision {best.revision}, attempt {best.attempt}): {best.verdict.reason}"
         )
     summary += f" Manifest: s3://{task.run.bucket}/{task.run.manifest_key}"
-    return {"cause": summary}
+    return NotMet(cause=summary)

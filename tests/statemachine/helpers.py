@@ -1,0 +1,35 @@
+"""Reading a local run: states visited, loop counters, the manifest it left in S3."""
+
+import json
+from typing import Any
+
+from imgloop.local import RunResult, run_folder
+
+
+def exits(result: RunResult, state: str) -> list[dict[str, Any]]:
+    """The state's output each time the execution left it, in order."""
+    return [
+        json.loads(e["stateExitedEventDetails"]["output"])
+        for e in result.history
+        if e.get("stateExitedEventDetails", {}).get("name") == state
+    ]
+
+
+def counters(result: RunResult, state: str) -> list[tuple[int, int]]:
+    return [(o["loop"]["revision"], o["loop"]["attempt"]) for o in exits(result, state)]
+
+
+def manifest(s3: Any, result: RunResult) -> dict[str, Any]:
+    opened = run_folder(result.history)
+    assert opened is not None
+    bucket, folder = opened
+    return dict(json.loads(s3.get_object(Bucket=bucket, Key=f"{folder}/manifest.json")["Body"].read()))
+
+
+def keys(s3: Any, bucket: str) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def failures(result: RunResult) -> list[str]:
+    """The errors of failed task attempts, retried or not, in order."""
+    return [e["taskFailedEventDetails"]["error"] for e in result.history if e["type"] == "TaskFailed"]
