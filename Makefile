@@ -22,7 +22,7 @@ test: $(BIN)/imgloop
 lint: $(BIN)/imgloop
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy lambdas infra statemachine imgloop app.py
+	$(BIN)/mypy lambdas infra statemachine imgloop app.py tests
 
 format: $(BIN)/imgloop
 	$(BIN)/ruff format .

@@ -59,3 +59,35 @@ def runner(assembly: Path, aws: None) -> Callable[..., Any]:
         return LocalRunner(assembly, Scenario(**scenario))
 
     return make
+
+
+@pytest.fixture
+def standin(aws: None) -> Any:
+    """The Bedrock stand-in on the default session, where the functions' cached clients come from."""
+    from common import clients
+    from imgloop.standin import BedrockStandIn
+
+    boto3.setup_default_session(region_name="us-west-2")
+    fake = BedrockStandIn()
+    assert boto3.DEFAULT_SESSION is not None
+    fake.register(boto3.DEFAULT_SESSION.events)
+    clients.bedrock.cache_clear()
+    clients.s3.cache_clear()
+    return fake
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from common.settings import Settings
+
+    values = {
+        "OUTPUT_BUCKET": "stack-bucket",
+        "EXTRA_OUTPUT_BUCKETS": "",
+        "GENERATOR_MODEL_ID": "stability.sd3-5-large-v1:0",
+        "VALIDATOR_MODEL_ID": "us.anthropic.claude-sonnet-4-6",
+        "REVISER_MODEL_ID": "us.anthropic.claude-sonnet-4-6",
+        "AWS_REGION": "us-west-2",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return Settings.from_env()

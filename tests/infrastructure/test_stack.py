@@ -1,0 +1,144 @@
+"""The synthesized template: what a deploy would create, and the definition the local runs execute."""
+
+import json
+from typing import Any
+
+from common.payloads import Generation, NotMet, Proposal, Record, Success, Task, VerdictSummary
+from imgloop.assembly import LocalNames, load_workflow
+from statemachine import definition as d
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def _definition(assembly: Any) -> dict[str, Any]:
+    return load_workflow(assembly, LocalNames()).definition
+
+
+def test_one_standard_state_machine_with_logging_tracing_and_a_timeout(template: dict[str, Any], assembly: Any) -> None:
+    [machine] = _resources(template, "AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert _definition(assembly)["TimeoutSeconds"] == 3 * 3600
+
+
+def test_four_python_313_functions_with_the_powertools_layer_and_active_tracing(template: dict[str, Any]) -> None:
+    functions = _resources(template, "AWS::Lambda::Function")
+    assert sorted(f["Properties"]["Handler"] for f in functions.values()) == [
+        "generate.handler.handler",
+        "revise.handler.handler",
+        "save.handler.handler",
+        "validate.handler.handler",
+    ]
+    parameters = template["Parameters"]
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.13"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        [layer] = props["Layers"]
+        assert parameters[layer["Ref"]]["Default"] == "/aws/service/powertools/python/x86_64/python3.13/latest"
+        env = props["Environment"]["Variables"]
+        assert env["GENERATOR_MODEL_ID"] == "stability.sd3-5-large-v1:0"
+        assert env["VALIDATOR_MODEL_ID"] == env["REVISER_MODEL_ID"] == "us.anthropic.claude-sonnet-4-6"
+        assert env["POWERTOOLS_SERVICE_NAME"] == "imgloop"
+
+
+def test_every_task_retries_transient_faults_with_full_jitter_including_lambda_throttling(assembly: Any) -> None:
+    states = _definition(assembly)["States"]
+    tasks = {name: s for name, s in states.items() if s["Type"] == "Task"}
+    assert set(tasks) == {
+        "Check input",
+        "Generate image",
+        "Save image",
+        "Validate image",
+        "Revise prompt",
+        "Report success",
+        "Report requirements not met",
+    }
+    for state in tasks.values():
+        assert state["Resource"] == "arn:aws:states:::lambda:invoke"
+        retried = {error for rule in state["Retry"] for error in rule["ErrorEquals"]}
+        assert {
+            "Lambda.TooManyRequestsException",
+            "Lambda.ServiceException",
+            "ModelThrottled",
+            "ModelTimeout",
+        } <= retried
+        assert all(rule["JitterStrategy"] == "FULL" and rule["BackoffRate"] == 2 for rule in state["Retry"])
+        assert "States.ALL" not in retried and "InvalidInput" not in retried and "ModelUnavailable" not in retried
+
+
+def test_counters_change_only_in_pass_states(assembly: Any) -> None:
+    states = _definition(assembly)["States"]
+    assert states["Count the attempt"]["Parameters"]["attempt.$"] == "States.MathAdd($.loop.attempt, 1)"
+    assert states["Use the revised prompt"]["Parameters"]["revision.$"] == "States.MathAdd($.loop.revision, 1)"
+    assert states["Use the revised prompt"]["Parameters"]["attempt"] == 0
+    more = states["More attempts for this prompt?"]["Choices"][0]
+    assert more == {
+        "Variable": "$.loop.attempt",
+        "NumericLessThanPath": "$.request.max_retry_attempts",
+        "Next": "Count the attempt",
+    }
+    assert states["Requirements not met"] == {
+        "Type": "Fail",
+        "Error": "RequirementsNotMet",
+        "CausePath": "$.closing.cause",
+    }
+
+
+def test_result_selectors_name_exactly_the_fields_the_functions_return() -> None:
+    assert set(d.OPENED) == set(Task.model_fields)
+    assert set(d.GENERATION) == set(Generation.model_fields)
+    assert set(d.RECORD) == set(Record.model_fields)
+    assert set(d.VERDICT) == set(VerdictSummary.model_fields)
+    assert set(d.PROPOSAL) == set(Proposal.model_fields)
+    assert set(d.SUCCESS) == set(Success.model_fields)
+    assert set(d.NOT_MET) == set(NotMet.model_fields)
+
+
+def test_the_state_machine_may_invoke_only_its_four_functions(template: dict[str, Any]) -> None:
+    functions = set(_resources(template, "AWS::Lambda::Function"))
+    policies = _resources(template, "AWS::IAM::Policy")
+    machine_role = next(
+        m["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        for m in _resources(template, "AWS::StepFunctions::StateMachine").values()
+    )
+    statements = [
+        s
+        for p in policies.values()
+        if {"Ref": machine_role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "lambda:InvokeFunction" in json.dumps(s["Action"])
+    ]
+    invoked = {
+        part["Fn::GetAtt"][0]
+        for s in statements
+        for resource in s["Resource"]
+        for part in (resource.get("Fn::Join", ["", [resource]])[1] if isinstance(resource, dict) else [])
+        if isinstance(part, dict) and "Fn::GetAtt" in part
+    }
+    assert invoked == functions
+
+
+def test_the_bucket_blocks_public_access_enforces_tls_and_expires_staging(template: dict[str, Any]) -> None:
+    [bucket] = _resources(template, "AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireStaging"]["Prefix"] == "_staging/"
+    [policy] = _resources(template, "AWS::S3::BucketPolicy").values()
+    [deny] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_outputs_name_the_bucket_and_the_state_machine(template: dict[str, Any]) -> None:
+    assert {"BucketName", "StateMachineArn"} <= set(template["Outputs"])

@@ -1,0 +1,92 @@
+"""`imgloop run --local`: live progress, one JSON object with --json, exit code 0 only on success."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imgloop.cli import main
+from tests.conftest import EVENTS
+
+
+def test_json_mode_prints_one_object_and_exits_zero_on_success(
+    assembly: Path, aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["run", "--local", "--input", str(EVENTS / "s1_example.json"), "--assembly", str(assembly)]
+    code = main([*args, "--out", str(tmp_path), "--name", "cli-json", "--json", "--reject-first", "1"])
+
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and len(printed) == 1
+    result = json.loads(printed[0])
+    assert set(result) == {"status", "output", "error", "cause"}
+    assert result["status"] == "SUCCEEDED" and result["output"]["attempt"] == 2
+    folder = tmp_path / "cli-json"
+    assert sorted(p.name for p in folder.iterdir()) == ["execution.json", "manifest.json", "r00-a01.png", "r00-a02.png"]
+    assert (folder / "r00-a02.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_names_each_state_with_revision_attempt_and_verdict(
+    assembly: Path, aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 1, "max_prompt_revisions": 1}))
+    code = main(
+        [
+            "run",
+            "--local",
+            "--input",
+            str(event),
+            "--assembly",
+            str(assembly),
+            "--out",
+            str(tmp_path),
+            "--name",
+            "cli-live",
+            "--reject-first",
+            "1",
+            "--fail-generate-first",
+            "0",
+            "--throttle-first",
+            "1",
+        ]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "[r00 a01] Validate image     FAIL score 4/10" in out
+    assert "[r00 a01] Revise prompt      new prompt: Photorealistic landscape" in out
+    assert "[r01 a01] Validate image     PASS score 9/10" in out
+    assert "task failed: ModelThrottled" in out
+    assert "execution cli-live: SUCCEEDED" in out
+
+
+def test_a_failed_run_exits_non_zero(
+    assembly: Path, aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 1, "max_prompt_revisions": 0}))
+    code = main(
+        [
+            "run",
+            "--local",
+            "--input",
+            str(event),
+            "--assembly",
+            str(assembly),
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--reject-first",
+            "5",
+        ]
+    )
+
+    result: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert result["status"] == "FAILED" and result["error"] == "RequirementsNotMet"
+
+
+def test_without_local_it_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--input", "x.json"]) == 2
+    assert "cdk deploy" in capsys.readouterr().err

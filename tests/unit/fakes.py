@@ -1,0 +1,67 @@
+"""Bedrock clients with scripted answers (botocore Stubber) and payload builders for handler tests."""
+
+import io
+import json
+from typing import Any
+
+import boto3
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from common.payloads import Attempt, Run
+from common.request import RunRequest, parse_request
+from common.settings import Settings
+
+
+def bedrock() -> tuple[Any, Stubber]:
+    client = boto3.client("bedrock-runtime", region_name="us-west-2", aws_access_key_id="k", aws_secret_access_key="s")
+    return client, Stubber(client)
+
+
+def invoke_answer(payload: dict[str, Any]) -> dict[str, Any]:
+    data = json.dumps(payload).encode()
+    return {"body": StreamingBody(io.BytesIO(data), len(data)), "contentType": "application/json"}
+
+
+def tool_answer(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "output": {
+            "message": {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": name, "input": data}}]}
+        },
+        "stopReason": "tool_use",
+        "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+        "metrics": {"latencyMs": 1},
+    }
+
+
+def prose_answer(text: str) -> dict[str, Any]:
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+        "metrics": {"latencyMs": 1},
+    }
+
+
+def request(settings: Settings, **fields: Any) -> RunRequest:
+    return parse_request({"prompt": "A red bicycle, a blue wall", **fields}, settings)
+
+
+def attempt(
+    settings: Settings, revision: int = 0, number: int = 1, prompt: str | None = None, **fields: Any
+) -> Attempt:
+    run_request = request(settings, **fields)
+    return Attempt(
+        request=run_request,
+        run=Run(
+            execution_id="arn:aws:states:us-west-2:123456789012:execution:ImageLoop:run-1",
+            execution_name="run-1",
+            bucket=settings.output_bucket,
+            folder="generated-images/run-1",
+            manifest_key="generated-images/run-1/manifest.json",
+        ),
+        revision=revision,
+        attempt=number,
+        prompt=prompt or run_request.prompt,
+        negative_prompt="",
+    )

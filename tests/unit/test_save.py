@@ -1,0 +1,155 @@
+"""Save: opening the run checks the request first; each image is filed once, with its metadata."""
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from common.errors import InvalidInput
+from common.manifest import Entry, Manifest, ManifestStore
+from common.payloads import Generation
+from save.logic import close_not_met, open_run, record_generation
+from tests.unit.fakes import attempt
+
+EXECUTION = "arn:aws:states:us-west-2:123456789012:execution:ImageLoop:run-1"
+
+
+@pytest.fixture
+def bucket(s3: Any, settings: Any) -> str:
+    s3.create_bucket(Bucket=settings.output_bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    return str(settings.output_bucket)
+
+
+def _keys(s3: Any, bucket: str) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def test_open_writes_the_manifest_with_the_normalized_request(s3: Any, settings: Any, bucket: str) -> None:
+    task = open_run({"prompt": "a fox"}, EXECUTION, "run-1", "2026-11-21T10:00:00Z", settings, s3)
+
+    assert task.run.manifest_key == "generated-images/run-1/manifest.json"
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=task.run.manifest_key)["Body"].read())
+    assert manifest["status"] == "running" and manifest["entries"] == []
+    assert manifest["request"]["generator"]["aspect_ratio"] == "1:1"
+    # A retried open finds its own manifest and carries on.
+    again = open_run({"prompt": "a fox"}, EXECUTION, "run-1", "2026-11-21T10:00:00Z", settings, s3)
+    assert again == task
+
+
+def test_open_rejects_bad_input_before_writing_anything(s3: Any, settings: Any, bucket: str) -> None:
+    with pytest.raises(InvalidInput):
+        open_run({"prompt": "a fox", "max_retry_attempts": 0}, EXECUTION, "run-1", "now", settings, s3)
+    with pytest.raises(InvalidInput, match="execution name"):
+        open_run({"prompt": "a fox"}, EXECUTION, "../../etc", "now", settings, s3)
+    assert _keys(s3, bucket) == []
+
+
+def test_record_moves_the_image_to_its_key_with_metadata(s3: Any, settings: Any, bucket: str) -> None:
+    task = open_run({"prompt": "オーロラと月、人はいない"}, EXECUTION, "run-1", "now", settings, s3)
+    step = attempt(settings, prompt="オーロラと月、人はいない").model_copy(update={"request": task.request})
+    s3.put_object(
+        Bucket=bucket, Key="_staging/generated-images/run-1/r00-a01.png", Body=b"png", ContentType="image/png"
+    )
+    generation = Generation(
+        outcome="image",
+        model_id="stability.sd3-5-large-v1:0",
+        seed=9,
+        staging_key="_staging/generated-images/run-1/r00-a01.png",
+        content_type="image/png",
+    )
+
+    record = record_generation(step, generation, s3)
+    record_generation(step, generation, s3)  # a retried Save files nothing twice
+
+    assert record.key == "generated-images/run-1/r00-a01.png"
+    assert _keys(s3, bucket) == ["generated-images/run-1/manifest.json", "generated-images/run-1/r00-a01.png"]
+    head = s3.head_object(Bucket=bucket, Key=record.key)
+    assert unquote(head["Metadata"]["prompt"]) == "オーロラと月、人はいない"
+    assert head["Metadata"]["seed"] == "9" and head["Metadata"]["execution-id"] == EXECUTION
+    assert head["ContentType"] == "image/png"
+    [entry] = json.loads(s3.get_object(Bucket=bucket, Key="generated-images/run-1/manifest.json")["Body"].read())[
+        "entries"
+    ]
+    assert (entry["revision"], entry["attempt"], entry["key"], entry["seed"]) == (0, 1, record.key, 9)
+
+
+def test_long_prompts_are_shortened_in_metadata_but_kept_whole_in_the_manifest(
+    s3: Any, settings: Any, bucket: str
+) -> None:
+    prompt = "a very long requirement, " * 150
+    task = open_run({"prompt": prompt}, EXECUTION, "run-1", "now", settings, s3)
+    step = attempt(settings, prompt=prompt).model_copy(update={"request": task.request})
+    s3.put_object(Bucket=bucket, Key="_staging/generated-images/run-1/r00-a01.png", Body=b"png")
+    generation = Generation(
+        outcome="image", model_id="m.x", seed=1, staging_key="_staging/generated-images/run-1/r00-a01.png"
+    )
+    record = record_generation(step, generation, s3)
+
+    metadata = s3.head_object(Bucket=bucket, Key=record.key)["Metadata"]
+    assert sum(len(k) + len(v) for k, v in metadata.items()) <= 1500
+    assert metadata["prompt"].endswith("...")
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key="generated-images/run-1/manifest.json")["Body"].read())
+    assert manifest["entries"][0]["prompt"] == prompt
+
+
+def test_concurrent_writers_never_lose_an_entry(s3: Any, settings: Any, bucket: str) -> None:
+    open_run({"prompt": "a fox"}, EXECUTION, "run-1", "now", settings, s3)
+    store = ManifestStore(s3, bucket, "generated-images/run-1/manifest.json")
+
+    def add(n: int) -> None:
+        entry = Entry(revision=0, attempt=n, outcome="refused", prompt="p", negative_prompt="", model_id="m", seed=n)
+        store.update(lambda m: m.put_entry(entry))
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    manifest, _ = store.read()
+    assert [e.attempt for e in manifest.entries] == list(range(1, 9))
+
+
+def entry_adder(entry: Entry) -> Callable[[Manifest], None]:
+    return lambda manifest: manifest.put_entry(entry)
+
+
+def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -> None:
+    from common.manifest import Verdict
+
+    task = open_run({"prompt": "a fox"}, EXECUTION, "run-1", "now", settings, s3)
+    store = ManifestStore(s3, bucket, task.run.manifest_key)
+    for n, score in [(1, 3), (2, 7), (3, 5)]:
+        verdict = Verdict(passed=False, score=score, reason=f"reason {n}", judged_by="j")
+        entry = Entry(
+            revision=0,
+            attempt=n,
+            outcome="image",
+            prompt="p",
+            negative_prompt="",
+            model_id="m",
+            seed=n,
+            key=f"k{n}",
+            verdict=verdict,
+        )
+        store.update(entry_adder(entry))
+    refused = Entry(
+        revision=0,
+        attempt=4,
+        outcome="refused",
+        prompt="p",
+        negative_prompt="",
+        model_id="m",
+        seed=4,
+        refusal="filtered",
+    )
+    store.update(lambda m: m.put_entry(refused))
+
+    cause = close_not_met(task, s3).cause
+    assert cause.startswith(
+        "No image met the requirement: 3 image(s) judged and 1 generation(s) refused over 1 prompt(s)."
+    )
+    assert f"Best: score 7/10, s3://{bucket}/k2 (revision 0, attempt 2): reason 2" in cause
+    assert store.read()[0].status == "requirements_not_met"
