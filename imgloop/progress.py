@@ -11,7 +11,9 @@ def _where(state: dict[str, Any]) -> str:
     loop = state.get("loop") if isinstance(state, dict) else None
     if not isinstance(loop, dict):
         return "         "
-    return f"[r{loop.get('revision', 0):02d} a{loop.get('attempt', 0):02d}]"
+    many = len(loop.get("candidates") or []) > 1 and "candidate" in state
+    candidate = f" c{state['candidate']}" if many else ""
+    return f"[r{loop.get('revision', 0):02d} a{loop.get('attempt', 0):02d}{candidate}]"
 
 
 def _shorten(text: str, limit: int = 110) -> str:
@@ -41,7 +43,7 @@ def _describe(name: str, state: dict[str, Any]) -> str | None:
         verdict = state["verdict"]
         word = "PASS" if verdict["passed"] else "FAIL"
         return f"{word} score {verdict['score']}/10: {_shorten(verdict['reason'])}"
-    if name == "Revise prompt":
+    if name in ("Revise prompt", "Translate prompt"):
         proposal = state["proposal"]
         return f"new prompt: {_shorten(proposal['prompt'], 90)}"
     return None

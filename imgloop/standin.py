@@ -33,7 +33,8 @@ STABILITY_SIZES = {
 @dataclass
 class Scenario:
     reject_first: int = 0  # the judge says no to the first K images
-    fail_generate_first: int = 0  # the image model refuses its first K calls (as SD3.5 refuses Japanese)
+    fail_generate_first: int = 0  # the image model rejects its first K prompts (as SD3.5 rejects Japanese)
+    filter_first: int = 0  # then the next K images are content-filtered, answered with HTTP 200
     throttle_first: int = 0  # the first K Bedrock calls of any kind are throttled
     judge_without_tool: bool = False  # the judge answers in prose instead of the verdict tool
 
@@ -82,15 +83,13 @@ class BedrockStandIn:
             return _throttled()
         if nth <= self.scenario.fail_generate_first:
             return _error(400, "ValidationException", "Prompt contains non-English text; only English is supported.")
-        width, height = STABILITY_SIZES.get(call.body.get("aspect_ratio", "1:1"), (1024, 1024))
-        fmt = "PNG" if call.body.get("output_format", "png") == "png" else "JPEG"
-        image = draw(call.body.get("prompt", ""), width, height, fmt)
-        payload = {
-            "seeds": [call.body.get("seed", 0)],
-            "finish_reasons": [None],
-            "images": [base64.b64encode(image).decode()],
-        }
-        return _ok({"body": _stream(json.dumps(payload).encode()), "contentType": "application/json"})
+        filtered = nth <= self.scenario.fail_generate_first + self.scenario.filter_first
+        return _ok(
+            {
+                "body": _stream(json.dumps(_image_answer(call.body, filtered)).encode()),
+                "contentType": "application/json",
+            }
+        )
 
     def _on_converse(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         call = self._record("Converse", params)
@@ -108,6 +107,40 @@ class BedrockStandIn:
             )
         proposal = _proposal(call.body, nth)
         return _ok(_message([{"toolUse": {"toolUseId": f"tool-{nth}", "name": tool, "input": proposal}}], "tool_use"))
+
+
+def _image_answer(body: dict[str, Any], filtered: bool) -> dict[str, Any]:
+    """The family's own response shape, including how it reports a content-filtered image."""
+    if "text_prompts" in body:  # SDXL 1.0
+        seed = body.get("seed", 0)
+        if filtered:
+            return {
+                "result": "success",
+                "artifacts": [{"seed": seed, "base64": "", "finishReason": "CONTENT_FILTERED"}],
+            }
+        image = draw(body["text_prompts"][0]["text"], body.get("width", 1024), body.get("height", 1024), "PNG")
+        return {"result": "success", "artifacts": [{"seed": seed, "base64": _b64(image), "finishReason": "SUCCESS"}]}
+    if body.get("taskType") == "TEXT_IMAGE":  # Nova Canvas, Titan Image
+        if filtered:
+            return {"images": [], "error": "This request has been blocked by our content filters."}
+        config = body.get("imageGenerationConfig", {})
+        count = config.get("numberOfImages", 1)
+        image = draw(body["textToImageParams"]["text"], config.get("width", 1024), config.get("height", 1024), "PNG")
+        return {"images": [_b64(image)] * count, "error": None}
+    seed = body.get("seed", 0)  # Stability SD3.5 / Stable Image
+    if filtered:
+        return {"seeds": [seed], "finish_reasons": ["Filter reason: prompt"], "images": []}
+    width, height = STABILITY_SIZES.get(body.get("aspect_ratio", "1:1"), (1024, 1024))
+    fmt = "PNG" if body.get("output_format", "png") == "png" else "JPEG"
+    return {
+        "seeds": [seed],
+        "finish_reasons": [None],
+        "images": [_b64(draw(body.get("prompt", ""), width, height, fmt))],
+    }
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def _user_text(body: dict[str, Any]) -> str:
@@ -137,6 +170,8 @@ def _verdict(body: dict[str, Any], passed: bool) -> dict[str, Any]:
 
 def _proposal(body: dict[str, Any], nth: int) -> dict[str, Any]:
     requirement = _between(_user_text(body), "requirement")
+    if "<failures>" not in _user_text(body):  # a translation before the first attempt
+        return {"prompt": f"Here is the translation: English rendering of '{requirement}'", "negative_prompt": ""}
     return {
         "prompt": f"Photorealistic landscape (revision {nth}): {requirement}. Sharp focus, natural light.",
         "negative_prompt": "people, text, watermark, blur",

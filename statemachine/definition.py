@@ -26,7 +26,7 @@ MODEL_TRANSIENT = ["ModelThrottled", "ModelTimeout", "ModelServiceError"]
 # What each task returns (the functions' result models; a test keeps the two in step). Naming the
 # fields keeps Lambda's invocation metadata out of the state and the console's history.
 OPENED = ("request", "run")
-GENERATION = ("outcome", "model_id", "seed", "staging_key", "content_type", "refusal")
+GENERATION = ("outcome", "model_id", "seed", "staging_key", "content_type", "refusal", "sent_prompt", "note")
 RECORD = ("key",)
 VERDICT = ("passed", "score", "reason")
 PROPOSAL = ("prompt", "negative_prompt", "note")
@@ -47,6 +47,7 @@ SUCCESS = (
     "manifest_key",
 )
 NOT_MET = ("cause",)
+MAX_CANDIDATES = 4
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class RetryPolicy:
 
 
 def _attempt_payload(**extra: Any) -> sfn.TaskInput:
+    """The request, the run, the loop's counters and prompt (and inside the Map, the candidate)."""
     return sfn.TaskInput.from_object(
         {
             "request": sfn.JsonPath.object_at("$.request"),
@@ -113,63 +115,97 @@ class ImageLoopDefinition(Construct):
         rejected = sfn.Fail(self, "Input rejected", error="InvalidInput", cause_path="$.detail.errorMessage")
         check_input.add_catch(explain_rejection.next(rejected), errors=["InvalidInput"], result_path="$")
 
-        start = sfn.Pass(
-            self,
-            "Start with the original prompt",
-            parameters={
-                "revision": 0,
-                "attempt": 0,
-                "prompt": sfn.JsonPath.string_at("$.request.prompt"),
-                "negative_prompt": sfn.JsonPath.string_at("$.request.negative_prompt"),
-            },
-            result_path="$.loop",
-        )
-        next_attempt = sfn.Pass(
-            self,
+        start = self._loop_pass("Start with the original prompt", 0, 0, "$.request")
+        next_attempt = self._loop_pass(
             "Count the attempt",
-            parameters={
-                "revision": sfn.JsonPath.number_at("$.loop.revision"),
-                "attempt": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.attempt"), 1),
-                "prompt": sfn.JsonPath.string_at("$.loop.prompt"),
-                "negative_prompt": sfn.JsonPath.string_at("$.loop.negative_prompt"),
-            },
-            result_path="$.loop",
+            sfn.JsonPath.number_at("$.loop.revision"),
+            sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.attempt"), 1),
+            "$.loop",
         )
-        generate = self._task("Generate image", functions.generate, _attempt_payload(), "$.generation", GENERATION)
+        use_translation = self._loop_pass("Use the translation", 0, 0, "$.proposal")
+        use_revision = self._loop_pass(
+            "Use the revised prompt",
+            sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.revision"), 1),
+            0,
+            "$.proposal",
+        )
+
+        # One attempt: every candidate is generated, filed and judged in parallel.
+        of_candidate = {"candidate": sfn.JsonPath.number_at("$.candidate")}
+        generate = self._task(
+            "Generate image", functions.generate, _attempt_payload(**of_candidate), "$.generation", GENERATION
+        )
         record = self._task(
             "Save image",
             functions.save,
-            _attempt_payload(action="record", generation=sfn.JsonPath.object_at("$.generation")),
+            _attempt_payload(action="record", generation=sfn.JsonPath.object_at("$.generation"), **of_candidate),
             "$.record",
             RECORD,
         )
         validate = self._task(
             "Validate image",
             functions.validate,
-            _attempt_payload(key=sfn.JsonPath.string_at("$.record.key")),
+            _attempt_payload(key=sfn.JsonPath.string_at("$.record.key"), **of_candidate),
             "$.verdict",
             VERDICT,
         )
-        revise = self._task("Revise prompt", functions.revise, _attempt_payload(), "$.proposal", PROPOSAL)
-        use_revision = sfn.Pass(
+        judged = sfn.Pass(
             self,
-            "Use the revised prompt",
+            "Candidate judged",
             parameters={
-                "revision": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.revision"), 1),
-                "attempt": 0,
-                "prompt": sfn.JsonPath.string_at("$.proposal.prompt"),
-                "negative_prompt": sfn.JsonPath.string_at("$.proposal.negative_prompt"),
+                "candidate": sfn.JsonPath.number_at("$.candidate"),
+                "key": sfn.JsonPath.string_at("$.record.key"),
+                "passed": sfn.JsonPath.string_at("$.verdict.passed"),
+                "score": sfn.JsonPath.number_at("$.verdict.score"),
+                "reason": sfn.JsonPath.string_at("$.verdict.reason"),
             },
-            result_path="$.loop",
         )
+        refused = sfn.Pass(
+            self,
+            "Candidate refused",
+            parameters={
+                "candidate": sfn.JsonPath.number_at("$.candidate"),
+                "key": sfn.JsonPath.string_at("$.record.key"),
+                "passed": False,
+                "score": 0,
+                "reason": sfn.JsonPath.string_at("$.generation.refusal"),
+            },
+        )
+        image_made = (
+            sfn.Choice(self, "Was an image made?")
+            .when(sfn.Condition.string_equals("$.generation.outcome", "image"), validate.next(judged))
+            .otherwise(refused)
+        )
+        candidates = sfn.Map(
+            self,
+            "Make candidates",
+            items_path="$.loop.candidates",
+            item_selector={
+                "request": sfn.JsonPath.object_at("$.request"),
+                "run": sfn.JsonPath.object_at("$.run"),
+                "loop": sfn.JsonPath.object_at("$.loop"),
+                "candidate": sfn.JsonPath.number_at("$$.Map.Item.Value"),
+            },
+            max_concurrency=MAX_CANDIDATES,
+            result_path="$.candidates",
+        )
+        candidates.item_processor(generate.next(record).next(image_made))
+        tally = sfn.Pass(
+            self,
+            "Tally the candidates",
+            # CDK's array_contains helper cannot render a boolean literal, so the intrinsic is spelled out.
+            parameters={"accepted.$": "States.ArrayContains($.candidates[*].passed, true)"},
+            result_path="$.tally",
+        )
+
+        translate = self._task(
+            "Translate prompt", functions.revise, _attempt_payload(mode="translate"), "$.proposal", PROPOSAL
+        )
+        revise = self._task("Revise prompt", functions.revise, _attempt_payload(mode="revise"), "$.proposal", PROPOSAL)
         report_success = self._task(
             "Report success",
             functions.save,
-            _attempt_payload(
-                action="succeeded",
-                key=sfn.JsonPath.string_at("$.record.key"),
-                reason=sfn.JsonPath.string_at("$.verdict.reason"),
-            ),
+            _attempt_payload(action="succeeded", candidates=sfn.JsonPath.object_at("$.candidates")),
             "$",
             SUCCESS,
         )
@@ -207,17 +243,35 @@ class ImageLoopDefinition(Construct):
         accepted = (
             sfn.Choice(self, "Image accepted?")
             .when(
-                sfn.Condition.boolean_equals("$.verdict.passed", True),
-                report_success.next(sfn.Succeed(self, "Done")),
+                sfn.Condition.boolean_equals("$.tally.accepted", True), report_success.next(sfn.Succeed(self, "Done"))
             )
             .otherwise(more_attempts)
         )
-        image_made = (
-            sfn.Choice(self, "Was an image made?")
-            .when(sfn.Condition.string_equals("$.generation.outcome", "image"), validate.next(accepted))
-            .otherwise(more_attempts)
+        translate_first = (
+            sfn.Choice(self, "Translate first?")
+            .when(
+                sfn.Condition.boolean_equals("$.request.translate", True),
+                translate.next(use_translation).next(next_attempt),
+            )
+            .otherwise(next_attempt)
         )
-        self.start = check_input.next(start).next(next_attempt).next(generate).next(record).next(image_made)
+        next_attempt.next(candidates).next(tally).next(accepted)
+        self.start = check_input.next(start).next(translate_first)
+
+    def _loop_pass(self, name: str, revision: Any, attempt: Any, prompts_from: str) -> sfn.Pass:
+        """Set the loop counters and the prompt in `$.loop`: the only place they change."""
+        return sfn.Pass(
+            self,
+            name,
+            parameters={
+                "revision": revision,
+                "attempt": attempt,
+                "prompt": sfn.JsonPath.string_at(f"{prompts_from}.prompt"),
+                "negative_prompt": sfn.JsonPath.string_at(f"{prompts_from}.negative_prompt"),
+                "candidates": sfn.JsonPath.array_range(1, sfn.JsonPath.number_at("$.request.candidates"), 1),
+            },
+            result_path="$.loop",
+        )
 
     def _task(
         self,

@@ -28,10 +28,15 @@ class RunKeys:
     def manifest(self) -> str:
         return f"{self.folder}/manifest.json"
 
-    def image(self, revision: int, attempt: int, extension: str) -> str:
-        return f"{self.folder}/r{revision:02d}-a{attempt:02d}.{extension}"
+    def image(self, revision: int, attempt: int, extension: str, candidate: int | None = None) -> str:
+        return f"{self.folder}/{_name(revision, attempt, candidate)}.{extension}"
 
-    def staging(self, revision: int, attempt: int, extension: str) -> str:
+    def staging(self, revision: int, attempt: int, extension: str, candidate: int | None = None) -> str:
         # Under one top-level prefix (no request prefix can start with '_') so a single lifecycle
         # rule expires whatever a failed Save left behind.
-        return f"{STAGING_PREFIX}/{self.folder}/r{revision:02d}-a{attempt:02d}.{extension}"
+        return f"{STAGING_PREFIX}/{self.folder}/{_name(revision, attempt, candidate)}.{extension}"
+
+
+def _name(revision: int, attempt: int, candidate: int | None) -> str:
+    suffix = f"-c{candidate}" if candidate is not None else ""
+    return f"r{revision:02d}-a{attempt:02d}{suffix}"

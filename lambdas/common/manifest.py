@@ -2,7 +2,7 @@
 
 Writers (Save and Validate, and parallel branches later) read the manifest with its ETag and write
 it back only if nobody changed it meanwhile (S3 conditional writes), so concurrent updates retry
-instead of overwriting each other. Entries are keyed by (revision, attempt): a retried task
+instead of overwriting each other. Entries are keyed by (revision, attempt, candidate): a retried task
 replaces its own entry and never adds a second one.
 """
 
@@ -45,6 +45,7 @@ class Verdict(BaseModel):
 class Entry(BaseModel):
     revision: int
     attempt: int
+    candidate: int = 1
     outcome: Literal["image", "refused"]
     prompt: str
     negative_prompt: str
@@ -52,13 +53,20 @@ class Entry(BaseModel):
     seed: int
     key: str | None = None
     refusal: str | None = None
+    sent_prompt: str | None = None
+    note: str | None = None
     verdict: Verdict | None = None
     created_at: str = Field(default_factory=now)
+
+    @property
+    def position(self) -> tuple[int, int, int]:
+        return (self.revision, self.attempt, self.candidate)
 
 
 class Winner(BaseModel):
     revision: int
     attempt: int
+    candidate: int = 1
     key: str
 
 
@@ -72,13 +80,13 @@ class Manifest(BaseModel):
     winner: Winner | None = None
     entries: list[Entry] = Field(default_factory=list)
 
-    def entry(self, revision: int, attempt: int) -> Entry | None:
-        return next((e for e in self.entries if (e.revision, e.attempt) == (revision, attempt)), None)
+    def entry(self, revision: int, attempt: int, candidate: int = 1) -> Entry | None:
+        return next((e for e in self.entries if e.position == (revision, attempt, candidate)), None)
 
     def put_entry(self, entry: Entry) -> None:
-        self.entries = [e for e in self.entries if (e.revision, e.attempt) != (entry.revision, entry.attempt)]
+        self.entries = [e for e in self.entries if e.position != entry.position]
         self.entries.append(entry)
-        self.entries.sort(key=lambda e: (e.revision, e.attempt))
+        self.entries.sort(key=lambda e: e.position)
 
 
 class ManifestStore:

@@ -38,6 +38,38 @@ class Attempt(Task):
     negative_prompt: str
 
 
+class CandidateAttempt(Attempt):
+    """One of the images of an attempt, made in a Map iteration."""
+
+    candidate: int = Field(default=1, ge=1)
+
+    def image_key(self, extension: str) -> str:
+        candidate = self.candidate if self.request.candidates > 1 else None
+        return self.keys().image(self.revision, self.attempt, extension, candidate)
+
+    def staging_key(self, extension: str) -> str:
+        candidate = self.candidate if self.request.candidates > 1 else None
+        return self.keys().staging(self.revision, self.attempt, extension, candidate)
+
+
+class CandidateResult(_Payload):
+    candidate: int
+    key: str | None
+    passed: bool
+    score: int
+    reason: str | None
+
+
+class Rewrite(Task):
+    """Revise the prompt after failures, or translate the requirement before the first attempt."""
+
+    mode: Literal["revise", "translate"] = "revise"
+    revision: int = Field(ge=0)
+    attempt: int = Field(ge=0)
+    prompt: str
+    negative_prompt: str
+
+
 class Generation(_Payload):
     outcome: Literal["image", "refused"]
     model_id: str
@@ -45,6 +77,9 @@ class Generation(_Payload):
     staging_key: str | None = None
     content_type: str | None = None
     refusal: str | None = None
+    # What went to the model when it differs from the loop's prompt (template applied, shortened).
+    sent_prompt: str | None = None
+    note: str | None = None
 
 
 class Record(_Payload):
@@ -108,15 +143,14 @@ class OpenRun(_Payload):
     execution: Execution
 
 
-class RecordGeneration(Attempt):
+class RecordGeneration(CandidateAttempt):
     action: Literal["record"]
     generation: Generation
 
 
 class CloseSucceeded(Attempt):
     action: Literal["succeeded"]
-    key: str
-    reason: str
+    candidates: list[CandidateResult]
 
 
 class CloseNotMet(Task):

@@ -1,14 +1,15 @@
 """The run request: one structured shape, the seed systems' flat events mapped onto it, and its rules.
 
-Limits: `max_retry_attempts` is the number of images tried per prompt (1..10) and
-`max_prompt_revisions` the number of revised prompts tried after the original (0..10), so one run
-makes at most max_retry_attempts * (max_prompt_revisions + 1) images: 110 at the upper bounds.
+Limits: `max_retry_attempts` is the number of attempts per prompt (1..10), `max_prompt_revisions`
+the number of revised prompts tried after the original (0..10) and `candidates` the images made
+and judged in parallel per attempt (1..4), so one run makes at most
+max_retry_attempts * (max_prompt_revisions + 1) * candidates images, which may not exceed 120.
 """
 
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.errors import InvalidInput
 from common.generators import family_for
@@ -16,6 +17,8 @@ from common.settings import Settings
 
 MAX_ATTEMPTS = 10
 MAX_REVISIONS = 10
+MAX_CANDIDATES = 4
+MAX_IMAGES = 120
 MAX_PROMPT_CHARS = 4000
 
 _MODEL_ID = re.compile(
@@ -86,7 +89,10 @@ class RunRequest(_Strict):
     negative_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
     max_retry_attempts: int = Field(default=3, ge=1, le=MAX_ATTEMPTS)
     max_prompt_revisions: int = Field(default=2, ge=0, le=MAX_REVISIONS)
+    candidates: int = Field(default=1, ge=1, le=MAX_CANDIDATES)
     validate_against: Literal["original", "current"] = "original"
+    prompt_template: str | None = Field(default=None, max_length=1000)
+    translate: bool = False
     output: OutputConfig
     generator: GeneratorConfig
     validator: ConverseConfig
@@ -99,6 +105,26 @@ class RunRequest(_Strict):
             raise ValueError("must not contain control characters")
         return value
 
+    @model_validator(mode="after")
+    def _budget(self) -> "RunRequest":
+        images = self.max_images()
+        if images > MAX_IMAGES:
+            raise ValueError(
+                f"max_retry_attempts x (max_prompt_revisions + 1) x candidates allows {images} images; "
+                f"the limit is {MAX_IMAGES}"
+            )
+        return self
+
+    def max_images(self) -> int:
+        return self.max_retry_attempts * (self.max_prompt_revisions + 1) * self.candidates
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _one_slot(cls, value: str | None) -> str | None:
+        if value is not None and value.count("{prompt}") != 1:
+            raise ValueError("must contain the slot {prompt} exactly once")
+        return value
+
     @field_validator("prompt")
     @classmethod
     def _not_blank(cls, value: str) -> str:
@@ -107,10 +133,13 @@ class RunRequest(_Strict):
         return value
 
 
+_SAMPLING = ("temperature", "top_p", "top_k", "max_tokens")
+
 # The seed systems' flat event keys, as (section, field) of the structured request.
 FLAT_KEYS: dict[str, tuple[str, str]] = {
     "output_s3_bucket_name": ("output", "bucket"),
     "output_s3_key_prefix": ("output", "prefix"),
+    # S1: SD3.5 Large judged and revised by Claude
     "sd_model_id": ("generator", "model_id"),
     "sd_aspect_ratio": ("generator", "aspect_ratio"),
     "sd_output_format": ("generator", "output_format"),
@@ -118,26 +147,49 @@ FLAT_KEYS: dict[str, tuple[str, str]] = {
     **{
         f"claude_{verb}_{name}": (section, name)
         for verb, section in (("validate", "validator"), ("revise", "reviser"))
-        for name in ("model_id", "temperature", "top_p", "top_k", "max_tokens")
+        for name in ("model_id", *_SAMPLING)
     },
+    # S2: SDXL 1.0
+    **{
+        f"sdxl_{name}": ("generator", name)
+        for name in ("cfg_scale", "steps", "width", "height", "seed", "style_preset")
+    },
+    # S3: Nova Canvas judged and revised by Nova Pro
+    **{
+        f"nova_pro_{verb}_{name}": (section, name)
+        for verb, section in (("validate", "validator"), ("revise", "reviser"))
+        for name in _SAMPLING
+    },
+    **{f"nova_canvas_{name}": ("generator", name) for name in ("width", "height", "seed", "quality")},
+    "nova_canvas_cfg_scale": ("generator", "cfg_scale"),
+    "nova_canvas_number_of_images": ("", "candidates"),
+}
+
+# A seed event names its models by its keys (S2 and S3 fixed them in code): the model a key family implies.
+IMPLIED_MODELS: dict[str, tuple[str, str]] = {
+    "sdxl_": ("generator", "stability.stable-diffusion-xl-v1"),
+    "nova_canvas_": ("generator", "amazon.nova-canvas-v1:0"),
+    "nova_pro_validate_": ("validator", "us.amazon.nova-pro-v1:0"),
+    "nova_pro_revise_": ("reviser", "us.amazon.nova-pro-v1:0"),
 }
 
 
 def _structure(raw: dict[str, Any]) -> dict[str, Any]:
     """Map flat seed keys onto sections; a key given both ways is an error, not a silent pick."""
-    data: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in FLAT_KEYS:
-            data[key] = value
+    data: dict[str, Any] = {key: value for key, value in raw.items() if key not in FLAT_KEYS}
     for key, (section, name) in FLAT_KEYS.items():
         if key not in raw:
             continue
-        target = data.setdefault(section, {})
+        target = data.setdefault(section, {}) if section else data
         if not isinstance(target, dict):
             raise InvalidInput(f"{section}: must be an object")
         if name in target:
-            raise InvalidInput(f"{key}: conflicts with {section}.{name}; give one of them")
+            where = f"{section}.{name}" if section else name
+            raise InvalidInput(f"{key}: conflicts with {where}; give one of them")
         target[name] = raw[key]
+    for prefix, (section, model_id) in IMPLIED_MODELS.items():
+        if any(key.startswith(prefix) for key in raw):
+            data[section].setdefault("model_id", model_id)
     return data
 
 

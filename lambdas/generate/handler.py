@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import clients
 from common.observability import logger, metrics, tracer
-from common.payloads import Attempt, parse_payload
+from common.payloads import CandidateAttempt, parse_payload
 from generate.logic import generate
 
 _rng = random.SystemRandom()
@@ -18,8 +18,8 @@ _rng = random.SystemRandom()
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse_payload(Attempt, event)
-    logger.append_keys(revision=task.revision, attempt=task.attempt)
+    task = parse_payload(CandidateAttempt, event)
+    logger.append_keys(revision=task.revision, attempt=task.attempt, candidate=task.candidate)
     result = generate(task, clients.bedrock(), clients.s3(), _rng)
     metrics.add_metric(
         name="ImageGenerated" if result.outcome == "image" else "GenerationRefused",

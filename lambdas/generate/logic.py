@@ -8,18 +8,21 @@ from botocore.exceptions import ClientError
 
 from common.bedrock_errors import error_code, model_call
 from common.generators import family_for
-from common.generators.base import RefusedGeneration
+from common.generators.base import ImageFamily, RefusedGeneration
 from common.observability import logger
-from common.payloads import Attempt, Generation
+from common.payloads import CandidateAttempt, Generation
 
 
-def generate(task: Attempt, bedrock: Any, s3: Any, rng: random.Random) -> Generation:
+def generate(task: CandidateAttempt, bedrock: Any, s3: Any, rng: random.Random) -> Generation:
     generator = task.request.generator
     family = family_for(generator.model_id)
     params = generator.family_params()
     seed = family.choose_seed(getattr(params, "seed", 0), rng)
-    body = family.request_body(task.prompt, task.negative_prompt, params, seed)
-    refused = Generation(outcome="refused", model_id=generator.model_id, seed=seed)
+    sent, note = _prompt_for_model(task, family)
+    body = family.request_body(sent, family.fit(task.negative_prompt), params, seed)
+    refused = Generation(
+        outcome="refused", model_id=generator.model_id, seed=seed, sent_prompt=_if_changed(sent, task.prompt), note=note
+    )
     with model_call(generator.model_id):
         try:
             response = bedrock.invoke_model(
@@ -39,12 +42,23 @@ def generate(task: Attempt, bedrock: Any, s3: Any, rng: random.Random) -> Genera
     if isinstance(result, RefusedGeneration):
         logger.warning("generation refused", extra={"reason": result.reason, "seed": result.seed})
         return refused.model_copy(update={"refusal": result.reason, "seed": result.seed})
-    key = task.keys().staging(task.revision, task.attempt, result.extension)
+    key = task.staging_key(result.extension)
     s3.put_object(Bucket=task.run.bucket, Key=key, Body=result.data, ContentType=result.content_type)
-    return Generation(
-        outcome="image",
-        model_id=generator.model_id,
-        seed=result.seed,
-        staging_key=key,
-        content_type=result.content_type,
+    return refused.model_copy(
+        update={"outcome": "image", "seed": result.seed, "staging_key": key, "content_type": result.content_type}
     )
+
+
+def _prompt_for_model(task: CandidateAttempt, family: ImageFamily) -> tuple[str, str | None]:
+    template = task.request.prompt_template
+    prompt = template.replace("{prompt}", task.prompt) if template else task.prompt
+    sent = family.fit(prompt)
+    if len(sent) == len(prompt):
+        return sent, None
+    note = f"prompt shortened from {len(prompt)} to {len(sent)} characters for {task.request.generator.model_id}"
+    logger.warning(note)
+    return sent, note
+
+
+def _if_changed(sent: str, prompt: str) -> str | None:
+    return None if sent == prompt else sent

@@ -1,4 +1,4 @@
-"""Revise prompt: a text model rewrites the requirement for the image model, given why images failed."""
+"""Revise prompt: a text model rewrites the prompt for the image model (or translates it before the first try)."""
 
 from typing import Any
 
@@ -7,16 +7,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import clients
 from common.observability import logger, metrics, tracer
-from common.payloads import Attempt, parse_payload
-from revise.logic import revise
+from common.payloads import Rewrite, parse_payload
+from revise.logic import revise, translate
 
 
 @logger.inject_lambda_context(correlation_id_path="run.execution_id")
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse_payload(Attempt, event)
-    proposal = revise(task, clients.bedrock(), clients.s3())
-    metrics.add_metric(name="PromptRevised", unit=MetricUnit.Count, value=1)
-    logger.info("prompt revised", extra=proposal.model_dump())
+    task = parse_payload(Rewrite, event)
+    if task.mode == "translate":
+        proposal = translate(task, clients.bedrock())
+    else:
+        proposal = revise(task, clients.bedrock(), clients.s3())
+        metrics.add_metric(name="PromptRevised", unit=MetricUnit.Count, value=1)
+    logger.info(f"prompt {task.mode}d", extra=proposal.model_dump())
     return proposal.model_dump()

@@ -31,7 +31,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return record.model_dump()
         case CloseSucceeded():
             logger.set_correlation_id(action.run.execution_id)
-            return close_succeeded(action, action.key, action.reason, settings, s3).model_dump()
+            return close_succeeded(action, action.candidates, settings, s3).model_dump()
         case CloseNotMet():
             logger.set_correlation_id(action.run.execution_id)
             return close_not_met(action, s3).model_dump()

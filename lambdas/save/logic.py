@@ -5,9 +5,10 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
+from common.errors import InvalidInput
 from common.keys import RunKeys
 from common.manifest import Entry, Manifest, ManifestStore, Winner, now
-from common.payloads import Attempt, Generation, NotMet, Record, Run, Success, Task
+from common.payloads import Attempt, CandidateAttempt, CandidateResult, Generation, NotMet, Record, Run, Success, Task
 from common.request import parse_request
 from common.settings import Settings
 
@@ -45,15 +46,16 @@ def _metadata(values: dict[str, str]) -> dict[str, str]:
     return encoded
 
 
-def record_generation(task: Attempt, generation: Generation, s3: Any) -> Record:
+def record_generation(task: CandidateAttempt, generation: Generation, s3: Any) -> Record:
     key = None
     if generation.outcome == "image" and generation.staging_key:
         extension = generation.staging_key.rsplit(".", 1)[-1]
-        key = task.keys().image(task.revision, task.attempt, extension)
+        key = task.image_key(extension)
         _move(s3, task.run, generation, key, task)
     entry = Entry(
         revision=task.revision,
         attempt=task.attempt,
+        candidate=task.candidate,
         outcome=generation.outcome,
         prompt=task.prompt,
         negative_prompt=task.negative_prompt,
@@ -61,12 +63,14 @@ def record_generation(task: Attempt, generation: Generation, s3: Any) -> Record:
         seed=generation.seed,
         key=key,
         refusal=generation.refusal,
+        sent_prompt=generation.sent_prompt,
+        note=generation.note,
     )
     ManifestStore(s3, task.run.bucket, task.run.manifest_key).update(lambda m: m.put_entry(entry))
     return Record(key=key)
 
 
-def _move(s3: Any, run: Run, generation: Generation, key: str, task: Attempt) -> None:
+def _move(s3: Any, run: Run, generation: Generation, key: str, task: CandidateAttempt) -> None:
     staging = generation.staging_key
     try:
         s3.head_object(Bucket=run.bucket, Key=staging)
@@ -91,6 +95,7 @@ def _move(s3: Any, run: Run, generation: Generation, key: str, task: Attempt) ->
                 "execution-id": run.execution_id,
                 "revision": str(task.revision),
                 "attempt": str(task.attempt),
+                "candidate": str(task.candidate),
             }
         ),
     )
@@ -105,29 +110,37 @@ def console_urls(bucket: str, key: str, region: str) -> tuple[str, str]:
     )
 
 
-def close_succeeded(task: Attempt, key: str, reason: str, settings: Settings, s3: Any) -> Success:
+def close_succeeded(task: Attempt, candidates: list[CandidateResult], settings: Settings, s3: Any) -> Success:
+    """Close the run with the best-scored passing candidate of the attempt as the winner."""
+    passing = [c for c in candidates if c.passed and c.key]
+    if not passing:
+        raise InvalidInput("candidates: the run cannot succeed without a passing image")
+    best = max(passing, key=lambda c: (c.score, -c.candidate))
+    assert best.key is not None
     store = ManifestStore(s3, task.run.bucket, task.run.manifest_key)
 
     def finish(manifest: Manifest) -> None:
         manifest.status = "succeeded"
         manifest.finished_at = now()
-        manifest.winner = Winner(revision=task.revision, attempt=task.attempt, key=key)
+        manifest.winner = Winner(
+            revision=task.revision, attempt=task.attempt, candidate=best.candidate, key=best.key or ""
+        )
 
     manifest = store.update(finish)
-    bucket_url, object_url = console_urls(task.run.bucket, key, settings.region)
+    bucket_url, object_url = console_urls(task.run.bucket, best.key, settings.region)
     images = sum(1 for e in manifest.entries if e.outcome == "image")
     return Success(
         message=f"Image accepted at revision {task.revision}, attempt {task.attempt}, after {images} image(s).",
         bucket=task.run.bucket,
-        key=key,
-        s3_uri=f"s3://{task.run.bucket}/{key}",
+        key=best.key,
+        s3_uri=f"s3://{task.run.bucket}/{best.key}",
         bucket_console_url=bucket_url,
         object_console_url=object_url,
         prompt=task.prompt,
         negative_prompt=task.negative_prompt,
         revision=task.revision,
         attempt=task.attempt,
-        reason=reason,
+        reason=best.reason or "",
         images_generated=images,
         manifest_key=task.run.manifest_key,
     )
@@ -150,11 +163,15 @@ def close_not_met(task: Task, s3: Any) -> NotMet:
         f"refused over {prompts} prompt(s)."
     )
     if judged:
-        best = max(judged, key=lambda e: (e.verdict.score if e.verdict else -1, -e.revision, -e.attempt))
+        best = max(judged, key=lambda e: (e.verdict.score if e.verdict else -1, -e.revision, -e.attempt, -e.candidate))
         assert best.verdict is not None
         summary += (
             f" Best: score {best.verdict.score}/10, s3://{task.run.bucket}/{best.key} "
-            f"(revision {best.revision}, attempt {best.attempt}): {best.verdict.reason}"
+            f"(revision {best.revision}, attempt {best.attempt}{_of(best)}): {best.verdict.reason}"
         )
     summary += f" Manifest: s3://{task.run.bucket}/{task.run.manifest_key}"
     return NotMet(cause=summary)
+
+
+def _of(entry: Entry) -> str:
+    return f", candidate {entry.candidate}" if entry.candidate > 1 else ""

@@ -7,11 +7,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import clients
 from common.observability import logger, metrics, tracer
-from common.payloads import Attempt, parse_payload
+from common.payloads import CandidateAttempt, parse_payload
 from validate.logic import validate
 
 
-class ValidateTask(Attempt):
+class ValidateTask(CandidateAttempt):
     key: str
 
 
@@ -20,7 +20,7 @@ class ValidateTask(Attempt):
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_payload(ValidateTask, event)
-    logger.append_keys(revision=task.revision, attempt=task.attempt)
+    logger.append_keys(revision=task.revision, attempt=task.attempt, candidate=task.candidate)
     verdict = validate(task, task.key, clients.bedrock(), clients.s3())
     metrics.add_metric(name="ImageAccepted" if verdict.passed else "ImageRejected", unit=MetricUnit.Count, value=1)
     logger.info("verdict", extra=verdict.model_dump())

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from common.converse import ToolSpec, ask_with_tool
 from common.errors import ImageMissing
 from common.manifest import Check, Manifest, ManifestStore, Verdict
-from common.payloads import Attempt, VerdictSummary
+from common.payloads import CandidateAttempt, VerdictSummary
 from common.request import ConverseConfig, describe
 
 MAX_REASON_CHARS = 500
@@ -108,7 +108,7 @@ def judge(bedrock: Any, config: ConverseConfig, requirement: str, image: bytes, 
     )
 
 
-def validate(task: Attempt, key: str, bedrock: Any, s3: Any) -> VerdictSummary:
+def validate(task: CandidateAttempt, key: str, bedrock: Any, s3: Any) -> VerdictSummary:
     try:
         image = s3.get_object(Bucket=task.run.bucket, Key=key)["Body"].read()
     except s3.exceptions.NoSuchKey as error:
@@ -118,7 +118,7 @@ def validate(task: Attempt, key: str, bedrock: Any, s3: Any) -> VerdictSummary:
     verdict = judge(bedrock, task.request.validator, requirement, image, image_format)
 
     def put_verdict(manifest: Manifest) -> None:
-        entry = manifest.entry(task.revision, task.attempt)
+        entry = manifest.entry(task.revision, task.attempt, task.candidate)
         if entry is not None:
             entry.verdict = verdict
 

@@ -16,6 +16,15 @@ def _definition(assembly: Any) -> dict[str, Any]:
     return load_workflow(assembly, LocalNames()).definition
 
 
+def _all_states(states: dict[str, Any]) -> dict[str, Any]:
+    """Top-level states and those inside Map states."""
+    found = dict(states)
+    for state in states.values():
+        if state["Type"] == "Map":
+            found.update(_all_states(state["ItemProcessor"]["States"]))
+    return found
+
+
 def test_one_standard_state_machine_with_logging_tracing_and_a_timeout(template: dict[str, Any], assembly: Any) -> None:
     [machine] = _resources(template, "AWS::StepFunctions::StateMachine").values()
     props = machine["Properties"]
@@ -47,10 +56,11 @@ def test_four_python_313_functions_with_the_powertools_layer_and_active_tracing(
 
 
 def test_every_task_retries_transient_faults_with_full_jitter_including_lambda_throttling(assembly: Any) -> None:
-    states = _definition(assembly)["States"]
+    states = _all_states(_definition(assembly)["States"])
     tasks = {name: s for name, s in states.items() if s["Type"] == "Task"}
     assert set(tasks) == {
         "Check input",
+        "Translate prompt",
         "Generate image",
         "Save image",
         "Validate image",

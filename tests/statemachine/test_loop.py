@@ -11,10 +11,13 @@ from tests.statemachine.helpers import counters, exits, failures, keys, manifest
 BUCKET = "imgloop-local-images"
 ONE_ATTEMPT = [
     "Count the attempt",
+    "Make candidates",
     "Generate image",
     "Save image",
     "Was an image made?",
     "Validate image",
+    "Candidate judged",
+    "Tally the candidates",
     "Image accepted?",
 ]
 
@@ -27,6 +30,7 @@ def test_first_try_success_visits_each_state_once_and_files_the_image(runner: An
     assert result.states_entered() == [
         "Check input",
         "Start with the original prompt",
+        "Translate first?",
         *ONE_ATTEMPT,
         "Report success",
         "Done",
@@ -48,7 +52,7 @@ def test_first_try_success_visits_each_state_once_and_files_the_image(runner: An
 
     record = manifest(s3, result)
     assert record["status"] == "succeeded"
-    assert record["winner"] == {"revision": 0, "attempt": 1, "key": output["key"]}
+    assert record["winner"] == {"revision": 0, "attempt": 1, "candidate": 1, "key": output["key"]}
     [entry] = record["entries"]
     assert entry["outcome"] == "image" and entry["verdict"]["passed"] is True
     assert entry["seed"] == int(head["Metadata"]["seed"])
@@ -100,14 +104,17 @@ def test_a_refused_generation_is_a_failed_attempt_without_validation(runner: Any
 
     assert result.status == "SUCCEEDED"
     assert counters(result, "Validate image") == [(0, 2)]
-    assert result.states_entered()[2:9] == [
+    assert result.states_entered()[3:13] == [
         "Count the attempt",
+        "Make candidates",
         "Generate image",
         "Save image",
         "Was an image made?",
+        "Candidate refused",
+        "Tally the candidates",
+        "Image accepted?",
         "More attempts for this prompt?",
         "Count the attempt",
-        "Generate image",
     ]
     first, second = manifest(s3, result)["entries"]
     assert first["outcome"] == "refused" and first["key"] is None

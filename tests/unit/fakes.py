@@ -8,7 +8,7 @@ import boto3
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from common.payloads import Attempt, Run
+from common.payloads import CandidateAttempt, Rewrite, Run
 from common.request import RunRequest, parse_request
 from common.settings import Settings
 
@@ -49,9 +49,9 @@ def request(settings: Settings, **fields: Any) -> RunRequest:
 
 def attempt(
     settings: Settings, revision: int = 0, number: int = 1, prompt: str | None = None, **fields: Any
-) -> Attempt:
+) -> CandidateAttempt:
     run_request = request(settings, **fields)
-    return Attempt(
+    return CandidateAttempt(
         request=run_request,
         run=Run(
             execution_id="arn:aws:states:us-west-2:123456789012:execution:ImageLoop:run-1",
@@ -65,3 +65,8 @@ def attempt(
         prompt=prompt or run_request.prompt,
         negative_prompt="",
     )
+
+
+def rewrite(settings: Settings, mode: str = "revise", number: int = 2, prompt: str = "a bike") -> Rewrite:
+    step = attempt(settings, number=number, prompt=prompt)
+    return Rewrite.model_validate({**step.model_dump(exclude={"candidate"}), "mode": mode})

@@ -7,13 +7,13 @@ from botocore.stub import ANY
 
 from common.manifest import Entry, Manifest, ManifestStore, Verdict
 from revise.logic import revise
-from tests.unit.fakes import attempt, bedrock, prose_answer, tool_answer
+from tests.unit.fakes import bedrock, prose_answer, rewrite, tool_answer
 
 
 @pytest.fixture
 def task(s3: Any, settings: Any) -> Any:
     s3.create_bucket(Bucket=settings.output_bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-    step = attempt(settings, number=2, prompt="a bike")
+    step = rewrite(settings)
     entries = [
         Entry(
             revision=0,

@@ -1,10 +1,10 @@
 """Image-model families, chosen by model id. Adding a family is one new module listed here."""
 
 from common.errors import InvalidInput
-from common.generators import stability
+from common.generators import amazon, sdxl, stability
 from common.generators.base import ImageFamily
 
-FAMILIES: tuple[ImageFamily, ...] = (stability.FAMILY,)
+FAMILIES: tuple[ImageFamily, ...] = (stability.FAMILY, sdxl.FAMILY, amazon.NOVA_CANVAS, amazon.TITAN)
 
 
 def family_for(model_id: str) -> ImageFamily:

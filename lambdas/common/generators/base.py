@@ -48,6 +48,15 @@ class ImageFamily(ABC):
     @abstractmethod
     def extension(self, params: BaseModel) -> str: ...
 
+    def fit(self, text: str, limit: int | None = None) -> str:
+        """The text cut to the model's limit (or a lower one) at the last sentence or comma break."""
+        limit = min(limit or self.max_prompt_chars, self.max_prompt_chars)
+        if len(text) <= limit:
+            return text
+        cut = text[:limit]
+        boundary = max(cut.rfind(". "), cut.rfind(", "), cut.rfind("。"), cut.rfind("、"))
+        return cut[: boundary + 1].rstrip(" ") if boundary > limit // 4 else cut.rstrip()
+
     def choose_seed(self, requested: int, rng: random.Random) -> int:
         # 0 means "any seed": pick one so that the seed actually used can be recorded.
         return requested if requested else rng.randint(1, self.max_seed)

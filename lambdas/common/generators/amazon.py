@@ -1,0 +1,114 @@
+"""Amazon Nova Canvas and Titan Image Generator G1 v1/v2: the TEXT_IMAGE task of one request family."""
+
+import base64
+import binascii
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from common.generators.base import GeneratedImage, GenerationResult, ImageFamily, RefusedGeneration
+
+TITAN_SIZES = {
+    (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384), (768, 1280),
+    (384, 640), (1280, 768), (640, 384), (896, 1152), (448, 576), (1152, 896), (576, 448), (768, 1408),
+    (384, 704), (1408, 768), (704, 384), (640, 1408), (320, 704), (1408, 640), (704, 320), (1152, 640),
+    (1173, 640),
+}  # fmt: skip
+MAX_SEED = 858993459
+
+NOVA_GUIDELINES = """\
+Write for Amazon Nova Canvas: an image caption, not a command ("a photo of ...", never "draw ...").
+Describe the subject, the environment, pose or action, lighting, camera position and framing, and
+the visual style, the important elements first. Never use negation words (no, not, without) in the
+prompt: put unwanted elements in the negative prompt instead. Write in English: translate any other
+language. Stay within 1024 characters."""
+
+TITAN_GUIDELINES = """\
+Write for Amazon Titan Image Generator: a short image caption, not a command, the subject first,
+then setting, lighting and style. Never use negation words in the prompt: put unwanted elements in
+the negative prompt. Write in English: translate any other language, since Titan does not understand
+others. Stay within 512 characters."""
+
+
+class AmazonImageParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    width: int = 1024
+    height: int = 1024
+    cfg_scale: float = Field(default=6.5, ge=1.1, le=10)
+    quality: Literal["standard", "premium"] = "standard"
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+
+
+class NovaCanvasParams(AmazonImageParams):
+    @model_validator(mode="after")
+    def _size(self) -> "NovaCanvasParams":
+        w, h = self.width, self.height
+        if not (320 <= w <= 4096 and 320 <= h <= 4096) or w % 16 or h % 16:
+            raise ValueError("width and height must be 320-4096 and divisible by 16")
+        if w * h > 4194304 or max(w, h) > 4 * min(w, h):
+            raise ValueError("width x height must be at most 4,194,304 pixels with an aspect ratio within 1:4")
+        return self
+
+
+class TitanParams(AmazonImageParams):
+    @model_validator(mode="after")
+    def _size(self) -> "TitanParams":
+        if (self.width, self.height) not in TITAN_SIZES:
+            allowed = ", ".join(f"{w}x{h}" for w, h in sorted(TITAN_SIZES))
+            raise ValueError(f"width x height {self.width}x{self.height} is not a Titan size ({allowed})")
+        return self
+
+
+class AmazonImageFamily(ImageFamily):
+    max_seed = MAX_SEED
+
+    def __init__(
+        self, name: str, prefix: str, params: type[AmazonImageParams], max_chars: int, guidelines: str
+    ) -> None:
+        self.name = name
+        self._prefix = prefix
+        self.params_model = params
+        self.max_prompt_chars = max_chars
+        self.prompt_guidelines = guidelines
+
+    def serves(self, model_id: str) -> bool:
+        return model_id.startswith(self._prefix)
+
+    def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]:
+        assert isinstance(params, AmazonImageParams)
+        text: dict[str, Any] = {"text": prompt}
+        if len(negative_prompt) >= 3:  # the API's minimum; shorter is no negative prompt at all
+            text["negativeText"] = negative_prompt
+        return {
+            "taskType": "TEXT_IMAGE",
+            "textToImageParams": text,
+            "imageGenerationConfig": {
+                "numberOfImages": 1,
+                "width": params.width,
+                "height": params.height,
+                "cfgScale": params.cfg_scale,
+                "quality": params.quality,
+                "seed": seed,
+            },
+        }
+
+    def read_response(self, body: dict[str, Any], seed: int, params: BaseModel) -> GenerationResult:
+        if body.get("error"):
+            # Content filtering answers HTTP 200 with an error text and no images.
+            return RefusedGeneration(reason=f"model refused: {body['error']}", seed=seed)
+        images = body.get("images") or []
+        if not images:
+            return RefusedGeneration(reason="model answered with no image", seed=seed)
+        try:
+            data = base64.b64decode(images[0], validate=True)
+        except (binascii.Error, TypeError):
+            return RefusedGeneration(reason="model answered with an image that is not base64", seed=seed)
+        return GeneratedImage(data=data, seed=seed, content_type="image/png", extension="png")
+
+    def extension(self, params: BaseModel) -> str:
+        return "png"
+
+
+NOVA_CANVAS = AmazonImageFamily("nova-canvas", "amazon.nova-canvas", NovaCanvasParams, 1024, NOVA_GUIDELINES)
+TITAN = AmazonImageFamily("titan-image", "amazon.titan-image-generator", TitanParams, 512, TITAN_GUIDELINES)

@@ -1,0 +1,118 @@
+"""Stable Diffusion XL 1.0: weighted text prompts, cfg_scale and steps, a fixed set of sizes."""
+
+import base64
+import binascii
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from common.generators.base import GeneratedImage, GenerationResult, ImageFamily, RefusedGeneration
+
+# The sizes SDXL 1.0 on Bedrock accepts (width, height).
+SIZES = {
+    (1024, 1024),
+    (1152, 896),
+    (1216, 832),
+    (1344, 768),
+    (1536, 640),
+    (640, 1536),
+    (768, 1344),
+    (832, 1216),
+    (896, 1152),
+}
+StylePreset = Literal[
+    "3d-model",
+    "analog-film",
+    "anime",
+    "cinematic",
+    "comic-book",
+    "digital-art",
+    "enhance",
+    "fantasy-art",
+    "isometric",
+    "line-art",
+    "low-poly",
+    "modeling-compound",
+    "neon-punk",
+    "origami",
+    "photographic",
+    "pixel-art",
+    "tile-texture",
+]
+
+GUIDELINES = """\
+Write for Stable Diffusion XL: comma-separated concepts, the most important first.
+Use specific adjectives; name the composition, lighting, style and mood; name art styles or
+artists where they help; add quality keywords (highly detailed, sharp focus, 8k).
+Give weight to a key concept with (keyword:1.2). Put unwanted elements in the negative prompt.
+Write in English: translate any other language. Avoid words content filters flag (e.g. "execution")."""
+
+
+class SdxlParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cfg_scale: float = Field(default=7, ge=0, le=35)
+    steps: int = Field(default=30, ge=10, le=150)
+    width: int = 1024
+    height: int = 1024
+    seed: int = Field(default=0, ge=0, le=4294967295)
+    style_preset: StylePreset | None = None
+
+    @model_validator(mode="after")
+    def _size(self) -> "SdxlParams":
+        if (self.width, self.height) not in SIZES:
+            allowed = ", ".join(f"{w}x{h}" for w, h in sorted(SIZES))
+            raise ValueError(f"width x height {self.width}x{self.height} is not an SDXL size ({allowed})")
+        return self
+
+
+class SdxlFamily(ImageFamily):
+    name = "sdxl"
+    params_model = SdxlParams
+    max_prompt_chars = 2000
+    max_seed = 4294967295
+    prompt_guidelines = GUIDELINES
+
+    def serves(self, model_id: str) -> bool:
+        return model_id.startswith("stability.stable-diffusion-xl")
+
+    def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]:
+        assert isinstance(params, SdxlParams)
+        text_prompts = [{"text": prompt, "weight": 1.0}]
+        if negative_prompt:
+            text_prompts.append({"text": negative_prompt, "weight": -1.0})
+        body: dict[str, Any] = {
+            "text_prompts": text_prompts,
+            "cfg_scale": params.cfg_scale,
+            "steps": params.steps,
+            "width": params.width,
+            "height": params.height,
+            "seed": seed,
+        }
+        if params.style_preset:
+            body["style_preset"] = params.style_preset
+        return body
+
+    def read_response(self, body: dict[str, Any], seed: int, params: BaseModel) -> GenerationResult:
+        artifacts = body.get("artifacts") or []
+        if not artifacts:
+            return RefusedGeneration(
+                reason=f"model answered with no image ({body.get('result', 'no result')})", seed=seed
+            )
+        artifact = artifacts[0]
+        used_seed = int(artifact.get("seed", seed))
+        finish = artifact.get("finishReason", "SUCCESS")
+        if finish != "SUCCESS":
+            # CONTENT_FILTERED and ERROR come back with HTTP 200 and a blurred or empty image.
+            return RefusedGeneration(reason=f"model refused: finishReason {finish}", seed=used_seed)
+        try:
+            data = base64.b64decode(artifact["base64"], validate=True)
+        except (KeyError, binascii.Error, TypeError):
+            return RefusedGeneration(reason="model answered with an image that is not base64", seed=used_seed)
+        return GeneratedImage(data=data, seed=used_seed, content_type="image/png", extension="png")
+
+    def extension(self, params: BaseModel) -> str:
+        return "png"
+
+
+FAMILY = SdxlFamily()
