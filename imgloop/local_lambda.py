@@ -48,7 +48,8 @@ class LocalLambdas:
     def __init__(self, functions: dict[str, FunctionSpec]) -> None:
         self._functions = functions
         self.invocations: list[Invocation] = []
-        # A test can make a function's first calls fail as the Lambda service would.
+        # A test can make a function's next calls fail as the Lambda service would, keyed by the
+        # function's logical id, or "<logical id>:<action>" for the Save function's actions.
         self.faults: dict[str, list[str]] = {}
         # Settings a local deploy would have given the functions (an extra bucket, say).
         self.overrides: dict[str, str] = {}
@@ -66,7 +67,7 @@ class LocalLambdas:
         arn = unquote(params["url_path"].split("/functions/", 1)[1].split("/", 1)[0])
         spec = self._functions[arn]
         event = json.loads(params["body"] or b"{}")
-        pending = self.faults.get(spec.logical_id) or []
+        pending = self.faults.get(f"{spec.logical_id}:{event.get('action')}") or self.faults.get(spec.logical_id) or []
         if pending:
             code = pending.pop(0)
             self.invocations.append(Invocation(spec.logical_id, event, f"Lambda.{code}"))

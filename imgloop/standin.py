@@ -37,6 +37,7 @@ class Scenario:
     filter_first: int = 0  # then the next K images are content-filtered, answered with HTTP 200
     throttle_first: int = 0  # the first K Bedrock calls of any kind are throttled
     judge_without_tool: bool = False  # the judge answers in prose instead of the verdict tool
+    retired: tuple[str, ...] = ()  # model ids Bedrock answers as retired
 
 
 @dataclass
@@ -78,11 +79,15 @@ class BedrockStandIn:
 
     def _on_invoke_model(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         call = self._record("InvokeModel", params)
+        if call.model_id in self.scenario.retired:
+            return _retired()
         nth = self._admit("generate")
         if nth is None:
             return _throttled()
         if nth <= self.scenario.fail_generate_first:
-            return _error(400, "ValidationException", "Prompt contains non-English text; only English is supported.")
+            return _error(
+                400, "ValidationException", "The prompt is not in a supported language: only English is supported."
+            )
         filtered = nth <= self.scenario.fail_generate_first + self.scenario.filter_first
         return _ok(
             {
@@ -93,6 +98,8 @@ class BedrockStandIn:
 
     def _on_converse(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         call = self._record("Converse", params)
+        if call.model_id in self.scenario.retired:
+            return _retired()
         tool = call.body["toolConfig"]["tools"][0]["toolSpec"]["name"]
         kind = "judge" if tool == "record_verdict" else "revise"
         nth = self._admit(kind)
@@ -219,6 +226,10 @@ def _ok(parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
 def _error(status: int, code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
     parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
     return AWSResponse("https://bedrock-runtime.local", status, {}, None), parsed
+
+
+def _retired() -> tuple[AWSResponse, dict[str, Any]]:
+    return _error(400, "ValidationException", "The provided model identifier is invalid.")
 
 
 def _throttled() -> tuple[AWSResponse, dict[str, Any]]:

@@ -39,13 +39,19 @@ class ImageLoopWorkflow(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
-        account = Stack.of(self).account
+        stack = Stack.of(self)
         invoke_models = iam.PolicyStatement(
             actions=["bedrock:InvokeModel"],
             resources=[
-                "arn:aws:bedrock:*::foundation-model/*",
-                f"arn:aws:bedrock:*:{account}:inference-profile/*",
+                f"arn:{stack.partition}:bedrock:*::foundation-model/*",
+                f"arn:{stack.partition}:bedrock:*:{stack.account}:inference-profile/*",
+                f"arn:{stack.partition}:bedrock:*:{stack.account}:application-inference-profile/*",
             ],
+        )
+        # Third-party models (Stability, Anthropic) are sold through AWS Marketplace: the first call
+        # in an account subscribes to the offer, which needs these rights.
+        subscribe = iam.PolicyStatement(
+            actions=["aws-marketplace:ViewSubscriptions", "aws-marketplace:Subscribe"], resources=["*"]
         )
         functions: dict[str, lambda_.Function] = {}
         for name, (construct_id, handler, timeout) in c.FUNCTIONS.items():
@@ -68,6 +74,7 @@ class ImageLoopWorkflow(Construct):
                 s3.Bucket.from_bucket_name(self, f"{construct_id}{extra}", extra).grant_read_write(function)
             if name != "save":
                 function.add_to_role_policy(invoke_models)
+                function.add_to_role_policy(subscribe)
             functions[name] = function
         self.functions = functions
 

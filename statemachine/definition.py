@@ -20,8 +20,11 @@ LAMBDA_TRANSIENT = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
     "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
 ]
-MODEL_TRANSIENT = ["ModelThrottled", "ModelTimeout", "ModelServiceError"]
+MODEL_TRANSIENT = ["ModelTimeout", "ModelServiceError", "ManifestConflict"]
+# Image models have low quotas: throttling gets more and longer tries than other faults.
+THROTTLED = ["ModelThrottled"]
 
 # What each task returns (the functions' result models; a test keeps the two in step). Naming the
 # fields keeps Lambda's invocation metadata out of the state and the console's history.
@@ -47,6 +50,7 @@ SUCCESS = (
     "manifest_key",
 )
 NOT_MET = ("cause",)
+FAILED = ("error", "cause")
 MAX_CANDIDATES = 4
 
 
@@ -65,6 +69,9 @@ class RetryPolicy:
     interval_seconds: int = 2
     max_attempts: int = 6
     max_delay_seconds: int = 60
+    throttled_interval_seconds: int = 5
+    throttled_max_attempts: int = 8
+    throttled_max_delay_seconds: int = 120
 
 
 def _attempt_payload(**extra: Any) -> sfn.TaskInput:
@@ -223,6 +230,25 @@ class ImageLoopDefinition(Construct):
             NOT_MET,
         )
         not_met = sfn.Fail(self, "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause")
+        # Any other error that outlived its retries: close the run (file every image, record the error)
+        # and fail with the error's own name and a cause without the stack trace.
+        report_failure = self._task(
+            "Report failure",
+            functions.save,
+            sfn.TaskInput.from_object(
+                {
+                    "action": "failed",
+                    "request": sfn.JsonPath.object_at("$.request"),
+                    "run": sfn.JsonPath.object_at("$.run"),
+                    "error": sfn.JsonPath.string_at("$.failure.Error"),
+                    "cause": sfn.JsonPath.string_at("$.failure.Cause"),
+                }
+            ),
+            "$.closing",
+            FAILED,
+        ).next(sfn.Fail(self, "Run failed", error_path="$.closing.error", cause_path="$.closing.cause"))
+        for step in (candidates, translate, revise, report_success):
+            step.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
 
         more_revisions = (
             sfn.Choice(self, "More prompt revisions?")
@@ -290,13 +316,27 @@ class ImageLoopDefinition(Construct):
             result_selector={field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in fields},
             result_path=result_path,
         )
-        for errors in (LAMBDA_TRANSIENT, MODEL_TRANSIENT, ["ManifestConflict"]):
+        policy = self._retry
+        for errors, interval, attempts, max_delay in (
+            (
+                LAMBDA_TRANSIENT + MODEL_TRANSIENT,
+                policy.interval_seconds,
+                policy.max_attempts,
+                policy.max_delay_seconds,
+            ),
+            (
+                THROTTLED,
+                policy.throttled_interval_seconds,
+                policy.throttled_max_attempts,
+                policy.throttled_max_delay_seconds,
+            ),
+        ):
             task.add_retry(
                 errors=errors,
-                interval=Duration.seconds(self._retry.interval_seconds),
-                max_attempts=self._retry.max_attempts,
+                interval=Duration.seconds(interval),
+                max_attempts=attempts,
                 backoff_rate=2,
-                max_delay=Duration.seconds(self._retry.max_delay_seconds),
+                max_delay=Duration.seconds(max_delay),
                 jitter_strategy=sfn.JitterType.FULL,
             )
         return task

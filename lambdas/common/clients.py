@@ -18,4 +18,5 @@ def bedrock() -> Any:
 
 @cache
 def s3() -> Any:
-    return boto3.client("s3")
+    # S3's own 5xx and SlowDown answers are retried by the SDK: they say nothing about the run.
+    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))

@@ -14,6 +14,10 @@ from common.request import ConverseConfig
 _CLAUDE_BOTH_KNOBS = re.compile(r"claude-(3|sonnet-4-2025|opus-4-2025|instant|v2)")
 
 
+# How Bedrock words a refusal of forced tool use (tool_choice, toolChoice, "tool choice").
+_NO_FORCED_TOOL = re.compile(r"tool.?choice", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
@@ -36,20 +40,17 @@ def sampling(config: ConverseConfig) -> tuple[dict[str, Any], dict[str, Any], li
     inference: dict[str, Any] = {"maxTokens": config.max_tokens}
     if config.temperature is not None:
         inference["temperature"] = config.temperature
+    claude = "claude" in config.model_id.lower()
     if config.top_p is not None:
-        if (
-            "anthropic.claude" in config.model_id
-            and "temperature" in inference
-            and not _CLAUDE_BOTH_KNOBS.search(config.model_id)
-        ):
+        if claude and "temperature" in inference and not _CLAUDE_BOTH_KNOBS.search(config.model_id):
             notes.append(f"top_p={config.top_p} not sent: {config.model_id} takes temperature or top_p, not both")
         else:
             inference["topP"] = config.top_p
     extra: dict[str, Any] = {}
     if config.top_k is not None:
-        if "anthropic.claude" in config.model_id:
+        if claude:
             extra["top_k"] = config.top_k
-        elif "amazon.nova" in config.model_id:
+        elif "nova" in config.model_id.lower():
             extra["inferenceConfig"] = {"topK": config.top_k}
         else:
             notes.append(f"top_k={config.top_k} not sent: no known way to pass it to {config.model_id}")
@@ -85,7 +86,7 @@ def ask_with_tool(
             response = bedrock.converse(**request)
         except ClientError as error:
             # Some newer models refuse forced tool use; offer the tool and require it in the rubric.
-            if error_code(error) != "ValidationException" or "tool_choice" not in str(error):
+            if error_code(error) != "ValidationException" or not _NO_FORCED_TOOL.search(str(error)):
                 raise
             request["toolConfig"]["toolChoice"] = {"auto": {}}
             notes.append(f"{config.model_id} does not take a forced tool call; the tool was offered instead")

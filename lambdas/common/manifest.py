@@ -16,7 +16,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
-from common.errors import ManifestConflict
+from common.errors import InvalidInput, ManifestConflict
 
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 _MAX_TRIES = 8
@@ -40,6 +40,7 @@ class Verdict(BaseModel):
     suggested_fix: str = ""
     judged_by: str
     judged_at: str = Field(default_factory=now)
+    notes: list[str] = Field(default_factory=list)
 
 
 class Entry(BaseModel):
@@ -70,14 +71,23 @@ class Winner(BaseModel):
     key: str
 
 
+class Failure(BaseModel):
+    error: str
+    message: str
+
+
+Status = Literal["running", "succeeded", "requirements_not_met", "failed"]
+
+
 class Manifest(BaseModel):
     execution_id: str
     execution_name: str
     started_at: str
     request: dict[str, Any]
-    status: Literal["running", "succeeded", "requirements_not_met"] = "running"
+    status: Status = "running"
     finished_at: str | None = None
     winner: Winner | None = None
+    failure: Failure | None = None
     entries: list[Entry] = Field(default_factory=list)
 
     def entry(self, revision: int, attempt: int, candidate: int = 1) -> Entry | None:
@@ -104,7 +114,10 @@ class ManifestStore:
                 raise
             existing, _ = self.read()
             if existing.execution_id != manifest.execution_id:
-                raise
+                raise InvalidInput(
+                    f"execution name: s3://{self.bucket}/{self.key} belongs to another execution "
+                    f"({existing.execution_id}); start this one under a new name or output prefix"
+                ) from None
             return existing
         return manifest
 

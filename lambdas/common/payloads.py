@@ -131,6 +131,11 @@ class NotMet(_Payload):
     cause: str
 
 
+class Failed(_Payload):
+    error: str
+    cause: str
+
+
 class Execution(_Payload):
     id: str
     name: str
@@ -157,5 +162,14 @@ class CloseNotMet(Task):
     action: Literal["requirements_not_met"]
 
 
-class SaveAction(RootModel[OpenRun | RecordGeneration | CloseSucceeded | CloseNotMet]):
-    root: OpenRun | RecordGeneration | CloseSucceeded | CloseNotMet = Field(discriminator="action")
+class CloseFailed(Task):
+    action: Literal["failed"]
+    error: str
+    cause: str | None = None
+
+
+SaveActions = OpenRun | RecordGeneration | CloseSucceeded | CloseNotMet | CloseFailed
+
+
+class SaveAction(RootModel[SaveActions]):
+    root: SaveActions = Field(discriminator="action")

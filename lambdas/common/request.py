@@ -22,7 +22,9 @@ MAX_IMAGES = 120
 MAX_PROMPT_CHARS = 4000
 
 _MODEL_ID = re.compile(
-    r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?$|^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:[a-z-]+/[A-Za-z0-9.:_-]+$"
+    r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?$"  # model id or cross-region inference profile id
+    r"|^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:(\d{12})?:"  # foundation-model ARNs have no account
+    r"(foundation-model|inference-profile|application-inference-profile|provisioned-model)/[A-Za-z0-9.:_-]+$"
 )
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -208,13 +210,21 @@ def _with_defaults(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
     return data
 
 
+MAX_DESCRIBED = 10
+
+
 def describe(error: ValidationError) -> str:
-    """One line per broken rule, naming the field: never a stack trace or the offending value."""
+    """One line per broken rule, naming the field: never a stack trace or the offending value.
+
+    At most ten rules are listed, so a huge malformed request still gets a short cause."""
     lines = []
-    for item in error.errors(include_url=False, include_input=False):
-        field = ".".join(str(part) for part in item["loc"]) or "request"
+    items = error.errors(include_url=False, include_input=False)
+    for item in items[:MAX_DESCRIBED]:
+        field = ".".join(str(part) for part in item["loc"])[:100] or "request"
         message = "unknown field (not part of the request)" if item["type"] == "extra_forbidden" else item["msg"]
         lines.append(f"{field}: {message}")
+    if len(items) > MAX_DESCRIBED:
+        lines.append(f"and {len(items) - MAX_DESCRIBED} more")
     return "; ".join(lines)
 
 

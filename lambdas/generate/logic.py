@@ -6,9 +6,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.bedrock_errors import error_code, model_call
+from common.bedrock_errors import error_message, is_refusal, model_call
 from common.generators import family_for
 from common.generators.base import ImageFamily, RefusedGeneration
+from common.images import encode_metadata
 from common.observability import logger
 from common.payloads import CandidateAttempt, Generation
 
@@ -34,16 +35,31 @@ def generate(task: CandidateAttempt, bedrock: Any, s3: Any, rng: random.Random) 
         except ClientError as error:
             # SD3.5 answers a prompt it will not draw (a non-English one, say) with a
             # ValidationException and no image: a failed attempt, not a failed run.
-            if error_code(error) != "ValidationException":
+            if not is_refusal(error):
                 raise
-            reason = error.response.get("Error", {}).get("Message", "request rejected")
-            return refused.model_copy(update={"refusal": f"model rejected the prompt: {reason}"})
+            return refused.model_copy(update={"refusal": f"model rejected the prompt: {error_message(error)}"})
     result = family.read_response(json.loads(response["body"].read()), seed, params)
     if isinstance(result, RefusedGeneration):
         logger.warning("generation refused", extra={"reason": result.reason, "seed": result.seed})
         return refused.model_copy(update={"refusal": result.reason, "seed": result.seed})
     key = task.staging_key(result.extension)
-    s3.put_object(Bucket=task.run.bucket, Key=key, Body=result.data, ContentType=result.content_type)
+    metadata = {
+        "prompt": task.prompt,
+        "negative-prompt": task.negative_prompt,
+        "model-id": generator.model_id,
+        "seed": str(result.seed),
+        "execution-id": task.run.execution_id,
+        "revision": str(task.revision),
+        "attempt": str(task.attempt),
+        "candidate": str(task.candidate),
+    }
+    s3.put_object(
+        Bucket=task.run.bucket,
+        Key=key,
+        Body=result.data,
+        ContentType=result.content_type,
+        Metadata=encode_metadata(metadata),
+    )
     return refused.model_copy(
         update={"outcome": "image", "seed": result.seed, "staging_key": key, "content_type": result.content_type}
     )

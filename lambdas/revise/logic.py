@@ -9,6 +9,7 @@ from common.converse import ToolSpec, ask_with_tool
 from common.generators import family_for
 from common.generators.base import ImageFamily
 from common.manifest import Entry, ManifestStore
+from common.observability import logger
 from common.payloads import Proposal, Rewrite
 from common.request import MAX_PROMPT_CHARS, describe
 
@@ -93,6 +94,8 @@ def _rewrite(task: Rewrite, bedrock: Any, family: ImageFamily, rubric: str, text
     )
     reply = ask_with_tool(bedrock, task.request.reviser, system, [{"text": text}], PROMPT_TOOL)
     notes = list(reply.notes)
+    for note in notes:
+        logger.warning(note)
     kept = f"the {task.mode} model answered without a prompt; the last prompt is kept"
     if reply.data is None:
         return Proposal(prompt=task.prompt, negative_prompt=task.negative_prompt, note="; ".join([*notes, kept]))

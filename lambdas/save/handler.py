@@ -3,12 +3,22 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from common import clients
 from common.observability import logger, tracer
-from common.payloads import CloseNotMet, CloseSucceeded, OpenRun, RecordGeneration, SaveAction, parse_payload
+from common.payloads import (
+    CloseFailed,
+    CloseNotMet,
+    CloseSucceeded,
+    OpenRun,
+    RecordGeneration,
+    SaveAction,
+    parse_payload,
+)
 from common.settings import Settings
-from save.logic import close_not_met, close_succeeded, open_run, record_generation
+from save.closing import close_failed, close_not_met, close_succeeded
+from save.logic import open_run, record_generation
 
 
 @logger.inject_lambda_context
@@ -16,23 +26,19 @@ from save.logic import close_not_met, close_succeeded, open_run, record_generati
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_payload(SaveAction, event).root
     s3, settings = clients.s3(), Settings.from_env()
+    logger.set_correlation_id(action.execution.id if isinstance(action, OpenRun) else action.run.execution_id)
+    result: BaseModel
     match action:
         case OpenRun():
-            logger.set_correlation_id(action.execution.id)
-            task = open_run(
-                action.request, action.execution.id, action.execution.name, action.execution.started_at, settings, s3
-            )
-            logger.info("run opened", extra={"manifest": task.run.manifest_key})
-            return task.model_dump(mode="json")
+            execution = action.execution
+            result = open_run(action.request, execution.id, execution.name, execution.started_at, settings, s3)
         case RecordGeneration():
-            logger.set_correlation_id(action.run.execution_id)
-            record = record_generation(action, action.generation, s3)
-            logger.info("generation recorded", extra={"key": record.key, "outcome": action.generation.outcome})
-            return record.model_dump()
+            result = record_generation(action, action.generation, s3)
         case CloseSucceeded():
-            logger.set_correlation_id(action.run.execution_id)
-            return close_succeeded(action, action.candidates, settings, s3).model_dump()
+            result = close_succeeded(action, action.candidates, settings, s3)
         case CloseNotMet():
-            logger.set_correlation_id(action.run.execution_id)
-            return close_not_met(action, s3).model_dump()
-    raise AssertionError("unreachable: SaveAction is a closed union")
+            result = close_not_met(action, s3)
+        case CloseFailed():
+            result = close_failed(action, action.error, action.cause, s3)
+    logger.info(f"{action.action} done", extra={"result": result.model_dump(mode="json", exclude={"request"})})
+    return result.model_dump(mode="json")

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.converse import ToolSpec, ask_with_tool
-from common.errors import ImageMissing
+from common.errors import ImageMissing, ManifestConflict
 from common.manifest import Check, Manifest, ManifestStore, Verdict
 from common.payloads import CandidateAttempt, VerdictSummary
 from common.request import ConverseConfig, describe
@@ -89,6 +89,7 @@ def judge(bedrock: Any, config: ConverseConfig, requirement: str, image: bytes, 
             score=0,
             reason=_shorten(f"judge's verdict broke the schema: {describe(error)}"),
             judged_by=config.model_id,
+            notes=reply.notes,
         )
     # A pass that contradicts its own checks is not a pass.
     passed = parsed.passed and all(check.ok for check in parsed.checks)
@@ -105,6 +106,7 @@ def judge(bedrock: Any, config: ConverseConfig, requirement: str, image: bytes, 
         checks=parsed.checks,
         suggested_fix=_shorten(parsed.suggested_fix),
         judged_by=config.model_id,
+        notes=reply.notes,
     )
 
 
@@ -119,8 +121,10 @@ def validate(task: CandidateAttempt, key: str, bedrock: Any, s3: Any) -> Verdict
 
     def put_verdict(manifest: Manifest) -> None:
         entry = manifest.entry(task.revision, task.attempt, task.candidate)
-        if entry is not None:
-            entry.verdict = verdict
+        if entry is None:
+            # Save files the image before Validate runs; a missing entry means the manifest lagged.
+            raise ManifestConflict(f"no entry for {key} in the manifest yet")
+        entry.verdict = verdict
 
     ManifestStore(s3, task.run.bucket, task.run.manifest_key).update(put_verdict)
     return VerdictSummary(passed=verdict.passed, score=verdict.score, reason=verdict.reason)

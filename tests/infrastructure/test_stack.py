@@ -61,6 +61,7 @@ def test_every_task_retries_transient_faults_with_full_jitter_including_lambda_t
     assert set(tasks) == {
         "Check input",
         "Translate prompt",
+        "Report failure",
         "Generate image",
         "Save image",
         "Validate image",

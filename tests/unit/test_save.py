@@ -4,14 +4,15 @@ import json
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
 
 from common.errors import InvalidInput
+from common.images import decode_metadata, encode_metadata
 from common.manifest import Entry, Manifest, ManifestStore
 from common.payloads import Generation
-from save.logic import close_not_met, open_run, record_generation
+from save.closing import close_not_met
+from save.logic import open_run, record_generation
 from tests.unit.fakes import attempt
 
 EXECUTION = "arn:aws:states:us-west-2:123456789012:execution:ImageLoop:run-1"
@@ -47,18 +48,15 @@ def test_open_rejects_bad_input_before_writing_anything(s3: Any, settings: Any, 
     assert _keys(s3, bucket) == []
 
 
-def test_record_moves_the_image_to_its_key_with_metadata(s3: Any, settings: Any, bucket: str) -> None:
-    task = open_run({"prompt": "オーロラと月、人はいない"}, EXECUTION, "run-1", "now", settings, s3)
-    step = attempt(settings, prompt="オーロラと月、人はいない").model_copy(update={"request": task.request})
-    s3.put_object(
-        Bucket=bucket, Key="_staging/generated-images/run-1/r00-a01.png", Body=b"png", ContentType="image/png"
-    )
+def test_record_moves_the_image_to_its_key_keeping_its_metadata(s3: Any, settings: Any, bucket: str) -> None:
+    prompt = "オーロラと月、人はいない"
+    task = open_run({"prompt": prompt}, EXECUTION, "run-1", "now", settings, s3)
+    step = attempt(settings, prompt=prompt).model_copy(update={"request": task.request})
+    staged = "_staging/generated-images/run-1/r00-a01.png"
+    metadata = encode_metadata({"prompt": prompt, "seed": "9", "execution-id": EXECUTION})
+    s3.put_object(Bucket=bucket, Key=staged, Body=b"png", ContentType="image/png", Metadata=metadata)
     generation = Generation(
-        outcome="image",
-        model_id="stability.sd3-5-large-v1:0",
-        seed=9,
-        staging_key="_staging/generated-images/run-1/r00-a01.png",
-        content_type="image/png",
+        outcome="image", model_id="stability.sd3-5-large-v1:0", seed=9, staging_key=staged, content_type="image/png"
     )
 
     record = record_generation(step, generation, s3)
@@ -67,32 +65,22 @@ def test_record_moves_the_image_to_its_key_with_metadata(s3: Any, settings: Any,
     assert record.key == "generated-images/run-1/r00-a01.png"
     assert _keys(s3, bucket) == ["generated-images/run-1/manifest.json", "generated-images/run-1/r00-a01.png"]
     head = s3.head_object(Bucket=bucket, Key=record.key)
-    assert unquote(head["Metadata"]["prompt"]) == "オーロラと月、人はいない"
+    assert decode_metadata(head["Metadata"])["prompt"] == prompt
     assert head["Metadata"]["seed"] == "9" and head["Metadata"]["execution-id"] == EXECUTION
     assert head["ContentType"] == "image/png"
-    [entry] = json.loads(s3.get_object(Bucket=bucket, Key="generated-images/run-1/manifest.json")["Body"].read())[
-        "entries"
-    ]
-    assert (entry["revision"], entry["attempt"], entry["key"], entry["seed"]) == (0, 1, record.key, 9)
-
-
-def test_long_prompts_are_shortened_in_metadata_but_kept_whole_in_the_manifest(
-    s3: Any, settings: Any, bucket: str
-) -> None:
-    prompt = "a very long requirement, " * 150
-    task = open_run({"prompt": prompt}, EXECUTION, "run-1", "now", settings, s3)
-    step = attempt(settings, prompt=prompt).model_copy(update={"request": task.request})
-    s3.put_object(Bucket=bucket, Key="_staging/generated-images/run-1/r00-a01.png", Body=b"png")
-    generation = Generation(
-        outcome="image", model_id="m.x", seed=1, staging_key="_staging/generated-images/run-1/r00-a01.png"
-    )
-    record = record_generation(step, generation, s3)
-
-    metadata = s3.head_object(Bucket=bucket, Key=record.key)["Metadata"]
-    assert sum(len(k) + len(v) for k, v in metadata.items()) <= 1500
-    assert metadata["prompt"].endswith("...")
     manifest = json.loads(s3.get_object(Bucket=bucket, Key="generated-images/run-1/manifest.json")["Body"].read())
-    assert manifest["entries"][0]["prompt"] == prompt
+    [entry] = manifest["entries"]
+    assert (entry["revision"], entry["attempt"], entry["key"], entry["seed"]) == (0, 1, record.key, 9)
+    assert entry["prompt"] == prompt
+
+
+def test_metadata_is_ascii_and_fits_s3s_limit_however_long_the_prompt() -> None:
+    prompt = "長い要件、" * 300
+    encoded = encode_metadata({"prompt": prompt, "negative-prompt": "x" * 3000, "seed": "1"})
+    assert all(value.isascii() for value in encoded.values())
+    assert sum(len(k) + len(v) for k, v in encoded.items()) <= 1500
+    assert encoded["prompt"].endswith("...") and encoded["seed"] == "1"
+    assert prompt.startswith(decode_metadata(encoded)["prompt"].removesuffix("..."))
 
 
 def test_concurrent_writers_never_lose_an_entry(s3: Any, settings: Any, bucket: str) -> None:
@@ -149,7 +137,7 @@ def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -
 
     cause = close_not_met(task, s3).cause
     assert cause.startswith(
-        "No image met the requirement: 3 image(s) judged and 1 generation(s) refused over 1 prompt(s)."
+        "No image met the requirement: 3 image(s) made (3 judged) and 1 generation(s) refused over 1 prompt(s)."
     )
     assert f"Best: score 7/10, s3://{bucket}/k2 (revision 0, attempt 2): reason 2" in cause
     assert store.read()[0].status == "requirements_not_met"

@@ -1,0 +1,73 @@
+"""A run's image files: their metadata, and the move from staging to the canonical key.
+
+Generate writes each image to staging with its metadata (S3 metadata is ASCII: values are
+percent-encoded and shortened to fit S3's 2 KB limit); Save files it under its canonical key with
+a copy that keeps the metadata. Whatever a failed run left in staging is filed when the run closes.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from botocore.exceptions import ClientError
+
+from common.keys import STAGING_PREFIX
+
+_METADATA_BUDGET = 1500
+_MISSING = ("404", "NoSuchKey", "NotFound")
+
+
+def encode_metadata(values: dict[str, str]) -> dict[str, str]:
+    texts = dict(values)
+
+    def encoded() -> dict[str, str]:
+        return {name: quote(value, safe=" ,.:;/-_()'") for name, value in texts.items()}
+
+    result = encoded()
+    while sum(len(k) + len(v) for k, v in result.items()) > _METADATA_BUDGET:
+        # Shorten the text, not its encoding, so no character is cut in half.
+        longest = max(result, key=lambda name: len(result[name]))
+        texts[longest] = texts[longest][: len(texts[longest].removesuffix("...")) // 2] + "..."
+        result = encoded()
+    return result
+
+
+def decode_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    return {name: unquote(value) for name, value in metadata.items()}
+
+
+def file_image(s3: Any, bucket: str, staging_key: str, key: str) -> None:
+    """Move a staged image to its key; a retry after a completed move finds it there and is done."""
+    try:
+        s3.head_object(Bucket=bucket, Key=staging_key)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in _MISSING:
+            raise
+        s3.head_object(Bucket=bucket, Key=key)
+        return
+    s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": staging_key}, MetadataDirective="COPY")
+    s3.delete_object(Bucket=bucket, Key=staging_key)
+
+
+@dataclass(frozen=True)
+class StagedImage:
+    staging_key: str
+    key: str
+    metadata: dict[str, str]
+
+
+def staged_images(s3: Any, bucket: str, folder: str) -> list[StagedImage]:
+    """Images of the run still in staging: generated, but never filed by Save."""
+    prefix = f"{STAGING_PREFIX}/{folder}/"
+    found = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            head = s3.head_object(Bucket=bucket, Key=item["Key"])
+            found.append(
+                StagedImage(
+                    staging_key=item["Key"],
+                    key=f"{folder}/{item['Key'][len(prefix) :]}",
+                    metadata=decode_metadata(head.get("Metadata", {})),
+                )
+            )
+    return found

@@ -1,0 +1,102 @@
+"""Runs that end on an error: a named error, a cause without a stack trace, every image kept."""
+
+import json
+from typing import Any
+
+from tests.conftest import load_event
+from tests.statemachine.helpers import counters, exits, failures, keys, manifest
+
+BUCKET = "imgloop-local-images"
+
+
+def test_a_retired_judge_ends_the_run_as_model_unavailable_and_keeps_the_image(runner: Any, s3: Any) -> None:
+    run = runner(retired=("us.anthropic.claude-sonnet-4-6",))
+    result = run.run(load_event("small_budget.json"), "retired-judge")
+
+    assert result.status == "FAILED" and result.error == "ModelUnavailable"
+    assert result.cause.startswith("us.anthropic.claude-sonnet-4-6: ValidationException: The provided model identifier")
+    assert "stackTrace" not in result.cause and "Traceback" not in result.cause
+    assert f"Manifest: s3://{BUCKET}/generated-images/retired-judge/manifest.json" in result.cause
+    assert result.states_entered()[-2:] == ["Report failure", "Run failed"]
+    assert len(run.standin.calls_of("Converse")) == 1  # not retried
+    record = manifest(s3, result)
+    assert record["status"] == "failed"
+    assert record["failure"]["error"] == "ModelUnavailable"
+    assert [e["key"] for e in record["entries"]] == ["generated-images/retired-judge/r00-a01.png"]
+    assert "generated-images/retired-judge/r00-a01.png" in keys(s3, BUCKET)
+
+
+def test_a_retired_image_model_fails_at_once_instead_of_burning_the_budget(runner: Any) -> None:
+    run = runner(retired=("stability.sd3-5-large-v1:0",))
+    result = run.run(load_event("small_budget.json"), "retired-generator")
+
+    assert result.error == "ModelUnavailable"
+    assert len(run.standin.calls_of("InvokeModel")) == 1
+    assert "Revise prompt" not in result.states_entered()
+
+
+def test_an_image_that_save_never_filed_is_filed_when_the_run_fails(runner: Any, s3: Any) -> None:
+    run = runner()
+    save = next(s.logical_id for s in run.workflow.functions.values() if s.handler.startswith("save."))
+    run.lambdas.faults[f"{save}:record"] = ["ResourceNotFoundException"]
+    result = run.run(load_event("small_budget.json"), "unsaved")
+
+    assert result.status == "FAILED" and result.error == "Lambda.ResourceNotFoundException"
+    assert failures(result) == ["Lambda.ResourceNotFoundException"]
+    assert not [k for k in keys(s3, BUCKET) if k.startswith("_staging/")]
+    [entry] = manifest(s3, result)["entries"]
+    assert entry["key"] == "generated-images/unsaved/r00-a01.png"
+    assert entry["prompt"] == "A red bicycle leaning on a blue wall, morning light"
+    assert entry["seed"] > 0 and entry["note"].startswith("filed when the run closed")
+    head = s3.head_object(Bucket=BUCKET, Key=entry["key"])
+    assert head["Metadata"]["model-id"] == "stability.sd3-5-large-v1:0"
+
+
+def test_an_http_200_content_filter_is_a_refused_attempt(runner: Any, s3: Any) -> None:
+    run = runner(filter_first=1)
+    result = run.run(load_event("small_budget.json"), "filtered")
+
+    assert result.status == "SUCCEEDED"
+    assert counters(result, "Validate image") == [(0, 2)]
+    first = manifest(s3, result)["entries"][0]
+    assert first["outcome"] == "refused" and first["refusal"] == "model refused: Filter reason: prompt"
+
+
+def test_a_judge_that_answers_in_prose_never_passes_an_image(runner: Any, s3: Any) -> None:
+    run = runner(judge_without_tool=True)
+    result = run.run(load_event("small_budget.json"), "prose-judge")
+
+    assert result.error == "RequirementsNotMet"
+    verdicts = [e["verdict"] for e in manifest(s3, result)["entries"]]
+    assert len(verdicts) == 4
+    assert all(v["passed"] is False and v["reason"].startswith("judge answered without a verdict") for v in verdicts)
+
+
+def test_throttling_storms_wait_with_full_jitter(runner: Any) -> None:
+    run = runner(throttle_first=6)
+    result = run.run(load_event("small_budget.json"), "storm")
+
+    assert result.status == "SUCCEEDED"
+    assert failures(result) == ["ModelThrottled"] * 6
+    bounds = [min(120, 5 * 2**n) for n in range(6)]
+    assert all(0 <= wait <= bound for wait, bound in zip(run.retry_waits, bounds, strict=True))
+    # Without jitter every wait would sit on its bound.
+    assert any(wait < 0.95 * bound for wait, bound in zip(run.retry_waits, bounds, strict=True))
+
+
+def test_candidates_are_judged_in_parallel_and_the_best_passing_one_wins(runner: Any, s3: Any) -> None:
+    event = {**load_event("small_budget.json"), "candidates": 3}
+    run = runner(reject_first=1)
+    result = run.run(event, "three")
+
+    assert result.status == "SUCCEEDED" and result.output["attempt"] == 1
+    [tally] = exits(result, "Tally the candidates")
+    assert sorted(c["candidate"] for c in tally["candidates"]) == [1, 2, 3]
+    assert [c["passed"] for c in tally["candidates"]].count(False) == 1
+    winner = manifest(s3, result)["winner"]
+    passing = {c["key"] for c in tally["candidates"] if c["passed"]}
+    assert winner["key"] in passing and result.output["key"] == winner["key"]
+    assert sorted(e["key"] for e in manifest(s3, result)["entries"]) == [
+        f"generated-images/three/r00-a01-c{n}.png" for n in (1, 2, 3)
+    ]
+    assert json.dumps(tally).count("base64") == 0
