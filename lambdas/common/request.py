@@ -213,14 +213,14 @@ def _with_defaults(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
 MAX_DESCRIBED = 10
 
 
-def describe(error: ValidationError) -> str:
+def describe(error: ValidationError, section: str = "") -> str:
     """One line per broken rule, naming the field: never a stack trace or the offending value.
 
     At most ten rules are listed, so a huge malformed request still gets a short cause."""
     lines = []
     items = error.errors(include_url=False, include_input=False)
     for item in items[:MAX_DESCRIBED]:
-        field = ".".join(str(part) for part in item["loc"])[:100] or "request"
+        field = ".".join(str(part) for part in (section, *item["loc"]) if part != "")[:100] or "request"
         message = "unknown field (not part of the request)" if item["type"] == "extra_forbidden" else item["msg"]
         lines.append(f"{field}: {message}")
     if len(items) > MAX_DESCRIBED:
@@ -239,7 +239,7 @@ def parse_request(raw: Any, settings: Settings) -> RunRequest:
     try:
         params = request.generator.family_params()
     except ValidationError as error:
-        raise InvalidInput(_prefixed(error, "generator")) from None
+        raise InvalidInput(describe(error, "generator")) from None
     # Spell out the family's defaults so every later task, and the manifest, sees the same values.
     generator = GeneratorConfig.model_validate({"model_id": request.generator.model_id, **params.model_dump()})
     request = request.model_copy(update={"generator": generator})
@@ -250,7 +250,3 @@ def parse_request(raw: Any, settings: Settings) -> RunRequest:
             "'imgloop:extra_output_buckets' and deploy again to allow it"
         )
     return request
-
-
-def _prefixed(error: ValidationError, section: str) -> str:
-    return "; ".join(f"{section}.{line}" for line in describe(error).split("; "))
