@@ -32,6 +32,7 @@ synth: $(BIN)/imgloop
 	$(BIN)/python -c "from imgloop.assembly import synthesize; print(synthesize())"
 
 deploy: $(BIN)/imgloop
+	$(BIN)/imgloop check-models
 	. $(BIN)/activate && npx --yes aws-cdk@2 deploy
 
 clean:

@@ -8,8 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from imgloop.assembly import synthesize
+from imgloop.assembly import PROJECT_ROOT, synthesize
 from imgloop.progress import describe_event
+
+
+def _importable() -> None:
+    """The CLI uses the CDK app's and the functions' own modules, from this checkout."""
+    for path in (PROJECT_ROOT, PROJECT_ROOT / "lambdas"):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
 
 
 def _count(value: str) -> int:
@@ -43,7 +50,54 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object {status, output, error, cause} at the end"
     )
     run.add_argument("--verbose", action="store_true", help="show the functions' own logs")
+    check = commands.add_parser("check-models", help="ask Bedrock whether the configured models are still served")
+    check.add_argument("--input", type=Path, help="also check the models this input event names")
+    check.add_argument("--region", help="the Bedrock region (default: your AWS configuration's)")
     return parser
+
+
+def _check_models(args: argparse.Namespace) -> int:
+    import boto3
+
+    from common.errors import InvalidInput
+    from imgloop.preflight import check_models
+
+    try:
+        models = configured_models(args.input)
+    except (OSError, ValueError, InvalidInput) as error:
+        print(f"imgloop: {error}", file=sys.stderr)
+        return 2
+    checks = check_models(boto3.client("bedrock", region_name=args.region), models)
+    for check in checks:
+        print(check.line)
+    if any(c.status == "UNAVAILABLE" for c in checks):
+        return 1
+    return 0
+
+
+def configured_models(event_path: Path | None) -> dict[str, str]:
+    """The deployment's default models (cdk.json), or those an input event resolves to."""
+    from common.request import parse_request
+    from common.settings import Settings
+    from infra.app import project_context
+
+    context = project_context()
+    settings = Settings(
+        output_bucket="any-bucket",
+        region="",
+        generator_model_id=context["imgloop:generator_model_id"],
+        validator_model_id=context["imgloop:validator_model_id"],
+        reviser_model_id=context["imgloop:reviser_model_id"],
+    )
+    raw = json.loads(event_path.read_text(encoding="utf-8")) if event_path else {"prompt": "check"}
+    if isinstance(raw, dict):
+        raw = {k: v for k, v in raw.items() if not k.startswith("output")}
+    request = parse_request(raw, settings)
+    return {
+        "generator": request.generator.model_id,
+        "validator": request.validator.model_id,
+        "reviser": request.reviser.model_id,
+    }
 
 
 def _run_local(args: argparse.Namespace) -> int:
@@ -91,6 +145,9 @@ def _run_local(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _importable()
+    if args.command == "check-models":
+        return _check_models(args)
     if args.command == "run" and not args.local:
         print(
             "imgloop: only --local runs are supported by this command; deploy with `cdk deploy` and start "
