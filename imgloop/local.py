@@ -70,6 +70,8 @@ class LocalRunner:
         self.standin = BedrockStandIn(scenario or Scenario())
         self.lambdas = LocalLambdas(self.workflow.functions)
         self.retry_waits: list[float] = []
+        # Called with the session's event system after the stand-ins, e.g. to inject faults.
+        self.hooks: list[Callable[[Any], None]] = []
 
     def run(
         self,
@@ -94,6 +96,8 @@ class LocalRunner:
             assert boto3.DEFAULT_SESSION is not None
             self.standin.register(boto3.DEFAULT_SESSION.events)
             self.lambdas.register(boto3.DEFAULT_SESSION.events)
+            for hook in self.hooks:
+                hook(boto3.DEFAULT_SESSION.events)
             self._fresh_clients()
             self._prepare_account(event)
             sfn = boto3.client("stepfunctions")
