@@ -6,6 +6,7 @@ from typing import Any
 from aws_cdk import App
 
 from infra.constants import ROOT, STACK_NAME
+from infra.nag import check
 from infra.stack import ImageLoopStack
 
 
@@ -17,4 +18,5 @@ def build_app(outdir: str | None = None) -> App:
     # The CDK CLI passes cdk.json's context itself; in-process synthesis (tests, local runs) reads it here.
     app = App(outdir=outdir, context=project_context())
     ImageLoopStack(app, STACK_NAME, description="Images that meet a written requirement (Bedrock + Step Functions)")
+    check(app)
     return app

@@ -25,6 +25,7 @@ class ImageLoopStack(Stack):
                 "validator": node.get_context(c.CTX_VALIDATOR_MODEL),
                 "reviser": node.get_context(c.CTX_REVISER_MODEL),
             },
+            allowed_models=list(node.get_context(c.CTX_ALLOWED_MODELS)),
             powertools_layer_arn=node.try_get_context(c.CTX_POWERTOOLS_LAYER),
         )
         CfnOutput(self, "BucketName", value=storage.bucket.bucket_name)

@@ -1,8 +1,10 @@
-"""The bucket that holds every image and manifest of the stack's runs."""
+"""The bucket that holds every image and manifest of the stack's runs, and its access log bucket."""
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from infra.nag import acknowledge
 
 STAGING_PREFIX = "_staging/"
 
@@ -10,6 +12,18 @@ STAGING_PREFIX = "_staging/"
 class ImageStorage(Construct):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(365))],
+        )
+        acknowledge(
+            self.access_logs, "AwsSolutions-S1", "This is the access log bucket; logging it to itself would loop."
+        )
         self.bucket = s3.Bucket(
             self,
             "Images",
@@ -17,9 +31,13 @@ class ImageStorage(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="images/",
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
-                s3.LifecycleRule(id="ExpireStaging", prefix=STAGING_PREFIX, expiration=Duration.days(7)),
+                # Staging holds an image between Generate and Save; a run that ends files what is left.
+                s3.LifecycleRule(id="ExpireStaging", prefix=STAGING_PREFIX, expiration=Duration.days(30)),
                 s3.LifecycleRule(id="ExpireOldVersions", noncurrent_version_expiration=Duration.days(30)),
+                s3.LifecycleRule(id="AbortUploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
         )

@@ -1,7 +1,6 @@
 """The four functions and the Standard state machine that loops over them."""
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -10,6 +9,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import constants as c
+from infra.access import allow_models, allow_objects, logical_id
+from infra.nag import acknowledge
 from statemachine.definition import ImageLoopDefinition, LoopFunctions, RetryPolicy
 
 
@@ -21,6 +22,7 @@ class ImageLoopWorkflow(Construct):
         bucket: s3.IBucket,
         extra_buckets: list[str],
         models: dict[str, str],
+        allowed_models: list[str],
         powertools_layer_arn: str | None,
     ) -> None:
         super().__init__(scope, id)
@@ -35,24 +37,12 @@ class ImageLoopWorkflow(Construct):
             "GENERATOR_MODEL_ID": models["generator"],
             "VALIDATOR_MODEL_ID": models["validator"],
             "REVISER_MODEL_ID": models["reviser"],
+            "ALLOWED_MODELS": ",".join(allowed_models),
             "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         stack = Stack.of(self)
-        invoke_models = iam.PolicyStatement(
-            actions=["bedrock:InvokeModel"],
-            resources=[
-                f"arn:{stack.partition}:bedrock:*::foundation-model/*",
-                f"arn:{stack.partition}:bedrock:*:{stack.account}:inference-profile/*",
-                f"arn:{stack.partition}:bedrock:*:{stack.account}:application-inference-profile/*",
-            ],
-        )
-        # Third-party models (Stability, Anthropic) are sold through AWS Marketplace: the first call
-        # in an account subscribes to the offer, which needs these rights.
-        subscribe = iam.PolicyStatement(
-            actions=["aws-marketplace:ViewSubscriptions", "aws-marketplace:Subscribe"], resources=["*"]
-        )
         functions: dict[str, lambda_.Function] = {}
         for name, (construct_id, handler, timeout) in c.FUNCTIONS.items():
             function = lambda_.Function(
@@ -69,12 +59,28 @@ class ImageLoopWorkflow(Construct):
                 tracing=lambda_.Tracing.ACTIVE,
                 log_group=logs.LogGroup(self, f"{construct_id}Logs", retention=logs.RetentionDays.ONE_MONTH),
             )
-            bucket.grant_read_write(function)
+            role = function.role
+            assert role is not None
+            allow_objects(role, name, bucket)
             for extra in extra_buckets:
-                s3.Bucket.from_bucket_name(self, f"{construct_id}{extra}", extra).grant_read_write(function)
+                allow_objects(role, name, s3.Bucket.from_bucket_name(self, f"{construct_id}{extra}", extra))
             if name != "save":
-                function.add_to_role_policy(invoke_models)
-                function.add_to_role_policy(subscribe)
+                allow_models(role, stack, allowed_models)
+            acknowledge(
+                role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "the managed basic execution role only lets the function write its own CloudWatch Logs",
+            )
+            acknowledge(
+                role.node.find_child("DefaultPolicy"),
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray's PutTraceSegments and PutTelemetryRecords take no resource ARN (active tracing)",
+            )
+            acknowledge(
+                function,
+                "AwsSolutions-L1",
+                "Python 3.13 is the newest runtime the public Powertools layer this stack uses is built for",
+            )
             functions[name] = function
         self.functions = functions
 
@@ -96,4 +102,16 @@ class ImageLoopWorkflow(Construct):
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
             ),
+        )
+        machine_policy = self.state_machine.role.node.find_child("DefaultPolicy")
+        for function in functions.values():
+            acknowledge(
+                machine_policy,
+                f"AwsSolutions-IAM5[Resource::<{logical_id(function)}.Arn>:*]",
+                "the state machine may invoke its own four functions, any version of them, and nothing else",
+            )
+        acknowledge(
+            machine_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "log delivery and X-Ray actions take no resource ARN (execution logging and tracing are on)",
         )

@@ -243,6 +243,7 @@ def parse_request(raw: Any, settings: Settings) -> RunRequest:
     # Spell out the family's defaults so every later task, and the manifest, sees the same values.
     generator = GeneratorConfig.model_validate({"model_id": request.generator.model_id, **params.model_dump()})
     request = request.model_copy(update={"generator": generator})
+    _check_allowed_models(request, settings)
     if request.output.bucket not in settings.allowed_buckets:
         raise InvalidInput(
             f"output.bucket: '{request.output.bucket}' is not a bucket this stack may write "
@@ -250,3 +251,16 @@ def parse_request(raw: Any, settings: Settings) -> RunRequest:
             "'imgloop:extra_output_buckets' and deploy again to allow it"
         )
     return request
+
+
+def _check_allowed_models(request: RunRequest, settings: Settings) -> None:
+    if not settings.allowed_models:
+        return
+    for section in ("generator", "validator", "reviser"):
+        model_id = getattr(request, section).model_id
+        if model_id not in settings.allowed_models:
+            raise InvalidInput(
+                f"{section}.model_id: '{model_id}' is not on this stack's model allow-list "
+                f"({', '.join(settings.allowed_models)}); add it to the cdk.json context 'imgloop:allowed_models' "
+                "and deploy again to allow it"
+            )

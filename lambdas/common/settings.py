@@ -13,6 +13,8 @@ class Settings:
     reviser_model_id: str
     # Buckets besides the stack's own that a request may name; the stack grants rights on them.
     extra_output_buckets: tuple[str, ...] = field(default_factory=tuple)
+    # The models the stack's IAM policy lets the functions invoke (cdk.json imgloop:allowed_models).
+    allowed_models: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def allowed_buckets(self) -> tuple[str, ...]:
@@ -28,4 +30,5 @@ class Settings:
             validator_model_id=env["VALIDATOR_MODEL_ID"],
             reviser_model_id=env["REVISER_MODEL_ID"],
             extra_output_buckets=tuple(b for b in env.get("EXTRA_OUTPUT_BUCKETS", "").split(",") if b),
+            allowed_models=tuple(m for m in env.get("ALLOWED_MODELS", "").split(",") if m),
         )

@@ -1,6 +1,7 @@
 """The synthesized template: what a deploy would create, and the definition the local runs execute."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 from common.payloads import Generation, NotMet, Proposal, Record, Success, Task, VerdictSummary
@@ -135,8 +136,15 @@ def test_the_state_machine_may_invoke_only_its_four_functions(template: dict[str
 
 
 def test_the_bucket_blocks_public_access_enforces_tls_and_expires_staging(template: dict[str, Any]) -> None:
-    [bucket] = _resources(template, "AWS::S3::Bucket").values()
-    props = bucket["Properties"]
+    buckets = _resources(template, "AWS::S3::Bucket")
+    [images] = [name for name in buckets if "Images" in name]
+    [access_logs] = [name for name in buckets if "AccessLogs" in name]
+    props = buckets[images]["Properties"]
+    assert props["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": access_logs},
+        "LogFilePrefix": "images/",
+    }
+    assert buckets[images]["DeletionPolicy"] == "Retain"
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
         "BlockPublicPolicy": True,
@@ -146,10 +154,52 @@ def test_the_bucket_blocks_public_access_enforces_tls_and_expires_staging(templa
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireStaging"]["Prefix"] == "_staging/"
-    [policy] = _resources(template, "AWS::S3::BucketPolicy").values()
-    [deny] = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for policy in _resources(template, "AWS::S3::BucketPolicy").values():
+        deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_outputs_name_the_bucket_and_the_state_machine(template: dict[str, Any]) -> None:
     assert {"BucketName", "StateMachineArn"} <= set(template["Outputs"])
+
+
+def test_cdk_nag_aws_solutions_finds_nothing_unacknowledged(assembly: Any) -> None:
+    report = json.loads((assembly / "validation-report.json").read_text())
+    assert all(p["conclusion"] == "success" for p in report["pluginReports"])
+    [plugin] = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert plugin["conclusion"] == "success" and plugin["violations"] == []
+    for suppressed in plugin["suppressedViolations"]:
+        assert suppressed["acknowledgedId"] == f"AwsSolutions::{suppressed['ruleName']}"
+        assert len(suppressed["reason"]) >= 40
+
+
+def test_bedrock_is_allowed_only_on_the_allow_lists_models(template: dict[str, Any]) -> None:
+    allowed = json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"]["imgloop:allowed_models"]
+    invoke = [
+        statement
+        for policy in _resources(template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "bedrock:InvokeModel"
+    ]
+    assert len(invoke) == 3  # Generate, Validate, Revise; Save calls no model
+    rendered = json.dumps(invoke[0]["Resource"])
+    for model_id in allowed:
+        assert model_id in rendered
+    assert "foundation-model/*" not in rendered and "inference-profile/*" not in rendered
+    assert "us.anthropic.claude-sonnet-4-6" in rendered and "foundation-model/anthropic.claude-sonnet-4-6" in rendered
+
+
+def test_each_function_may_touch_only_what_it_needs_in_the_bucket(template: dict[str, Any]) -> None:
+    actions: dict[str, set[str]] = {}
+    for name, policy in _resources(template, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            for action in [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]:
+                if action.startswith("s3:"):
+                    actions.setdefault(name, set()).add(action)
+    by_function = {next(f for f in ("Generate", "Save", "Validate", "Revise") if f in k): v for k, v in actions.items()}
+    assert by_function == {
+        "Generate": {"s3:PutObject"},
+        "Save": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"},
+        "Validate": {"s3:GetObject", "s3:PutObject"},
+        "Revise": {"s3:GetObject"},
+    }

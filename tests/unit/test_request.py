@@ -94,3 +94,16 @@ def test_a_bucket_the_stack_may_not_write_is_refused_with_the_way_to_allow_it(se
     message = str(raised.value)
     assert message.startswith("output.bucket: 'someone-elses-bucket' is not a bucket this stack may write")
     assert "imgloop:extra_output_buckets" in message
+
+
+def test_a_model_outside_the_allow_list_is_refused_with_the_way_to_allow_it(settings: Any) -> None:
+    limited = dataclasses.replace(
+        settings, allowed_models=("stability.sd3-5-large-v1:0", "us.anthropic.claude-sonnet-4-6")
+    )
+    assert parse_request({"prompt": "a"}, limited).generator.model_id == "stability.sd3-5-large-v1:0"
+    with pytest.raises(InvalidInput) as raised:
+        parse_request({"prompt": "a", "claude_validate_model_id": "us.anthropic.claude-opus-4-6-v1"}, limited)
+    assert str(raised.value).startswith(
+        "validator.model_id: 'us.anthropic.claude-opus-4-6-v1' is not on this stack's model allow-list"
+    )
+    assert "imgloop:allowed_models" in str(raised.value)
