@@ -31,6 +31,11 @@ class LocalNames:
     region: str = "us-west-2"
     account: str = "123456789012"
     bucket: str = "imgloop-local-images"
+    state_machine: str = "ImageLoop"
+
+    @property
+    def state_machine_arn(self) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{self.state_machine}"
 
     def function_arn(self, logical_id: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{logical_id}"
@@ -86,6 +91,8 @@ class _Resolver:
             return self._names.bucket
         if kind == "AWS::Lambda::Function":
             return name
+        if kind == "AWS::StepFunctions::StateMachine":
+            return self._names.state_machine_arn
         raise ValueError(f"no local value for Ref {name} ({kind})")
 
     def _attribute(self, logical_id: str, attribute: str) -> str:
@@ -94,6 +101,8 @@ class _Resolver:
             return self._names.function_arn(logical_id)
         if kind == "AWS::S3::Bucket" and attribute == "Arn":
             return f"arn:aws:s3:::{self._names.bucket}"
+        if kind == "AWS::StepFunctions::StateMachine" and attribute == "Name":
+            return self._names.state_machine
         raise ValueError(f"no local value for {logical_id}.{attribute} ({kind})")
 
 

@@ -102,7 +102,7 @@ class LocalRunner:
             self._prepare_account(event)
             sfn = boto3.client("stepfunctions")
             machine = sfn.create_state_machine(
-                name="ImageLoop",
+                name=self.names.state_machine,
                 definition=json.dumps(self.workflow.definition),
                 roleArn=f"arn:aws:iam::{self.names.account}:role/imgloop-local",
             )

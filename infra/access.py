@@ -75,6 +75,7 @@ S3_ACTIONS = {
     "save": (["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "*"),
     "validate": (["s3:GetObject", "s3:PutObject"], "*"),
     "revise": (["s3:GetObject"], "*"),
+    "status": (["s3:GetObject"], "*"),  # presigns the winning image's URL
 }
 
 

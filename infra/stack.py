@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra import constants as c
+from infra.api import GenerationsApi
 from infra.storage import ImageStorage
 from infra.workflow import ImageLoopWorkflow
 
@@ -28,5 +29,14 @@ class ImageLoopStack(Stack):
             allowed_models=list(node.get_context(c.CTX_ALLOWED_MODELS)),
             powertools_layer_arn=node.try_get_context(c.CTX_POWERTOOLS_LAYER),
         )
+        api = GenerationsApi(
+            self,
+            "Api",
+            state_machine=self.workflow.state_machine,
+            bucket=storage.bucket,
+            factory=self.workflow.factory,
+            auth=node.try_get_context(c.CTX_API_AUTH) or "iam",
+        )
+        CfnOutput(self, "ApiUrl", value=api.api.url)
         CfnOutput(self, "BucketName", value=storage.bucket.bucket_name)
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)

@@ -4,12 +4,12 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import constants as c
 from infra.access import allow_models, allow_objects, logical_id
+from infra.functions import FunctionFactory
 from infra.nag import acknowledge
 from statemachine.definition import ImageLoopDefinition, LoopFunctions, RetryPolicy
 
@@ -26,39 +26,22 @@ class ImageLoopWorkflow(Construct):
         powertools_layer_arn: str | None,
     ) -> None:
         super().__init__(scope, id)
-        layer_arn = powertools_layer_arn or ssm.StringParameter.value_for_string_parameter(
-            self, c.POWERTOOLS_LAYER_PARAMETER
-        )
-        layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
-        code = lambda_.Code.from_asset(str(c.LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc"])
-        environment = {
-            "OUTPUT_BUCKET": bucket.bucket_name,
-            "EXTRA_OUTPUT_BUCKETS": ",".join(extra_buckets),
-            "GENERATOR_MODEL_ID": models["generator"],
-            "VALIDATOR_MODEL_ID": models["validator"],
-            "REVISER_MODEL_ID": models["reviser"],
-            "ALLOWED_MODELS": ",".join(allowed_models),
-            "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-        }
         stack = Stack.of(self)
+        self.factory = FunctionFactory(
+            self,
+            powertools_layer_arn,
+            {
+                "OUTPUT_BUCKET": bucket.bucket_name,
+                "EXTRA_OUTPUT_BUCKETS": ",".join(extra_buckets),
+                "GENERATOR_MODEL_ID": models["generator"],
+                "VALIDATOR_MODEL_ID": models["validator"],
+                "REVISER_MODEL_ID": models["reviser"],
+                "ALLOWED_MODELS": ",".join(allowed_models),
+            },
+        )
         functions: dict[str, lambda_.Function] = {}
         for name, (construct_id, handler, timeout) in c.FUNCTIONS.items():
-            function = lambda_.Function(
-                self,
-                construct_id,
-                runtime=lambda_.Runtime.PYTHON_3_13,
-                architecture=lambda_.Architecture.X86_64,
-                code=code,
-                handler=handler,
-                timeout=Duration.seconds(timeout),
-                memory_size=512,
-                layers=[layer],
-                environment=environment,
-                tracing=lambda_.Tracing.ACTIVE,
-                log_group=logs.LogGroup(self, f"{construct_id}Logs", retention=logs.RetentionDays.ONE_MONTH),
-            )
+            function = self.factory.make(self, construct_id, handler, timeout)
             role = function.role
             assert role is not None
             allow_objects(role, name, bucket)
@@ -66,21 +49,6 @@ class ImageLoopWorkflow(Construct):
                 allow_objects(role, name, s3.Bucket.from_bucket_name(self, f"{construct_id}{extra}", extra))
             if name != "save":
                 allow_models(role, stack, allowed_models)
-            acknowledge(
-                role,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                "the managed basic execution role only lets the function write its own CloudWatch Logs",
-            )
-            acknowledge(
-                role.node.find_child("DefaultPolicy"),
-                "AwsSolutions-IAM5[Resource::*]",
-                "X-Ray's PutTraceSegments and PutTelemetryRecords take no resource ARN (active tracing)",
-            )
-            acknowledge(
-                function,
-                "AwsSolutions-L1",
-                "Python 3.13 is the newest runtime the public Powertools layer this stack uses is built for",
-            )
             functions[name] = function
         self.functions = functions
 

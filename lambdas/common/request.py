@@ -32,7 +32,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: "3" is not 3 and "yes" is not true, as in the API's JSON schema.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class OutputConfig(_Strict):
@@ -78,7 +79,7 @@ class ConverseConfig(_Strict):
 class GeneratorConfig(BaseModel):
     """The image model and its family's own parameters, checked by that family's rules."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     model_id: str
 
@@ -95,6 +96,8 @@ class RunRequest(_Strict):
     validate_against: Literal["original", "current"] = "original"
     prompt_template: str | None = Field(default=None, max_length=1000)
     translate: bool = False
+    # Names the execution when started through the HTTP API, so a retried request starts nothing new.
+    idempotency_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,80}$")
     output: OutputConfig
     generator: GeneratorConfig
     validator: ConverseConfig

@@ -35,12 +35,13 @@ def test_one_standard_state_machine_with_logging_tracing_and_a_timeout(template:
     assert _definition(assembly)["TimeoutSeconds"] == 3 * 3600
 
 
-def test_four_python_313_functions_with_the_powertools_layer_and_active_tracing(template: dict[str, Any]) -> None:
+def test_python_313_functions_with_the_powertools_layer_and_active_tracing(template: dict[str, Any]) -> None:
     functions = _resources(template, "AWS::Lambda::Function")
     assert sorted(f["Properties"]["Handler"] for f in functions.values()) == [
         "generate.handler.handler",
         "revise.handler.handler",
         "save.handler.handler",
+        "status.handler.handler",
         "validate.handler.handler",
     ]
     parameters = template["Parameters"]
@@ -112,7 +113,8 @@ def test_result_selectors_name_exactly_the_fields_the_functions_return() -> None
 
 
 def test_the_state_machine_may_invoke_only_its_four_functions(template: dict[str, Any]) -> None:
-    functions = set(_resources(template, "AWS::Lambda::Function"))
+    functions = {name for name in _resources(template, "AWS::Lambda::Function") if name.startswith("Workflow")}
+    assert len(functions) == 4
     policies = _resources(template, "AWS::IAM::Policy")
     machine_role = next(
         m["Properties"]["RoleArn"]["Fn::GetAtt"][0]
@@ -159,8 +161,8 @@ def test_the_bucket_blocks_public_access_enforces_tls_and_expires_staging(templa
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_outputs_name_the_bucket_and_the_state_machine(template: dict[str, Any]) -> None:
-    assert {"BucketName", "StateMachineArn"} <= set(template["Outputs"])
+def test_outputs_name_the_api_the_bucket_and_the_state_machine(template: dict[str, Any]) -> None:
+    assert {"ApiUrl", "BucketName", "StateMachineArn"} <= set(template["Outputs"])
 
 
 def test_cdk_nag_aws_solutions_finds_nothing_unacknowledged(assembly: Any) -> None:
@@ -196,10 +198,12 @@ def test_each_function_may_touch_only_what_it_needs_in_the_bucket(template: dict
             for action in [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]:
                 if action.startswith("s3:"):
                     actions.setdefault(name, set()).add(action)
-    by_function = {next(f for f in ("Generate", "Save", "Validate", "Revise") if f in k): v for k, v in actions.items()}
+    names = ("Generate", "Save", "Validate", "Revise", "Status")
+    by_function = {next(f for f in names if f in k): v for k, v in actions.items()}
     assert by_function == {
         "Generate": {"s3:PutObject"},
         "Save": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"},
         "Validate": {"s3:GetObject", "s3:PutObject"},
         "Revise": {"s3:GetObject"},
+        "Status": {"s3:GetObject"},
     }

@@ -31,7 +31,7 @@ others. Stay within 512 characters."""
 
 
 class AmazonImageParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     width: int = 1024
     height: int = 1024

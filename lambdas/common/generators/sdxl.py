@@ -49,7 +49,7 @@ Write in English: translate any other language. Avoid words content filters flag
 
 
 class SdxlParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     cfg_scale: float = Field(default=7, ge=0, le=35)
     steps: int = Field(default=30, ge=10, le=150)

@@ -20,7 +20,7 @@ Write in English: translate any other language."""
 
 
 class StabilityParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     aspect_ratio: AspectRatio = "1:1"
     output_format: Literal["png", "jpeg"] = "png"

@@ -1,0 +1,200 @@
+"""The HTTP API: POST /generations starts an execution, GET /generations/{id} reports on it.
+
+The start is a direct Step Functions integration (no Lambda in between) and asynchronous: the
+machine is STANDARD and may run for many minutes, so the answer is 202 with the execution's id.
+The request body is checked against the schema the workflow's own input rules produce."""
+
+from aws_cdk import Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from common.schema import request_schema
+from infra.access import allow_objects, logical_id
+from infra.functions import FunctionFactory
+from infra.nag import acknowledge
+
+# The execution name: the Idempotency-Key header, else the body's idempotency_key, else the
+# request id. The input is the body as sent; escapeJavaScript keeps quotes, newlines and
+# non-Latin text intact but escapes single quotes, which JSON does not allow, so those are undone.
+START_TEMPLATE = """#set($body = $input.path('$'))
+#set($key = $input.params().header.get('Idempotency-Key'))
+#if("$!key" == "")#set($key = "$!body.idempotency_key")#end
+#if("$!key" == "")#set($key = $context.requestId)#end
+{
+  "stateMachineArn": "%s",
+  "name": "$util.escapeJavaScript($key)",
+  "input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"
+}"""
+
+STARTED_TEMPLATE = """#set($arn = $input.path('$.executionArn'))
+{
+  "id": "$arn.substring($arn.lastIndexOf(':') + 1)",
+  "executionArn": "$arn",
+  "startDate": "$input.path('$.startDate')"
+}"""
+
+# Step Functions answers 400 for a name already used with another input (and for a bad name).
+REFUSED_TEMPLATE = """#set($type = $input.path('$.__type'))
+#if($type.contains('ExecutionAlreadyExists'))
+#set($context.responseOverride.status = 409)
+{"message": "idempotency key already used for a different request body"}
+#else
+{"message": "$util.escapeJavaScript($input.path('$.message'))"}
+#end"""
+
+
+class GenerationsApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        state_machine: sfn.StateMachine,
+        bucket: s3.IBucket,
+        factory: FunctionFactory,
+        auth: str,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self._state_machine = state_machine
+        access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.ONE_YEAR)
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            description="Start image generations and read their results",
+            cloud_watch_role=True,
+            deploy_options=apigw.StageOptions(
+                stage_name="v1",
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                tracing_enabled=True,
+                throttling_rate_limit=10,
+                throttling_burst_limit=20,
+            ),
+        )
+        # The raw draft-4 schema goes in as it is (the L2 Model wants it retyped field by field).
+        schema = apigw.CfnModel(
+            self,
+            "GenerationRequest",
+            rest_api_id=self.api.rest_api_id,
+            content_type="application/json",
+            name="GenerationRequest",
+            schema=request_schema(),
+        )
+        model = apigw.Model.from_model_name(self, "GenerationRequestModel", schema.ref)
+        validator = apigw.RequestValidator(
+            self, "BodyValidator", rest_api=self.api, validate_request_body=True, validate_request_parameters=True
+        )
+        method_auth = (
+            {"authorization_type": apigw.AuthorizationType.IAM}
+            if auth == "iam"
+            else {"authorization_type": apigw.AuthorizationType.NONE, "api_key_required": True}
+        )
+
+        start_role = iam.Role(self, "StartRole", assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"))
+        state_machine.grant_start_execution(start_role)
+        start = apigw.AwsIntegration(
+            service="states",
+            action="StartExecution",
+            options=apigw.IntegrationOptions(
+                credentials_role=start_role,
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                request_templates={"application/json": START_TEMPLATE % state_machine.state_machine_arn},
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="202", response_templates={"application/json": STARTED_TEMPLATE}
+                    ),
+                    apigw.IntegrationResponse(
+                        status_code="400",
+                        selection_pattern="4\\d{2}",
+                        response_templates={"application/json": REFUSED_TEMPLATE},
+                    ),
+                    apigw.IntegrationResponse(
+                        status_code="502",
+                        selection_pattern="5\\d{2}",
+                        response_templates={"application/json": '{"message": "Step Functions did not answer"}'},
+                    ),
+                ],
+            ),
+        )
+        generations = self.api.root.add_resource("generations")
+        post = generations.add_method(
+            "POST",
+            start,
+            request_models={"application/json": model},
+            request_validator=validator,
+            method_responses=[apigw.MethodResponse(status_code=code) for code in ("202", "400", "409", "502")],
+            **method_auth,
+        )
+        post.node.add_dependency(schema)
+
+        self.status_function = factory.make(self, "StatusFunction", "status.handler.handler", 10)
+        self.status_function.add_environment("STATE_MACHINE_ARN", state_machine.state_machine_arn)
+        status_role = self.status_function.role
+        assert status_role is not None
+        allow_objects(status_role, "status", bucket)
+        machine = state_machine.state_machine_name
+        executions = f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:{machine}:*"
+        status_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
+        )
+        generations.add_resource("{id}").add_method(
+            "GET",
+            apigw.LambdaIntegration(self.status_function),
+            request_validator=validator,
+            request_parameters={"method.request.path.id": True},
+            **method_auth,
+        )
+        if auth == "api_key":
+            self._api_key_plan()
+        self._acknowledge(status_role, auth)
+
+    def _api_key_plan(self) -> None:
+        key = self.api.add_api_key("Key", description="imgloop clients")
+        plan = self.api.add_usage_plan(
+            "Plan",
+            throttle=apigw.ThrottleSettings(rate_limit=5, burst_limit=10),
+            quota=apigw.QuotaSettings(limit=10000, period=apigw.Period.MONTH),
+        )
+        plan.add_api_key(key)
+        plan.add_api_stage(stage=self.api.deployment_stage)
+
+    def _acknowledge(self, status_role: iam.IRole, auth: str) -> None:
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "a WAF web ACL is an account-level choice; the API is IAM-authorized (or keyed) and throttled",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role needs exactly this managed policy to write execution logs",
+        )
+        for method in self.api.methods:
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "callers are AWS principals signing with SigV4 (or API-key holders), not Cognito users",
+            )
+            if auth == "api_key":
+                acknowledge(method, "AwsSolutions-APIG4", "API-key mode was chosen at deploy time (imgloop:api_auth)")
+        acknowledge(
+            status_role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f"<{logical_id(self._state_machine)}.Name>:*]",
+            "the status function may describe the executions of this one state machine, whatever their names",
+        )

@@ -1,0 +1,58 @@
+"""What `GET /generations/{id}` answers: the execution's status and, once done, its result."""
+
+import json
+import re
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from common.errors import InvalidInput
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+URL_SECONDS = 900
+
+
+class Generation(BaseModel):
+    id: str
+    execution_arn: str
+    status: str
+    started_at: str
+    stopped_at: str | None = None
+    output: dict[str, Any] | None = None
+    image_url: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidInput("id: must be 1-80 letters, digits, '-' or '_' (the execution name)")
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def describe(name: str, state_machine_arn: str, sfn: Any, s3: Any) -> Generation | None:
+    """None when there is no such execution."""
+    arn = execution_arn(state_machine_arn, name)
+    try:
+        found = sfn.describe_execution(executionArn=arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            return None
+        raise
+    generation = Generation(
+        id=name,
+        execution_arn=arn,
+        status=found["status"],
+        started_at=found["startDate"].isoformat(),
+        stopped_at=found["stopDate"].isoformat() if found.get("stopDate") else None,
+        error=found.get("error"),
+        cause=found.get("cause"),
+    )
+    if found["status"] == "SUCCEEDED" and found.get("output"):
+        output = json.loads(found["output"])
+        generation.output = output
+        generation.image_url = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": output["bucket"], "Key": output["key"]}, ExpiresIn=URL_SECONDS
+        )
+    return generation
