@@ -5,11 +5,9 @@ import contextlib
 import json
 import logging
 import os
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +16,7 @@ import boto3
 from moto import mock_aws
 
 from imgloop.assembly import LocalNames, load_workflow
+from imgloop.executions import Execution, fetch, follow, run_folder, start
 from imgloop.local_lambda import LocalLambdas
 from imgloop.standin import BedrockStandIn, Scenario
 
@@ -32,22 +31,9 @@ _LOCAL_ENV = {
 }
 
 
-@dataclass
-class RunResult:
-    name: str
-    execution_arn: str
-    status: str
-    output: dict[str, Any] | None
-    error: str | None
-    cause: str | None
-    history: list[dict[str, Any]]
-    files: list[Path] = field(default_factory=list)
-
-    def summary(self) -> dict[str, Any]:
-        return {"status": self.status, "output": self.output, "error": self.error, "cause": self.cause}
-
-    def states_entered(self) -> list[str]:
-        return [e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")]
+# The local runner's result is an Execution like any other.
+RunResult = Execution
+__all__ = ["LocalRunner", "RunResult", "run_folder"]
 
 
 @contextmanager
@@ -73,14 +59,9 @@ class LocalRunner:
         # Called with the session's event system after the stand-ins, e.g. to inject faults.
         self.hooks: list[Callable[[Any], None]] = []
 
-    def run(
-        self,
-        event: Any,
-        name: str,
-        out_dir: Path | None = None,
-        on_event: Callable[[dict[str, Any]], None] | None = None,
-        log_level: str = "WARNING",
-    ) -> RunResult:
+    @contextmanager
+    def session(self, event: Any = None, log_level: str = "WARNING") -> Iterator[tuple[Any, str]]:
+        """A local account with the state machine created: yields its Step Functions client and ARN."""
         # moto logs every failed task at length; the history already says it all.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         # A task that raises (a throttled call, say) has no metrics to flush; that is expected here.
@@ -106,23 +87,21 @@ class LocalRunner:
                 definition=json.dumps(self.workflow.definition),
                 roleArn=f"arn:aws:iam::{self.names.account}:role/imgloop-local",
             )
-            started = sfn.start_execution(
-                stateMachineArn=machine["stateMachineArn"], name=name, input=json.dumps(event, ensure_ascii=False)
-            )
-            arn = started["executionArn"]
-            history = self._follow(sfn, arn, on_event)
-            described = sfn.describe_execution(executionArn=arn)
-            result = RunResult(
-                name=name,
-                execution_arn=arn,
-                status=described["status"],
-                output=json.loads(described["output"]) if described.get("output") else None,
-                error=described.get("error"),
-                cause=described.get("cause"),
-                history=history,
-            )
+            yield sfn, machine["stateMachineArn"]
+
+    def run(
+        self,
+        event: Any,
+        name: str,
+        out_dir: Path | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        log_level: str = "WARNING",
+    ) -> RunResult:
+        with self.session(event, log_level) as (sfn, machine_arn):
+            arn = start(sfn, machine_arn, event, name)
+            result = follow(sfn, arn, on_event, poll_seconds=_POLL_SECONDS)
             if out_dir is not None:
-                result.files = self._download(out_dir, result)
+                result.files = fetch(boto3.client("s3"), result, out_dir)
             return result
 
     def _fresh_clients(self) -> None:
@@ -144,48 +123,6 @@ class LocalRunner:
             # A name S3 refuses is left for the input check to report.
             with contextlib.suppress(s3.exceptions.ClientError):
                 s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.names.region})
-
-    def _follow(self, sfn: Any, arn: str, on_event: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
-        seen: list[dict[str, Any]] = []
-        while True:
-            running = sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
-            events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-            for event in events[len(seen) :]:
-                seen.append(event)
-                if on_event:
-                    on_event(event)
-            if not running:
-                return seen
-            time.sleep(_POLL_SECONDS)
-
-    def _download(self, out_dir: Path, result: RunResult) -> list[Path]:
-        """Copy the run's images and manifest out of the local S3 into out_dir/<execution name>."""
-        target = out_dir / result.name
-        target.mkdir(parents=True, exist_ok=True)
-        files = []
-        opened = run_folder(result.history)
-        if opened is not None:
-            bucket, folder = opened
-            s3 = boto3.client("s3")
-            for item in s3.list_objects_v2(Bucket=bucket, Prefix=f"{folder}/").get("Contents", []):
-                path = target / item["Key"][len(folder) + 1 :]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
-                files.append(path)
-        summary = target / "execution.json"
-        summary.write_text(json.dumps(result.summary(), indent=2, ensure_ascii=False))
-        files.append(summary)
-        return files
-
-
-def run_folder(history: list[dict[str, Any]]) -> tuple[str, str] | None:
-    """Bucket and folder of the run, as the first state decided them (None if the input was rejected)."""
-    for event in history:
-        details = event.get("stateExitedEventDetails")
-        if details and details["name"] == "Check input":
-            run = json.loads(details["output"]).get("run")
-            return (run["bucket"], run["folder"]) if run else None
-    return None
 
 
 def _named_bucket(event: Any) -> str | None:

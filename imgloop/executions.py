@@ -1,0 +1,115 @@
+"""Start, follow and fetch executions: the same code for the deployed stack and the local runner."""
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+OnEvent = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Execution:
+    name: str
+    execution_arn: str
+    status: str
+    output: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]]
+    files: list[Path] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {"status": self.status, "output": self.output, "error": self.error, "cause": self.cause}
+
+    def states_entered(self) -> list[str]:
+        return [e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")]
+
+
+def new_name() -> str:
+    return f"imgloop-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def start(sfn: Any, state_machine_arn: str, event: Any, name: str | None = None) -> str:
+    """Start an execution; an idempotency key in the event names it, as the HTTP API does."""
+    key = event.get("idempotency_key") if isinstance(event, dict) else None
+    started = sfn.start_execution(
+        stateMachineArn=state_machine_arn,
+        name=name or key or new_name(),
+        input=json.dumps(event, ensure_ascii=False),
+    )
+    return str(started["executionArn"])
+
+
+def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+        events.extend(page["events"])
+    return events
+
+
+def follow(sfn: Any, arn: str, on_event: OnEvent | None = None, poll_seconds: float = 2.0) -> Execution:
+    """Follow the history until the execution ends, telling on_event about each new event."""
+    seen = 0
+    while True:
+        running = sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+        events = history(sfn, arn)
+        for event in events[seen:]:
+            if on_event:
+                on_event(event)
+        seen = len(events)
+        if not running:
+            return described(sfn, arn, events)
+        time.sleep(poll_seconds)
+
+
+def described(sfn: Any, arn: str, events: list[dict[str, Any]]) -> Execution:
+    found = sfn.describe_execution(executionArn=arn)
+    return Execution(
+        name=found.get("name") or arn.rsplit(":", 1)[-1],
+        execution_arn=arn,
+        status=found["status"],
+        output=json.loads(found["output"]) if found.get("output") else None,
+        error=found.get("error"),
+        cause=found.get("cause"),
+        history=events,
+    )
+
+
+def run_folder(events: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """Bucket and folder of the run, as its first state decided them (None if the input was rejected)."""
+    for event in events:
+        details = event.get("stateExitedEventDetails")
+        if details and details["name"] == "Check input":
+            run = json.loads(details["output"]).get("run")
+            return (run["bucket"], run["folder"]) if run else None
+    return None
+
+
+def fetch(s3: Any, execution: Execution, out_dir: Path) -> list[Path]:
+    """Copy the run's images and manifest into out_dir/<execution name>, with execution.json."""
+    target = out_dir / execution.name
+    target.mkdir(parents=True, exist_ok=True)
+    files = []
+    opened = run_folder(execution.history)
+    if opened is not None:
+        bucket, folder = opened
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{folder}/"):
+            for item in page.get("Contents", []):
+                path = target / item["Key"][len(folder) + 1 :]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+                files.append(path)
+    summary = target / "execution.json"
+    summary.write_text(json.dumps(execution.summary(), indent=2, ensure_ascii=False))
+    files.append(summary)
+    return files
+
+
+def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
+    [found] = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
