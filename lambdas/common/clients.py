@@ -19,9 +19,7 @@ def bedrock() -> Any:
 @cache
 def s3() -> Any:
     # S3's own 5xx and SlowDown answers are retried by the SDK: they say nothing about the run.
-    return boto3.client(
-        "s3", config=Config(retries={"mode": "standard", "max_attempts": 5}, signature_version="s3v4")
-    )
+    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}, signature_version="s3v4"))
 
 
 @cache

@@ -26,31 +26,18 @@ def test_json_mode_prints_one_object_and_exits_zero_on_success(
     assert (folder / "r00-a02.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _run(assembly: Path, tmp_path: Path, event: dict[str, Any], *options: str) -> int:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    local = ["run", "--local", "--input", str(path), "--assembly", str(assembly), "--out", str(tmp_path)]
+    return main([*local, *options])
+
+
 def test_progress_names_each_state_with_revision_attempt_and_verdict(
     assembly: Path, aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 1, "max_prompt_revisions": 1}))
-    code = main(
-        [
-            "run",
-            "--local",
-            "--input",
-            str(event),
-            "--assembly",
-            str(assembly),
-            "--out",
-            str(tmp_path),
-            "--name",
-            "cli-live",
-            "--reject-first",
-            "1",
-            "--fail-generate-first",
-            "0",
-            "--throttle-first",
-            "1",
-        ]
-    )
+    event = {"prompt": "a lighthouse", "max_retry_attempts": 1, "max_prompt_revisions": 1}
+    code = _run(assembly, tmp_path, event, "--name", "cli-live", "--reject-first", "1", "--throttle-first", "1")
 
     out = capsys.readouterr().out
     assert code == 0
@@ -64,23 +51,8 @@ def test_progress_names_each_state_with_revision_attempt_and_verdict(
 def test_a_failed_run_exits_non_zero(
     assembly: Path, aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 1, "max_prompt_revisions": 0}))
-    code = main(
-        [
-            "run",
-            "--local",
-            "--input",
-            str(event),
-            "--assembly",
-            str(assembly),
-            "--out",
-            str(tmp_path),
-            "--json",
-            "--reject-first",
-            "5",
-        ]
-    )
+    event = {"prompt": "a lighthouse", "max_retry_attempts": 1, "max_prompt_revisions": 0}
+    code = _run(assembly, tmp_path, event, "--json", "--reject-first", "5")
 
     result: dict[str, Any] = json.loads(capsys.readouterr().out)
     assert code == 1

@@ -1,12 +1,10 @@
 """Amazon Nova Canvas and Titan Image Generator G1 v1/v2: the TEXT_IMAGE task of one request family."""
 
-import base64
-import binascii
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from common.generators.base import GeneratedImage, GenerationResult, ImageFamily, RefusedGeneration
+from common.generators.base import GenerationResult, ImageFamily, RefusedGeneration, image_or_refusal
 
 TITAN_SIZES = {
     (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384), (768, 1280),
@@ -97,14 +95,8 @@ class AmazonImageFamily(ImageFamily):
         if body.get("error"):
             # Content filtering answers HTTP 200 with an error text and no images.
             return RefusedGeneration(reason=f"model refused: {body['error']}", seed=seed)
-        images = body.get("images") or []
-        if not images:
-            return RefusedGeneration(reason="model answered with no image", seed=seed)
-        try:
-            data = base64.b64decode(images[0], validate=True)
-        except (binascii.Error, TypeError):
-            return RefusedGeneration(reason="model answered with an image that is not base64", seed=seed)
-        return GeneratedImage(data=data, seed=seed, content_type="image/png", extension="png")
+        images = body.get("images") or [None]
+        return image_or_refusal(images[0], seed, "image/png", "png")
 
     def extension(self, params: BaseModel) -> str:
         return "png"

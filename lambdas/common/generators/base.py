@@ -1,5 +1,7 @@
 """What every image-model family adapter provides; the handlers only talk to this."""
 
+import base64
+import binascii
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -25,6 +27,17 @@ class RefusedGeneration:
 
 
 GenerationResult = GeneratedImage | RefusedGeneration
+
+
+def image_or_refusal(encoded: object, seed: int, content_type: str, extension: str) -> GenerationResult:
+    """The base64 image of a response, or why there is none: a refusal, never a crash."""
+    if not encoded:
+        return RefusedGeneration(reason="model answered with no image", seed=seed)
+    try:
+        data = base64.b64decode(encoded, validate=True)  # type: ignore[arg-type]
+    except (binascii.Error, TypeError, ValueError):
+        return RefusedGeneration(reason="model answered with an image that is not base64", seed=seed)
+    return GeneratedImage(data=data, seed=seed, content_type=content_type, extension=extension)
 
 
 class ImageFamily(ABC):

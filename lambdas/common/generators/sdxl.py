@@ -1,12 +1,10 @@
 """Stable Diffusion XL 1.0: weighted text prompts, cfg_scale and steps, a fixed set of sizes."""
 
-import base64
-import binascii
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from common.generators.base import GeneratedImage, GenerationResult, ImageFamily, RefusedGeneration
+from common.generators.base import GenerationResult, ImageFamily, RefusedGeneration, image_or_refusal
 
 # The sizes SDXL 1.0 on Bedrock accepts (width, height).
 SIZES = {
@@ -105,11 +103,7 @@ class SdxlFamily(ImageFamily):
         if finish != "SUCCESS":
             # CONTENT_FILTERED and ERROR come back with HTTP 200 and a blurred or empty image.
             return RefusedGeneration(reason=f"model refused: finishReason {finish}", seed=used_seed)
-        try:
-            data = base64.b64decode(artifact["base64"], validate=True)
-        except (KeyError, binascii.Error, TypeError):
-            return RefusedGeneration(reason="model answered with an image that is not base64", seed=used_seed)
-        return GeneratedImage(data=data, seed=used_seed, content_type="image/png", extension="png")
+        return image_or_refusal(artifact.get("base64"), used_seed, "image/png", "png")
 
     def extension(self, params: BaseModel) -> str:
         return "png"

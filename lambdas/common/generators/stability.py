@@ -1,12 +1,10 @@
 """Stability AI's current Bedrock API: SD3.5 Large, SD3 Large, Stable Image Core and Ultra."""
 
-import base64
-import binascii
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.generators.base import GeneratedImage, GenerationResult, ImageFamily, RefusedGeneration
+from common.generators.base import GenerationResult, ImageFamily, RefusedGeneration, image_or_refusal
 
 AspectRatio = Literal["16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"]
 
@@ -59,15 +57,9 @@ class StabilityFamily(ImageFamily):
         if reasons[0]:
             # A filtered generation still answers HTTP 200; the reason is the only sign of it.
             return RefusedGeneration(reason=f"model refused: {reasons[0]}", seed=used_seed)
-        images = body.get("images") or []
-        if not images:
-            return RefusedGeneration(reason="model answered with no image", seed=used_seed)
-        try:
-            data = base64.b64decode(images[0], validate=True)
-        except (binascii.Error, TypeError):
-            return RefusedGeneration(reason="model answered with an image that is not base64", seed=used_seed)
+        images = body.get("images") or [None]
         content_type = "image/png" if params.output_format == "png" else "image/jpeg"
-        return GeneratedImage(data=data, seed=used_seed, content_type=content_type, extension=self.extension(params))
+        return image_or_refusal(images[0], used_seed, content_type, self.extension(params))
 
     def extension(self, params: BaseModel) -> str:
         assert isinstance(params, StabilityParams)
