@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from imgloop import serial_s3
 from imgloop.assembly import LocalNames, load_workflow
 from imgloop.executions import Execution, fetch, follow, run_folder, start
 from imgloop.local_lambda import LocalLambdas
@@ -79,6 +80,7 @@ class LocalRunner:
             self.lambdas.register(boto3.DEFAULT_SESSION.events)
             for hook in self.hooks:
                 hook(boto3.DEFAULT_SESSION.events)
+            serial_s3.register(boto3.DEFAULT_SESSION.events)
             self._fresh_clients()
             self._prepare_account(event)
             sfn = boto3.client("stepfunctions")

@@ -100,3 +100,16 @@ def test_candidates_are_judged_in_parallel_and_the_best_passing_one_wins(runner:
         f"generated-images/three/r00-a01-c{n}.png" for n in (1, 2, 3)
     ]
     assert json.dumps(tally).count("base64") == 0
+
+
+def test_the_largest_budget_stays_far_below_the_history_limit(runner: Any) -> None:
+    from common.request import MAX_IMAGES
+
+    event = {**load_event("small_budget.json"), "candidates": 2}  # 2 attempts x 2 prompts x 2 candidates
+    result = runner(reject_first=99).run(event, "history-size")
+
+    images = 8
+    assert result.error == "RequirementsNotMet"
+    per_image = len(result.history) / images
+    # Every image costs the same events, so the largest budget allowed scales linearly.
+    assert per_image * MAX_IMAGES < 25_000 / 2

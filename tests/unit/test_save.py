@@ -11,6 +11,7 @@ from common.errors import InvalidInput
 from common.images import decode_metadata, encode_metadata
 from common.manifest import Entry, Manifest, ManifestStore
 from common.payloads import Generation
+from imgloop import serial_s3
 from save.closing import close_not_met
 from save.logic import open_run, record_generation
 from tests.unit.fakes import attempt
@@ -84,6 +85,7 @@ def test_metadata_is_ascii_and_fits_s3s_limit_however_long_the_prompt() -> None:
 
 
 def test_concurrent_writers_never_lose_an_entry(s3: Any, settings: Any, bucket: str) -> None:
+    serial_s3.register(s3.meta.events)  # each request atomic, as in S3; the updates still race
     open_run({"prompt": "a fox"}, EXECUTION, "run-1", "now", settings, s3)
     store = ManifestStore(s3, bucket, "generated-images/run-1/manifest.json")
 
