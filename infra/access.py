@@ -87,14 +87,8 @@ def allow_objects(role: iam.IRole, name: str, bucket: s3.IBucket) -> None:
         statements=[iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects(pattern)])],
     )
     if name == "save":
-        # Closing a run lists what staging still holds for it.
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [STAGING_PREFIX + "*"]}},
-            )
-        )
+        # Closing a run lists its folder and what staging still holds for it.
+        policy.add_statements(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]))
     policy.attach_to_role(role)
     shown = f"<{logical_id(bucket)}.Arn>/{pattern}"
     acknowledge(

@@ -121,6 +121,8 @@ class ImageLoopDefinition(Construct):
         )
         rejected = sfn.Fail(self, "Input rejected", error="InvalidInput", cause_path="$.detail.errorMessage")
         check_input.add_catch(explain_rejection.next(rejected), errors=["InvalidInput"], result_path="$")
+        unrecorded = self._unrecorded_failure()
+        check_input.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
 
         start = self._loop_pass("Start with the original prompt", 0, 0, "$.request")
         next_attempt = self._loop_pass(
@@ -232,7 +234,7 @@ class ImageLoopDefinition(Construct):
         not_met = sfn.Fail(self, "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause")
         # Any other error that outlived its retries: close the run (file every image, record the error)
         # and fail with the error's own name and a cause without the stack trace.
-        report_failure = self._task(
+        report_failure_task = self._task(
             "Report failure",
             functions.save,
             sfn.TaskInput.from_object(
@@ -246,7 +248,12 @@ class ImageLoopDefinition(Construct):
             ),
             "$.closing",
             FAILED,
-        ).next(sfn.Fail(self, "Run failed", error_path="$.closing.error", cause_path="$.closing.cause"))
+        )
+        report_failure = report_failure_task.next(
+            sfn.Fail(self, "Run failed", error_path="$.closing.error", cause_path="$.closing.cause")
+        )
+        for closing in (report_failure_task, report_not_met):
+            closing.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
         for step in (candidates, translate, revise, report_success):
             step.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
 
@@ -283,6 +290,29 @@ class ImageLoopDefinition(Construct):
         )
         next_attempt.next(candidates).next(tally).next(accepted)
         self.start = check_input.next(start).next(translate_first)
+
+    def _unrecorded_failure(self) -> sfn.Choice:
+        """An error outside the run's record (before it opened, or while closing it): fail with the
+        error's name and its message, never the Lambda error's JSON with its stack trace."""
+        failed = sfn.Fail(self, "Run failed unrecorded", error_path="$.Error", cause_path="$.detail.errorMessage")
+        read = sfn.Pass(
+            self,
+            "Read the error message",
+            parameters={
+                "Error": sfn.JsonPath.string_at("$.Error"),
+                "detail": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Cause")),
+            },
+        )
+        keep = sfn.Pass(
+            self,
+            "Keep the cause",
+            parameters={"Error": sfn.JsonPath.string_at("$.Error"), "detail": {"errorMessage.$": "$.Cause"}},
+        )
+        return (
+            sfn.Choice(self, "Is the cause a function's error?")
+            .when(sfn.Condition.string_matches("$.Cause", '{"errorMessage"*'), read.next(failed))
+            .otherwise(keep.next(failed))
+        )
 
     def _loop_pass(self, name: str, revision: Any, attempt: Any, prompts_from: str) -> sfn.Pass:
         """Set the loop counters and the prompt in `$.loop`: the only place they change."""

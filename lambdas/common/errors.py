@@ -35,3 +35,11 @@ class ManifestConflict(WorkflowError):
 
 class ImageMissing(WorkflowError):
     """An image the state names is not in S3 (it was deleted while the run went on)."""
+
+
+class StorageUnavailable(WorkflowError):
+    """S3 kept answering 5xx or SlowDown after the SDK's own retries; the state machine retries it."""
+
+
+class StorageError(WorkflowError):
+    """S3 refused a request for good (access denied, a missing bucket)."""

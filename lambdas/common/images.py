@@ -5,6 +5,7 @@ percent-encoded and shortened to fit S3's 2 KB limit); Save files it under its c
 a copy that keeps the metadata. Whatever a failed run left in staging is filed when the run closes.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -50,24 +51,31 @@ def file_image(s3: Any, bucket: str, staging_key: str, key: str) -> None:
 
 
 @dataclass(frozen=True)
-class StagedImage:
-    staging_key: str
+class StoredImage:
     key: str
     metadata: dict[str, str]
 
 
-def staged_images(s3: Any, bucket: str, folder: str) -> list[StagedImage]:
-    """Images of the run still in staging: generated, but never filed by Save."""
-    prefix = f"{STAGING_PREFIX}/{folder}/"
-    found = []
+_IMAGE_NAME = re.compile(r"^r\d{2}-a\d{2}(-c\d)?\.(png|jpg)$")
+
+
+def _images_under(s3: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            head = s3.head_object(Bucket=bucket, Key=item["Key"])
-            found.append(
-                StagedImage(
-                    staging_key=item["Key"],
-                    key=f"{folder}/{item['Key'][len(prefix) :]}",
-                    metadata=decode_metadata(head.get("Metadata", {})),
-                )
-            )
-    return found
+        keys.extend(item["Key"] for item in page.get("Contents", []) if _IMAGE_NAME.match(item["Key"][len(prefix) :]))
+    return keys
+
+
+def file_staged_images(s3: Any, bucket: str, folder: str) -> None:
+    """File what a run left in staging: generated, but never moved by Save."""
+    prefix = f"{STAGING_PREFIX}/{folder}/"
+    for staging_key in _images_under(s3, bucket, prefix):
+        file_image(s3, bucket, staging_key, f"{folder}/{staging_key[len(prefix) :]}")
+
+
+def stored_images(s3: Any, bucket: str, folder: str) -> list[StoredImage]:
+    """Every image filed under the run's folder, with its metadata."""
+    return [
+        StoredImage(key=key, metadata=decode_metadata(s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})))
+        for key in _images_under(s3, bucket, f"{folder}/")
+    ]

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from common import clients
 from common.observability import logger, metrics, tracer
 from common.payloads import CandidateAttempt, parse_payload
+from common.storage import storage_calls
 from generate.logic import generate
 
 _rng = random.SystemRandom()
@@ -20,7 +21,8 @@ _rng = random.SystemRandom()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_payload(CandidateAttempt, event)
     logger.append_keys(revision=task.revision, attempt=task.attempt, candidate=task.candidate)
-    result = generate(task, clients.bedrock(), clients.s3(), _rng)
+    with storage_calls():
+        result = generate(task, clients.bedrock(), clients.s3(), _rng)
     metrics.add_metric(
         name="ImageGenerated" if result.outcome == "image" else "GenerationRefused",
         unit=MetricUnit.Count,

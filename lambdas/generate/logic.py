@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.bedrock_errors import error_message, is_refusal, model_call
+from common.errors import ModelServiceError
 from common.generators import family_for
 from common.generators.base import ImageFamily, RefusedGeneration
 from common.images import encode_metadata
@@ -38,7 +39,7 @@ def generate(task: CandidateAttempt, bedrock: Any, s3: Any, rng: random.Random) 
             if not is_refusal(error):
                 raise
             return refused.model_copy(update={"refusal": f"model rejected the prompt: {error_message(error)}"})
-    result = family.read_response(json.loads(response["body"].read()), seed, params)
+    result = family.read_response(_json_object(response["body"].read(), generator.model_id), seed, params)
     if isinstance(result, RefusedGeneration):
         logger.warning("generation refused", extra={"reason": result.reason, "seed": result.seed})
         return refused.model_copy(update={"refusal": result.reason, "seed": result.seed})
@@ -78,3 +79,14 @@ def _prompt_for_model(task: CandidateAttempt, family: ImageFamily) -> tuple[str,
 
 def _if_changed(sent: str, prompt: str) -> str | None:
     return None if sent == prompt else sent
+
+
+def _json_object(raw: bytes, model_id: str) -> dict[str, Any]:
+    """The model's answer; anything but a JSON object is a fault of the service, retried as one."""
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise ModelServiceError(f"{model_id}: the answer is not a JSON object ({len(raw)} bytes)")
+    return answer

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from common import clients
 from common.observability import logger, metrics, tracer
 from common.payloads import Rewrite, parse_payload
+from common.storage import storage_calls
 from revise.logic import revise, translate
 
 
@@ -19,7 +20,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if task.mode == "translate":
         proposal = translate(task, clients.bedrock())
     else:
-        proposal = revise(task, clients.bedrock(), clients.s3())
+        with storage_calls():
+            proposal = revise(task, clients.bedrock(), clients.s3())
         metrics.add_metric(name="PromptRevised", unit=MetricUnit.Count, value=1)
     logger.info(f"prompt {task.mode}d", extra=proposal.model_dump())
     return proposal.model_dump()

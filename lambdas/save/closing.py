@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from common.errors import InvalidInput
-from common.images import StagedImage, file_image, staged_images
+from common.images import StoredImage, file_staged_images, stored_images
 from common.manifest import Entry, Failure, Manifest, ManifestStore, Winner, now
 from common.payloads import Attempt, CandidateResult, Failed, NotMet, Success, Task
 from common.settings import Settings
@@ -84,12 +84,13 @@ def summary(manifest: Manifest, task: Task) -> str:
 
 
 def _close(task: Task, s3: Any, change: Callable[[Manifest], None], status: str) -> Manifest:
-    leftovers = staged_images(s3, task.run.bucket, task.run.folder)
-    for image in leftovers:
-        file_image(s3, task.run.bucket, image.staging_key, image.key)
+    # Nothing generated is lost: images left in staging are filed, and any filed image the manifest
+    # does not know (its Save failed between the move and the manifest write) gets an entry.
+    file_staged_images(s3, task.run.bucket, task.run.folder)
+    stored = stored_images(s3, task.run.bucket, task.run.folder)
 
     def finish(manifest: Manifest) -> None:
-        for image in leftovers:
+        for image in stored:
             entry = _entry_of(image)
             if manifest.entry(entry.revision, entry.attempt, entry.candidate) is None:
                 manifest.put_entry(entry)
@@ -100,7 +101,7 @@ def _close(task: Task, s3: Any, change: Callable[[Manifest], None], status: str)
     return ManifestStore(s3, task.run.bucket, task.run.manifest_key).update(finish)
 
 
-def _entry_of(image: StagedImage) -> Entry:
+def _entry_of(image: StoredImage) -> Entry:
     meta = image.metadata
     return Entry(
         revision=int(meta.get("revision", 0)),
@@ -112,7 +113,7 @@ def _entry_of(image: StagedImage) -> Entry:
         model_id=meta.get("model-id", ""),
         seed=int(meta.get("seed", 0)),
         key=image.key,
-        note="filed when the run closed: its Save step never ran (prompt taken from the image's metadata)",
+        note="recorded when the run closed: its Save step did not finish (prompt from the image's metadata)",
     )
 
 

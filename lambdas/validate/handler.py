@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from common import clients
 from common.observability import logger, metrics, tracer
 from common.payloads import CandidateAttempt, parse_payload
+from common.storage import storage_calls
 from validate.logic import validate
 
 
@@ -21,7 +22,8 @@ class ValidateTask(CandidateAttempt):
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_payload(ValidateTask, event)
     logger.append_keys(revision=task.revision, attempt=task.attempt, candidate=task.candidate)
-    verdict = validate(task, task.key, clients.bedrock(), clients.s3())
+    with storage_calls():
+        verdict = validate(task, task.key, clients.bedrock(), clients.s3())
     metrics.add_metric(name="ImageAccepted" if verdict.passed else "ImageRejected", unit=MetricUnit.Count, value=1)
     logger.info("verdict", extra=verdict.model_dump())
     return verdict.model_dump()

@@ -47,7 +47,7 @@ def test_an_image_that_save_never_filed_is_filed_when_the_run_fails(runner: Any,
     [entry] = manifest(s3, result)["entries"]
     assert entry["key"] == "generated-images/unsaved/r00-a01.png"
     assert entry["prompt"] == "A red bicycle leaning on a blue wall, morning light"
-    assert entry["seed"] > 0 and entry["note"].startswith("filed when the run closed")
+    assert entry["seed"] > 0 and entry["note"].startswith("recorded when the run closed")
     head = s3.head_object(Bucket=BUCKET, Key=entry["key"])
     assert head["Metadata"]["model-id"] == "stability.sd3-5-large-v1:0"
 
