@@ -1,5 +1,13 @@
 """Named errors: each class name is the error name Step Functions Retry and Catch match."""
 
+MAX_SHOWN = 60
+
+
+def shown(value: object) -> str:
+    """A value as an error message may repeat it: never longer than a line."""
+    text = str(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
 
 class WorkflowError(Exception):
     """Base class; never raised itself."""

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from common.errors import InvalidInput
+from common.errors import InvalidInput, shown
 from common.generators import family_for
 from common.settings import Settings
 
@@ -193,8 +193,11 @@ def _structure(raw: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput(f"{key}: conflicts with {where}; give one of them")
         target[name] = raw[key]
     for prefix, (section, model_id) in IMPLIED_MODELS.items():
-        if any(key.startswith(prefix) for key in raw):
-            data[section].setdefault("model_id", model_id)
+        if any(key in FLAT_KEYS and key.startswith(prefix) for key in raw):
+            target = data.setdefault(section, {})
+            if not isinstance(target, dict):
+                raise InvalidInput(f"{section}: must be an object")
+            target.setdefault("model_id", model_id)
     return data
 
 
@@ -263,7 +266,7 @@ def _check_allowed_models(request: RunRequest, settings: Settings) -> None:
         model_id = getattr(request, section).model_id
         if model_id not in settings.allowed_models:
             raise InvalidInput(
-                f"{section}.model_id: '{model_id}' is not on this stack's model allow-list "
+                f"{section}.model_id: '{shown(model_id)}' is not on this stack's model allow-list "
                 f"({', '.join(settings.allowed_models)}); add it to the cdk.json context 'imgloop:allowed_models' "
                 "and deploy again to allow it"
             )

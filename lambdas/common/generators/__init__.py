@@ -1,6 +1,6 @@
 """Image-model families, chosen by model id. Adding a family is one new module listed here."""
 
-from common.errors import InvalidInput
+from common.errors import InvalidInput, shown
 from common.generators import amazon, sdxl, stability
 from common.generators.base import ImageFamily
 

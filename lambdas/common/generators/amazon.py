@@ -31,8 +31,8 @@ others. Stay within 512 characters."""
 class AmazonImageParams(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    width: int = 1024
-    height: int = 1024
+    width: int = Field(default=1024, ge=1, le=4096)
+    height: int = Field(default=1024, ge=1, le=4096)
     cfg_scale: float = Field(default=6.5, ge=1.1, le=10)
     quality: Literal["standard", "premium"] = "standard"
     seed: int = Field(default=0, ge=0, le=MAX_SEED)

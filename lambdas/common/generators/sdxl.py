@@ -51,8 +51,8 @@ class SdxlParams(BaseModel):
 
     cfg_scale: float = Field(default=7, ge=0, le=35)
     steps: int = Field(default=30, ge=10, le=150)
-    width: int = 1024
-    height: int = 1024
+    width: int = Field(default=1024, ge=1, le=4096)
+    height: int = Field(default=1024, ge=1, le=4096)
     seed: int = Field(default=0, ge=0, le=4294967295)
     style_preset: StylePreset | None = None
 
