@@ -12,4 +12,6 @@ def family_for(model_id: str) -> ImageFamily:
         if family.serves(model_id):
             return family
     known = ", ".join(f.name for f in FAMILIES)
-    raise InvalidInput(f"generator.model_id: '{model_id}' belongs to no supported image family (supported: {known})")
+    raise InvalidInput(
+        f"generator.model_id: '{shown(model_id)}' belongs to no supported image family (supported: {known})"
+    )
