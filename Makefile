@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
+ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
+
 .PHONY: demo test lint format synth deploy clean
 
 $(BIN)/imgloop: requirements.txt requirements-dev.txt pyproject.toml
@@ -14,9 +16,14 @@ $(BIN)/imgloop: requirements.txt requirements-dev.txt pyproject.toml
 	touch $@
 
 demo: $(BIN)/imgloop
-	$(BIN)/imgloop run --local --input tests/events/s1_example.json --out out --fail-generate-first 2 --reject-first 4 --throttle-first 1
+	$(BIN)/imgloop run --local --input tests/events/s1_example.json --out out --name demo-run --fail-generate-first 2 --reject-first 4 --throttle-first 1
+	$(BIN)/imgloop report --local-run out/demo-run --out out/demo-run/report.html
 
-test: $(BIN)/imgloop
+# An independent checker of the state machine definition, from the npm registry.
+$(ASL_VALIDATOR):
+	npm install --silent --no-save --no-audit --no-fund --prefix .tools asl-validator@4.0.0
+
+test: $(BIN)/imgloop $(ASL_VALIDATOR)
 	$(BIN)/pytest
 
 lint: $(BIN)/imgloop
@@ -36,4 +43,4 @@ deploy: $(BIN)/imgloop
 	. $(BIN)/activate && npx --yes aws-cdk@2 deploy
 
 clean:
-	rm -rf $(VENV) cdk.out out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools cdk.out out .pytest_cache .mypy_cache .ruff_cache

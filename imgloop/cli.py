@@ -3,13 +3,15 @@
 import argparse
 import json
 import sys
-import uuid
-from datetime import UTC, datetime
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from imgloop.assembly import PROJECT_ROOT, synthesize
+from imgloop.executions import new_name
 from imgloop.progress import describe_event
+from imgloop.remote import add_commands as add_remote_commands
 
 
 def _importable() -> None:
@@ -26,7 +28,7 @@ def _count(value: str) -> int:
     return number
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
     parser = argparse.ArgumentParser(prog="imgloop", description="Generate images that meet a written requirement.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the workflow on an input event")
@@ -53,7 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-models", help="ask Bedrock whether the configured models are still served")
     check.add_argument("--input", type=Path, help="also check the models this input event names")
     check.add_argument("--region", help="the Bedrock region (default: your AWS configuration's)")
-    return parser
+    report = commands.add_parser("report", help="write one self-contained HTML page showing a run's images")
+    report.add_argument("execution_arn", nargs="?", help="an execution of the deployed stack (fetched first)")
+    report.add_argument("--local-run", type=Path, metavar="DIR", help="the folder a local or fetched run left")
+    report.add_argument("--region", help="the execution's region (default: your AWS configuration's)")
+    report.add_argument(
+        "--out", type=Path, default=Path("report.html"), metavar="FILE", help="the page to write (default: report.html)"
+    )
+    return parser, add_remote_commands(commands)
 
 
 def _check_models(args: argparse.Namespace) -> int:
@@ -117,7 +126,7 @@ def _run_local(args: argparse.Namespace) -> int:
     scenario = Scenario(
         reject_first=args.reject_first, fail_generate_first=args.fail_generate_first, throttle_first=args.throttle_first
     )
-    name = args.name or f"imgloop-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+    name = args.name or new_name()
 
     def show(history_event: dict[str, Any]) -> None:
         line = describe_event(history_event)
@@ -143,15 +152,51 @@ def _run_local(args: argparse.Namespace) -> int:
     return 0 if result.status == "SUCCEEDED" else 1
 
 
+def _report(args: argparse.Namespace) -> int:
+    from imgloop.report import report_from_local_run
+
+    if (args.local_run is None) == (args.execution_arn is None):
+        print("imgloop report: say which run: an EXECUTION_ARN or --local-run DIR", file=sys.stderr)
+        return 2
+    if args.execution_arn:
+        args.local_run = _fetched(args.execution_arn, args.region, Path(tempfile.mkdtemp(prefix="imgloop-")))
+    try:
+        page = report_from_local_run(args.local_run)
+    except (OSError, ValueError) as error:
+        print(f"imgloop: cannot read the run in {args.local_run}: {error}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(page, encoding="utf-8")
+    print(f"report: {args.out}")
+    return 0
+
+
+def _fetched(execution_arn: str, region: str | None, folder: Path) -> Path:
+    import boto3
+
+    from imgloop.executions import described, fetch, history
+
+    session = boto3.session.Session(region_name=region)
+    sfn = session.client("stepfunctions")
+    execution = described(sfn, execution_arn, history(sfn, execution_arn))
+    fetch(session.client("s3"), execution, folder)
+    return folder / execution.name
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser, remote = _parser()
+    args = parser.parse_args(argv)
     _importable()
+    if args.command in remote:
+        return remote[args.command](args)
     if args.command == "check-models":
         return _check_models(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "run" and not args.local:
         print(
-            "imgloop: only --local runs are supported by this command; deploy with `cdk deploy` and start "
-            "executions from the console or with boto3 (see README)",
+            "imgloop: `run` needs --local; to run on the deployed stack use `imgloop start --input EVENT.json "
+            "--wait` (see README)",
             file=sys.stderr,
         )
         return 2

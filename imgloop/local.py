@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 
 from imgloop import serial_s3
@@ -123,7 +124,7 @@ class LocalRunner:
             self.lambdas.overrides["EXTRA_OUTPUT_BUCKETS"] = named
         for bucket in buckets:
             # A name S3 refuses is left for the input check to report.
-            with contextlib.suppress(s3.exceptions.ClientError):
+            with contextlib.suppress(ClientError, ParamValidationError):
                 s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.names.region})
 
 

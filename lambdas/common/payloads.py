@@ -2,11 +2,12 @@
 
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
 
 from common.errors import InvalidInput
 from common.keys import RunKeys
 from common.request import RunRequest, describe
+from common.settings import Settings
 
 
 class _Payload(BaseModel):
@@ -27,8 +28,24 @@ class Task(_Payload):
     request: RunRequest
     run: Run
 
+    @model_validator(mode="after")
+    def _one_run(self) -> "Task":
+        """The run's places follow from its request and name: a payload cannot point elsewhere."""
+        keys = self.keys()
+        expected = (self.request.output.bucket, keys.folder, keys.manifest)
+        if (self.run.bucket, self.run.folder, self.run.manifest_key) != expected:
+            raise ValueError("run: bucket, folder and manifest_key must be those of the request and execution name")
+        try:
+            self.request.generator.family_params()
+        except ValidationError as error:
+            raise ValueError(describe(error, "generator")) from None
+        return self
+
     def keys(self) -> RunKeys:
-        return RunKeys(prefix=self.request.output.prefix, execution_name=self.run.execution_name)
+        try:
+            return RunKeys(prefix=self.request.output.prefix, execution_name=self.run.execution_name)
+        except InvalidInput as error:
+            raise ValueError(str(error)) from None
 
 
 class Attempt(Task):
@@ -37,19 +54,20 @@ class Attempt(Task):
     prompt: str
     negative_prompt: str
 
+    def image_key(self, extension: str, candidate: int = 1, staging: bool = False) -> str:
+        numbered = candidate if self.request.candidates > 1 else None
+        make = self.keys().staging if staging else self.keys().image
+        return make(self.revision, self.attempt, extension, numbered)
+
+    def owns(self, key: str, candidate: int = 1, staging: bool = False) -> bool:
+        """Whether a key is this attempt's own image (staged or filed), in one of the known formats."""
+        return key in {self.image_key(extension, candidate, staging) for extension in ("png", "jpg")}
+
 
 class CandidateAttempt(Attempt):
     """One of the images of an attempt, made in a Map iteration."""
 
     candidate: int = Field(default=1, ge=1)
-
-    def image_key(self, extension: str) -> str:
-        candidate = self.candidate if self.request.candidates > 1 else None
-        return self.keys().image(self.revision, self.attempt, extension, candidate)
-
-    def staging_key(self, extension: str) -> str:
-        candidate = self.candidate if self.request.candidates > 1 else None
-        return self.keys().staging(self.revision, self.attempt, extension, candidate)
 
 
 class CandidateResult(_Payload):
@@ -103,9 +121,16 @@ T = TypeVar("T", bound=BaseModel)
 
 def parse_payload(model: type[T], event: Any) -> T:
     try:
-        return model.model_validate(event)
+        parsed = model.model_validate(event)
     except ValidationError as error:
         raise InvalidInput(describe(error)) from None
+    task = parsed.root if isinstance(parsed, RootModel) else parsed
+    if isinstance(task, Task):
+        # The input check allowed the run's bucket; a task payload cannot name another one.
+        allowed = Settings.from_env().allowed_buckets
+        if task.run.bucket not in allowed:
+            raise InvalidInput(f"run.bucket: must be one of the buckets this stack may write ({', '.join(allowed)})")
+    return parsed
 
 
 class Success(_Payload):
@@ -152,10 +177,23 @@ class RecordGeneration(CandidateAttempt):
     action: Literal["record"]
     generation: Generation
 
+    @model_validator(mode="after")
+    def _own_image(self) -> "RecordGeneration":
+        staged = self.generation.staging_key
+        if staged is not None and not self.owns(staged, self.candidate, staging=True):
+            raise ValueError("generation.staging_key: must be this attempt's own staging key")
+        return self
+
 
 class CloseSucceeded(Attempt):
     action: Literal["succeeded"]
     candidates: list[CandidateResult]
+
+    @model_validator(mode="after")
+    def _own_images(self) -> "CloseSucceeded":
+        if any(c.key is not None and not self.owns(c.key, c.candidate) for c in self.candidates):
+            raise ValueError("candidates: every key must be one of this attempt's own images")
+        return self
 
 
 class CloseNotMet(Task):

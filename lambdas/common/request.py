@@ -28,7 +28,7 @@ _MODEL_ID = re.compile(
 )
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class _Strict(BaseModel):
@@ -71,9 +71,13 @@ class ConverseConfig(_Strict):
     @field_validator("model_id")
     @classmethod
     def _model_id(cls, value: str) -> str:
-        if not _MODEL_ID.match(value):
-            raise ValueError("must be a Bedrock model id, inference profile id or ARN")
-        return value
+        return valid_model_id(value)
+
+
+def valid_model_id(value: str) -> str:
+    if not _MODEL_ID.match(value):
+        raise ValueError("must be a Bedrock model id, inference profile id or ARN")
+    return value
 
 
 class GeneratorConfig(BaseModel):
@@ -82,6 +86,11 @@ class GeneratorConfig(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     model_id: str
+
+    @field_validator("model_id")
+    @classmethod
+    def _model_id(cls, value: str) -> str:
+        return valid_model_id(value)
 
     def family_params(self) -> BaseModel:
         return family_for(self.model_id).params_model.model_validate(self.model_extra or {})
@@ -103,10 +112,10 @@ class RunRequest(_Strict):
     validator: ConverseConfig
     reviser: ConverseConfig
 
-    @field_validator("prompt", "negative_prompt")
+    @field_validator("prompt", "negative_prompt", "prompt_template")
     @classmethod
-    def _text(cls, value: str) -> str:
-        if _CONTROL.search(value):
+    def _text(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL.search(value):
             raise ValueError("must not contain control characters")
         return value
 
@@ -227,7 +236,12 @@ def describe(error: ValidationError, section: str = "") -> str:
     items = error.errors(include_url=False, include_input=False)
     for item in items[:MAX_DESCRIBED]:
         field = ".".join(str(part) for part in (section, *item["loc"]) if part != "")[:100] or "request"
-        message = "unknown field (not part of the request)" if item["type"] == "extra_forbidden" else item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (not part of the request)"
+        elif item["type"] == "union_tag_invalid":
+            message = f"must be one of {item.get('ctx', {}).get('expected_tags', 'the known values')}"
+        else:
+            message = shown(item["msg"]) if len(item["msg"]) > 200 else item["msg"]
         lines.append(f"{field}: {message}")
     if len(items) > MAX_DESCRIBED:
         lines.append(f"and {len(items) - MAX_DESCRIBED} more")

@@ -43,7 +43,7 @@ def generate(task: CandidateAttempt, bedrock: Any, s3: Any, rng: random.Random) 
     if isinstance(result, RefusedGeneration):
         logger.warning("generation refused", extra={"reason": result.reason, "seed": result.seed})
         return refused.model_copy(update={"refusal": result.reason, "seed": result.seed})
-    key = task.staging_key(result.extension)
+    key = task.image_key(result.extension, task.candidate, staging=True)
     metadata = {
         "prompt": task.prompt,
         "negative-prompt": task.negative_prompt,

@@ -36,7 +36,7 @@ def record_generation(task: CandidateAttempt, generation: Generation, s3: Any) -
     key = None
     if generation.outcome == "image" and generation.staging_key:
         extension = generation.staging_key.rsplit(".", 1)[-1]
-        key = task.image_key(extension)
+        key = task.image_key(extension, task.candidate)
         file_image(s3, task.run.bucket, generation.staging_key, key)
     entry = Entry(
         revision=task.revision,

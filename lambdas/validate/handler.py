@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import model_validator
 
 from common import clients
 from common.observability import logger, metrics, tracer
@@ -14,6 +15,12 @@ from validate.logic import validate
 
 class ValidateTask(CandidateAttempt):
     key: str
+
+    @model_validator(mode="after")
+    def _own_image(self) -> "ValidateTask":
+        if not self.owns(self.key, self.candidate):
+            raise ValueError("key: must be this attempt's own image")
+        return self
 
 
 @logger.inject_lambda_context(correlation_id_path="run.execution_id")

@@ -61,4 +61,29 @@ def test_a_failed_run_exits_non_zero(
 
 def test_without_local_it_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--input", "x.json"]) == 2
-    assert "cdk deploy" in capsys.readouterr().err
+    assert "imgloop start --input EVENT.json" in capsys.readouterr().err
+
+
+def test_start_wait_fetch_and_report_on_a_deployed_stack(
+    runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 2, "max_prompt_revisions": 0}))
+    with runner(reject_first=1).session() as (_, machine):
+        monkeypatch.setattr("imgloop.remote.stack_outputs", lambda cloudformation, stack: {"StateMachineArn": machine})
+        started = main(["start", "--input", str(event), "--name", "remote-1", "--wait", "--region", "us-west-2"])
+        printed = capsys.readouterr().out
+        arn = printed.splitlines()[0]
+        fetched = main(["fetch", arn, "--out", str(tmp_path / "out"), "--region", "us-west-2"])
+        reported = main(["report", arn, "--out", str(tmp_path / "report.html"), "--region", "us-west-2"])
+
+    assert started == 0 and arn.endswith(":remote-1")
+    assert "[r00 a01] Validate image     FAIL" in printed and '"status": "SUCCEEDED"' in printed
+    assert fetched == 0 and reported == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "remote-1").iterdir()) == [
+        "execution.json",
+        "manifest.json",
+        "r00-a01.png",
+        "r00-a02.png",
+    ]
+    assert (tmp_path / "report.html").read_text().count("<img") == 2

@@ -23,8 +23,9 @@ def test_a_finished_run_answers_with_its_output_and_a_presigned_url(
 ) -> None:
     run = runner()
     run.run(load_event("small_budget.json"), "api-run-1")
-    from common import clients
     from status.handler import handler
+
+    from common import clients
 
     monkeypatch.setenv("STATE_MACHINE_ARN", MACHINE)
     clients.stepfunctions.cache_clear()
@@ -41,9 +42,9 @@ def test_a_finished_run_answers_with_its_output_and_a_presigned_url(
 
 def test_unknown_and_malformed_ids(aws: None, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
+    from status.handler import handler
 
     from common import clients
-    from status.handler import handler
 
     monkeypatch.setenv("STATE_MACHINE_ARN", MACHINE)
     clients.stepfunctions.cache_clear()

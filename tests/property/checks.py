@@ -1,0 +1,110 @@
+"""What every answer to hostile input must look like, shared by the request and the handler properties."""
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from common.errors import InvalidInput
+from common.generators import FAMILIES
+from common.keys import STAGING_PREFIX, RunKeys
+from common.request import _MODEL_ID, MAX_IMAGES, RunRequest, parse_request
+from common.settings import Settings
+from tests.property.limits import ECHO_MIN_CHARS
+from tests.property.strategies import CONTROL_CHARS, KNOWN_FIELDS, SECTIONS
+
+MAX_MESSAGE_CHARS = 2000
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string value (not key) inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+
+
+def keys_in(value: Any) -> Iterator[str]:
+    if isinstance(value, list):
+        for item in value:
+            yield from keys_in(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from keys_in(item)
+
+
+def request_field_names(raw: Any) -> set[str]:
+    """What a rejection of raw may name: a real field, or an unknown key raw has (cut at 100 characters)."""
+    names = set(KNOWN_FIELDS) | set(SECTIONS)
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            names.add(str(key)[:100])
+            if key in SECTIONS and isinstance(value, dict):
+                names |= {f"{key}.{inner}"[:100] for inner in value}
+    return {name for name in names if name}
+
+
+def assert_clean_rejection(error: InvalidInput, event: Any, names: set[str]) -> None:
+    """Short, names a field, no stack trace, and no long value of the event repeated."""
+    message = str(error)
+    assert type(error) is InvalidInput
+    assert 0 < len(message) < MAX_MESSAGE_CHARS, f"{len(message)} characters: {message[:300]}..."
+    # (A message may quote a short value, and the value may hold the word: that is no stack trace.)
+    quoted = any("Traceback" in text for text in (*strings_in(event), *keys_in(event)))
+    assert quoted or "Traceback" not in message, message[:300]
+    assert "stackTrace" not in message and 'File "' not in message, message[:300]
+    assert any(message.startswith(f"{name}: ") for name in names), f"names no field: {message[:300]}"
+    keys = list(keys_in(event))
+    for value in strings_in(event):
+        if len(value) >= ECHO_MIN_CHARS and not any(value in key for key in keys):
+            assert value not in message, f"echoes a {len(value)}-character value: {message[:300]}"
+
+
+def classify(raw: Any, settings: Settings) -> RunRequest | InvalidInput:
+    """The request, or the InvalidInput it was rejected with; any other exception propagates."""
+    try:
+        return parse_request(raw, settings)
+    except InvalidInput as error:
+        return error
+
+
+def assert_valid(request: RunRequest, settings: Settings) -> None:
+    """What an accepted request guarantees to every later step."""
+    assert request.max_images() == (
+        request.max_retry_attempts * (request.max_prompt_revisions + 1) * request.candidates
+    )
+    assert 1 <= request.max_images() <= MAX_IMAGES
+    # The prompt texts
+    assert request.prompt.strip() and len(request.prompt) <= 4000
+    for text in (request.prompt, request.negative_prompt):
+        assert not set(text) & set(CONTROL_CHARS), repr(text[:80])
+    assert request.prompt_template is None or request.prompt_template.count("{prompt}") == 1
+    # Where files go: inside the allowed bucket, under a prefix that cannot climb out or reach staging.
+    assert request.output.bucket in settings.allowed_buckets
+    prefix = request.output.prefix
+    assert 0 < len(prefix) <= 200
+    assert not prefix.startswith(("/", "_", ".", STAGING_PREFIX)), prefix
+    # No part is "." or "..": a part may hold ".." inside ("a..b", "v2.."), which climbs nowhere.
+    assert all(_SEGMENT.match(part) and part not in (".", "..") for part in prefix.split("/")), prefix
+    keys = RunKeys(prefix=prefix, execution_name="run-1")
+    assert keys.manifest == f"{prefix}/run-1/manifest.json"
+    assert keys.image(0, 1, "png").startswith(f"{prefix}/run-1/")
+    assert not keys.image(10, 10, "png", 4).startswith(f"{STAGING_PREFIX}/")
+    assert keys.staging(0, 1, "png").startswith(f"{STAGING_PREFIX}/{prefix}/run-1/")
+    # The models: judge and reviser ids Bedrock could take; the generator's family parameters complete.
+    assert _MODEL_ID.match(request.validator.model_id) and _MODEL_ID.match(request.reviser.model_id)
+    family = next(f for f in FAMILIES if f.serves(request.generator.model_id))
+    params = request.generator.family_params()
+    assert request.generator.model_dump() == {"model_id": request.generator.model_id, **params.model_dump()}
+    assert set(params.model_dump()) == set(family.params_model.model_fields)
+    # What the state carries: plain JSON (no NaN), read back to the same request by every later task.
+    dumped = request.model_dump(mode="json")
+    assert json.loads(json.dumps(dumped, allow_nan=False)) == dumped
+    assert RunRequest.model_validate(dumped) == request
+    assert parse_request(dumped, settings) == request

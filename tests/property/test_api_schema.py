@@ -1,0 +1,42 @@
+"""The HTTP API's request schema and the workflow's input check agree: whatever the schema admits
+(what API Gateway lets through to StartExecution) the input check either accepts, or rejects for a
+rule JSON Schema cannot say (the image budget, a template's slot, a family's sizes, allow-lists,
+text and name rules, a field given twice), never for a type, a range or an unknown field."""
+
+from typing import Any
+
+from hypothesis import event, given, settings
+
+from common.errors import InvalidInput
+from common.schema import request_schema
+from tests.property.checks import assert_clean_rejection, assert_valid, classify, request_field_names
+from tests.property.strategies import DEPLOYED, schema_objects
+
+# How pydantic words a broken type, range, length or shape: the schema says all of these itself.
+SCHEMA_RULES = ("Input should be", "Field required", "unknown field", "String should")
+
+
+def schema_disagreements(message: str) -> list[str]:
+    """The parts of the message that reject for a rule the schema already states (outside the
+    generator, whose family's parameters depend on the model id and so are the workflow's to check)."""
+    found = []
+    for part in message.split("; "):
+        field, _, rule = part.partition(": ")
+        if rule and not field.startswith("generator") and any(words in rule for words in SCHEMA_RULES):
+            found.append(part)
+    return found
+
+
+@settings(max_examples=200)
+@given(schema_objects(request_schema()))
+def test_what_the_api_schema_admits_is_accepted_or_rejected_for_a_rule_the_schema_cannot_say(
+    raw: dict[str, Any],
+) -> None:
+    outcome = classify(raw, DEPLOYED)
+    if isinstance(outcome, InvalidInput):
+        event(f"rejected: {str(outcome).split(':', 1)[0][:30]}")
+        assert_clean_rejection(outcome, raw, request_field_names(raw))
+        assert schema_disagreements(str(outcome)) == [], str(outcome)
+    else:
+        event("accepted")
+        assert_valid(outcome, DEPLOYED)
