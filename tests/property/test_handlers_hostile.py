@@ -19,6 +19,7 @@ import validate.handler
 from common import clients
 from common.errors import InvalidInput
 from common.payloads import CandidateAttempt, Rewrite, SaveAction, parse_payload
+from imgloop.local_lambda import LambdaContext
 from imgloop.standin import BedrockStandIn
 from tests.property.checks import assert_clean_rejection, request_field_names
 from tests.property.limits import SAVE_TAGS
@@ -89,22 +90,6 @@ PAYLOAD_ROOTS = frozenset(
 
 
 @dataclass
-class Context:
-    """The attributes of the Lambda context object that Powertools reads."""
-
-    function_name: str = "hostile"
-    invoked_function_arn: str = "arn:aws:lambda:us-west-2:123456789012:function:hostile"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/hostile"
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
-@dataclass
 class World:
     """moto's account with the stack's (empty) buckets, the stand-in, and every S3 call the handlers make."""
 
@@ -132,7 +117,9 @@ class World:
         """The handler's answer to the event, or what it raised."""
         self.reset()
         try:
-            return HANDLERS[kind.split(":")[0]](event, Context())
+            return HANDLERS[kind.split(":")[0]](
+                event, LambdaContext("hostile", "arn:aws:lambda:us-west-2:123456789012:function:hostile")
+            )
         except Exception as error:
             return error
 
