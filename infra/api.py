@@ -96,6 +96,16 @@ class GenerationsApi(Construct):
             schema=request_schema(),
         )
         model = apigw.Model.from_model_name(self, "GenerationRequestModel", schema.ref)
+        # API Gateway's own answer to a body the schema rejects says only "Invalid request body";
+        # this one names the fields and rules.
+        self.api.add_gateway_response(
+            "BadBody",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            status_code="400",
+            templates={
+                "application/json": '{"message": "$util.escapeJavaScript($context.error.validationErrorString)"}'
+            },
+        )
         validator = apigw.RequestValidator(
             self, "BodyValidator", rest_api=self.api, validate_request_body=True, validate_request_parameters=True
         )

@@ -14,9 +14,9 @@ def project_context() -> dict[str, Any]:
     return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
 
 
-def build_app(outdir: str | None = None) -> App:
+def build_app(outdir: str | None = None, overrides: dict[str, Any] | None = None) -> App:
     # The CDK CLI passes cdk.json's context itself; in-process synthesis (tests, local runs) reads it here.
-    app = App(outdir=outdir, context=project_context())
+    app = App(outdir=outdir, context={**project_context(), **(overrides or {})})
     ImageLoopStack(app, STACK_NAME, description="Images that meet a written requirement (Bedrock + Step Functions)")
     check(app)
     return app

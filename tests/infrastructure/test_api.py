@@ -1,6 +1,7 @@
 """The HTTP API as synthesized: methods, authorization, validation, integration and logging."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 from common.schema import request_schema
@@ -67,3 +68,24 @@ def test_the_api_may_only_start_this_state_machine(template: dict[str, Any]) -> 
     assert len(statements) == 1
     [machine] = _of(template, "AWS::StepFunctions::StateMachine")
     assert statements[0]["Resource"] == {"Ref": machine}
+
+
+def test_a_rejected_body_is_answered_400_naming_the_field(template: dict[str, Any]) -> None:
+    [response] = _of(template, "AWS::ApiGateway::GatewayResponse").values()
+    props = response["Properties"]
+    assert props["ResponseType"] == "BAD_REQUEST_BODY" and props["StatusCode"] == "400"
+    assert "$context.error.validationErrorString" in props["ResponseTemplates"]["application/json"]
+
+
+def test_api_key_mode_keys_every_method_and_throttles_a_usage_plan(tmp_path: Path) -> None:
+    from infra.app import build_app
+
+    build_app(str(tmp_path), {"imgloop:api_auth": "api_key"}).synth()
+    template = json.loads((tmp_path / "ImageLoop.template.json").read_text())
+    methods = _methods(template)
+    assert all(m["AuthorizationType"] == "NONE" and m["ApiKeyRequired"] is True for m in methods.values())
+    [plan] = _of(template, "AWS::ApiGateway::UsagePlan").values()
+    assert plan["Properties"]["Throttle"] == {"BurstLimit": 10, "RateLimit": 5}
+    assert len(_of(template, "AWS::ApiGateway::ApiKey")) == 1
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert all(p["conclusion"] == "success" for p in report["pluginReports"])
