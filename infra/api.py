@@ -22,6 +22,7 @@ from infra.nag import acknowledge
 # non-Latin text intact but escapes single quotes, which JSON does not allow, so those are undone.
 START_TEMPLATE = """#set($body = $input.path('$'))
 #set($key = $input.params().header.get('Idempotency-Key'))
+#if("$!key" == "")#set($key = $input.params().header.get('idempotency-key'))#end
 #if("$!key" == "")#set($key = "$!body.idempotency_key")#end
 #if("$!key" == "")#set($key = $context.requestId)#end
 {
@@ -30,9 +31,11 @@ START_TEMPLATE = """#set($body = $input.path('$'))
   "input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"
 }"""
 
+# The id is the execution name, the ARN's last part (VTL does arithmetic only in #set).
 STARTED_TEMPLATE = """#set($arn = $input.path('$.executionArn'))
+#set($cut = $arn.lastIndexOf(':') + 1)
 {
-  "id": "$arn.substring($arn.lastIndexOf(':') + 1)",
+  "id": "$arn.substring($cut)",
   "executionArn": "$arn",
   "startDate": "$input.path('$.startDate')"
 }"""
