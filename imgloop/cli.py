@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser, remote = _parser()
     args = parser.parse_args(argv)
     _importable()
+    if args.command == "start" and args.local:
+        # A local execution lives in this process only, so it is started, followed and fetched at once.
+        return main(["run", "--local", "--input", str(args.input), *(["--name", args.name] if args.name else [])])
     if args.command in remote:
         return remote[args.command](args)
     if args.command == "check-models":

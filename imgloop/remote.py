@@ -19,6 +19,9 @@ def add_commands(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]
     begin.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
     begin.add_argument("--name", help="execution name (default: the event's idempotency_key, else generated)")
     begin.add_argument("--wait", action="store_true", help="follow the execution until it ends")
+    begin.add_argument(
+        "--local", action="store_true", help="start it on the local runner instead (the same as `run --local`)"
+    )
     watch = commands.add_parser("watch", help="follow an execution live from its history")
     watch.add_argument("execution_arn")
     get = commands.add_parser("fetch", help="download an execution's images and manifest")

@@ -40,11 +40,12 @@ STARTED_TEMPLATE = """#set($arn = $input.path('$.executionArn'))
   "startDate": "$input.path('$.startDate')"
 }"""
 
-# Step Functions answers 400 for a name already used with another input (and for a bad name).
+# Step Functions answers 400 ExecutionAlreadyExists for a name used with another input, or by an
+# execution that has ended (same input while it runs returns that execution: idempotent).
 REFUSED_TEMPLATE = """#set($type = $input.path('$.__type'))
 #if($type.contains('ExecutionAlreadyExists'))
 #set($context.responseOverride.status = 409)
-{"message": "idempotency key already used for a different request body"}
+{"message": "idempotency key already used (the run ended, or had another body): GET /generations/{key}"}
 #else
 {"message": "$util.escapeJavaScript($input.path('$.message'))"}
 #end"""
@@ -59,6 +60,8 @@ class GenerationsApi(Construct):
         bucket: s3.IBucket,
         factory: FunctionFactory,
         auth: str,
+        default_generator: str,
+        extra_buckets: list[str],
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -96,7 +99,7 @@ class GenerationsApi(Construct):
             rest_api_id=self.api.rest_api_id,
             content_type="application/json",
             name="GenerationRequest",
-            schema=request_schema(),
+            schema=request_schema(default_generator),
         )
         model = apigw.Model.from_model_name(self, "GenerationRequestModel", schema.ref)
         # API Gateway's own answer to a body the schema rejects says only "Invalid request body";
@@ -160,6 +163,8 @@ class GenerationsApi(Construct):
         status_role = self.status_function.role
         assert status_role is not None
         allow_objects(status_role, "status", bucket)
+        for extra in extra_buckets:
+            allow_objects(status_role, "status", s3.Bucket.from_bucket_name(self, f"Status{extra}", extra))
         machine = state_machine.state_machine_name
         executions = f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:{machine}:*"
         status_role.add_to_principal_policy(

@@ -23,7 +23,8 @@ POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/x86_64/python3.13/l
 
 # Functions: (construct id, handler, timeout seconds)
 FUNCTIONS = {
-    "generate": ("GenerateFunction", "generate.handler.handler", 120),
+    # Bedrock's read timeout (110 s) plus the S3 write must fit.
+    "generate": ("GenerateFunction", "generate.handler.handler", 180),
     "save": ("SaveFunction", "save.handler.handler", 30),
     "validate": ("ValidateFunction", "validate.handler.handler", 120),
     "revise": ("ReviseFunction", "revise.handler.handler", 120),

@@ -36,6 +36,8 @@ class ImageLoopStack(Stack):
             bucket=storage.bucket,
             factory=self.workflow.factory,
             auth=node.try_get_context(c.CTX_API_AUTH) or "iam",
+            default_generator=node.get_context(c.CTX_GENERATOR_MODEL),
+            extra_buckets=list(node.try_get_context(c.CTX_EXTRA_BUCKETS) or []),
         )
         CfnOutput(self, "ApiUrl", value=api.api.url)
         CfnOutput(self, "BucketName", value=storage.bucket.bucket_name)

@@ -21,6 +21,7 @@ LAMBDA_TRANSIENT = [
     "Lambda.TooManyRequestsException",
     "Lambda.ClientExecutionTimeoutException",
     "Lambda.Unknown",
+    "Sandbox.Timedout",
 ]
 MODEL_TRANSIENT = ["ModelTimeout", "ModelServiceError", "ManifestConflict"]
 # Image models have low quotas: throttling gets more and longer tries than other faults.

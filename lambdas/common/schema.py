@@ -8,16 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from common.generators.amazon import NovaCanvasParams
-from common.generators.sdxl import SdxlParams
-from common.generators.stability import StabilityParams
+from common.generators import FAMILIES, amazon, family_for, sdxl, stability
+from common.generators.base import ImageFamily
 from common.request import FLAT_KEYS, RunRequest
 
 # Where the seed systems' flat generator keys take their rules from.
-_FLAT_FAMILIES: dict[str, type[BaseModel]] = {
-    "sd_": StabilityParams,
-    "sdxl_": SdxlParams,
-    "nova_canvas_": NovaCanvasParams,
+_FLAT_FAMILIES: dict[str, ImageFamily] = {
+    "sd_": stability.FAMILY,
+    "sdxl_": sdxl.FAMILY,
+    "nova_canvas_": amazon.NOVA_CANVAS,
 }
 _DROPPED = {"title", "description", "default", "$defs"}
 
@@ -47,18 +46,40 @@ def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
     return dict(_inline(raw, raw.get("$defs", {})))
 
 
-def request_schema() -> dict[str, Any]:
+def _generator_schema(default_model_id: str) -> dict[str, Any]:
+    """One branch per image family: its model ids and its own parameters. Only the default model's
+    family may leave model_id out, since the workflow then uses the default model."""
+    default = family_for(default_model_id)
+    branches = []
+    for family in FAMILIES:
+        params = _model_schema(family.params_model)
+        branch: dict[str, Any] = {
+            "type": "object",
+            "properties": {"model_id": {"type": "string", "pattern": family.model_pattern}, **params["properties"]},
+            "additionalProperties": False,
+        }
+        if family is not default:
+            branch["required"] = ["model_id"]
+        branches.append(branch)
+    return {"type": "object", "anyOf": branches}
+
+
+def request_schema(default_model_id: str = "stability.sd3-5-large-v1:0") -> dict[str, Any]:
     schema = _model_schema(RunRequest)
     properties: dict[str, Any] = schema["properties"]
     # Every section is optional: the workflow fills in the deployment's defaults.
     schema["required"] = ["prompt"]
-    for section in ("output", "generator", "validator", "reviser"):
+    for section in ("output", "validator", "reviser"):
         properties[section].pop("required", None)
-    properties["generator"]["additionalProperties"] = True  # the family's own parameters
+    properties["generator"] = _generator_schema(default_model_id)
     for key, (section, name) in FLAT_KEYS.items():
-        family = next((m for prefix, m in _FLAT_FAMILIES.items() if key.startswith(prefix)), None)
-        if family is not None and name != "model_id" and section == "generator":
-            properties[key] = _model_schema(family)["properties"][name]
+        family = next((f for prefix, f in _FLAT_FAMILIES.items() if key.startswith(prefix)), None)
+        if section != "generator":
+            family = None
+        if family is not None and name == "model_id":
+            properties[key] = {"type": "string", "pattern": family.model_pattern}
+        elif family is not None:
+            properties[key] = _model_schema(family.params_model)["properties"][name]
         elif section:
             properties[key] = properties[section]["properties"][name]
         else:

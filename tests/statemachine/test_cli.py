@@ -87,3 +87,15 @@ def test_start_wait_fetch_and_report_on_a_deployed_stack(
         "r00-a02.png",
     ]
     assert (tmp_path / "report.html").read_text().count("<img") == 2
+
+
+def test_start_local_is_a_local_run(
+    assembly: Path, aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 1, "max_prompt_revisions": 0}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("imgloop.cli.synthesize", lambda: assembly)
+    assert main(["start", "--local", "--input", str(event), "--name", "local-start"]) == 0
+    assert "execution local-start: SUCCEEDED" in capsys.readouterr().out
+    assert (tmp_path / "out" / "local-start" / "r00-a01.png").exists()

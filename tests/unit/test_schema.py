@@ -28,6 +28,11 @@ def _workflow_accepts(event: Any, settings: Any) -> bool:
         {"prompt": 'He said "it\'s fine"\nnew line 夜の海', "idempotency_key": "run-42"},
         {"prompt": "a", "generator": {"aspect_ratio": "16:9", "seed": 5}, "validator": {"top_k": 40}},
         {"prompt": "a", "candidates": 2, "max_retry_attempts": 2, "validate_against": "current"},
+        {
+            "prompt": "a",
+            "generator": {"model_id": "stability.stable-diffusion-xl-v1", "steps": 40, "width": 1152, "height": 896},
+        },
+        {"prompt": "a", "generator": {"model_id": "amazon.nova-canvas-v1:0", "quality": "premium"}},
     ],
 )
 def test_valid_bodies_pass_both(settings: Any, event: dict[str, Any]) -> None:
@@ -52,6 +57,10 @@ def test_valid_bodies_pass_both(settings: Any, event: dict[str, Any]) -> None:
         ({"prompt": "a", "nova_canvas_seed": 858993460}, "nova_canvas_seed"),
         ({"prompt": "a", "idempotency_key": "has spaces"}, "idempotency_key"),
         ({"prompt": "a", "translate": "yes"}, "translate"),
+        ({"prompt": "a", "generator": {"aspect_ratio": "7:3"}}, "generator"),
+        ({"prompt": "a", "generator": {"steps": 30}}, "generator"),
+        ({"prompt": "a", "generator": {"model_id": "amazon.nova-canvas-v1:0", "seed": 858993460}}, "generator"),
+        ({"prompt": "a", "generator": {"model_id": "amazon.nova-reel-v1:0"}}, "generator"),
     ],
 )
 def test_invalid_bodies_fail_both_and_the_schema_names_the_field(

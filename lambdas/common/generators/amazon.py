@@ -62,16 +62,13 @@ class AmazonImageFamily(ImageFamily):
     max_seed = MAX_SEED
 
     def __init__(
-        self, name: str, prefix: str, params: type[AmazonImageParams], max_chars: int, guidelines: str
+        self, name: str, pattern: str, params: type[AmazonImageParams], max_chars: int, guidelines: str
     ) -> None:
         self.name = name
-        self._prefix = prefix
+        self.model_pattern = pattern
         self.params_model = params
         self.max_prompt_chars = max_chars
         self.prompt_guidelines = guidelines
-
-    def serves(self, model_id: str) -> bool:
-        return model_id.startswith(self._prefix)
 
     def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]:
         assert isinstance(params, AmazonImageParams)
@@ -102,5 +99,5 @@ class AmazonImageFamily(ImageFamily):
         return "png"
 
 
-NOVA_CANVAS = AmazonImageFamily("nova-canvas", "amazon.nova-canvas", NovaCanvasParams, 1024, NOVA_GUIDELINES)
-TITAN = AmazonImageFamily("titan-image", "amazon.titan-image-generator", TitanParams, 512, TITAN_GUIDELINES)
+NOVA_CANVAS = AmazonImageFamily("nova-canvas", r"^amazon\.nova-canvas", NovaCanvasParams, 1024, NOVA_GUIDELINES)
+TITAN = AmazonImageFamily("titan-image", r"^amazon\.titan-image-generator", TitanParams, 512, TITAN_GUIDELINES)

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import random
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -44,13 +45,15 @@ class ImageFamily(ABC):
     """One Bedrock request family: its parameters, request body, response shape and prompt style."""
 
     name: str
+    # The model ids this family serves (a regular expression the HTTP API's schema uses as well).
+    model_pattern: str
     params_model: type[BaseModel]
     max_prompt_chars: int
     max_seed: int
     prompt_guidelines: str
 
-    @abstractmethod
-    def serves(self, model_id: str) -> bool: ...
+    def serves(self, model_id: str) -> bool:
+        return re.match(self.model_pattern, model_id) is not None
 
     @abstractmethod
     def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]: ...

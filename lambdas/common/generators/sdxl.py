@@ -66,13 +66,11 @@ class SdxlParams(BaseModel):
 
 class SdxlFamily(ImageFamily):
     name = "sdxl"
+    model_pattern = r"^stability\.stable-diffusion-xl"
     params_model = SdxlParams
     max_prompt_chars = 2000
     max_seed = 4294967295
     prompt_guidelines = GUIDELINES
-
-    def serves(self, model_id: str) -> bool:
-        return model_id.startswith("stability.stable-diffusion-xl")
 
     def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]:
         assert isinstance(params, SdxlParams)

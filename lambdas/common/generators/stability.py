@@ -27,14 +27,11 @@ class StabilityParams(BaseModel):
 
 class StabilityFamily(ImageFamily):
     name = "stability"
+    model_pattern = r"^((us|eu|apac)\.)?stability\.(sd3|stable-image)"
     params_model = StabilityParams
     max_prompt_chars = 10000
     max_seed = 4294967295
     prompt_guidelines = GUIDELINES
-
-    def serves(self, model_id: str) -> bool:
-        base = model_id.split(".", 1)[-1] if model_id.startswith(("us.", "eu.", "apac.")) else model_id
-        return base.startswith(("stability.sd3", "stability.stable-image"))
 
     def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]:
         assert isinstance(params, StabilityParams)
