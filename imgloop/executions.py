@@ -100,8 +100,10 @@ def fetch(s3: Any, execution: Execution, out_dir: Path) -> list[Path]:
         bucket, folder = opened
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{folder}/"):
             for item in page.get("Contents", []):
-                path = target / item["Key"][len(folder) + 1 :]
-                path.parent.mkdir(parents=True, exist_ok=True)
+                name = item["Key"][len(folder) + 1 :]
+                if "/" in name or name.startswith("."):
+                    continue  # only the run's own files, and nothing that could leave the target folder
+                path = target / name
                 path.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
                 files.append(path)
     summary = target / "execution.json"

@@ -1,39 +1,48 @@
 """The bucket that holds every image and manifest of the stack's runs, and its access log bucket."""
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from common import keys
 from infra.nag import acknowledge
 
-STAGING_PREFIX = "_staging/"
+# The functions build staging keys under this prefix; the lifecycle rule below expires it.
+STAGING_PREFIX = f"{keys.STAGING_PREFIX}/"
+
+
+def _private_bucket(scope: Construct, id: str, **settings: Any) -> s3.Bucket:
+    """A bucket no one outside the account reads: public access blocked, encrypted, TLS only, kept."""
+    return s3.Bucket(
+        scope,
+        id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        **settings,
+    )
 
 
 class ImageStorage(Construct):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        self.access_logs = s3.Bucket(
+        self.access_logs = _private_bucket(
             self,
             "AccessLogs",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(365))],
         )
         acknowledge(
             self.access_logs, "AwsSolutions-S1", "This is the access log bucket; logging it to itself would loop."
         )
-        self.bucket = s3.Bucket(
+        self.bucket = _private_bucket(
             self,
             "Images",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
             versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="images/",
-            removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 # Staging holds an image between Generate and Save; a run that ends files what is left.
                 s3.LifecycleRule(id="ExpireStaging", prefix=STAGING_PREFIX, expiration=Duration.days(30)),

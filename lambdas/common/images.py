@@ -5,14 +5,13 @@ percent-encoded and shortened to fit S3's 2 KB limit); Save files it under its c
 a copy that keeps the metadata. Whatever a failed run left in staging is filed when the run closes.
 """
 
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
 from botocore.exceptions import ClientError
 
-from common.keys import STAGING_PREFIX
+from common.keys import STAGING_PREFIX, is_image_name
 
 _METADATA_BUDGET = 1500
 _MISSING = ("404", "NoSuchKey", "NotFound")
@@ -56,26 +55,20 @@ class StoredImage:
     metadata: dict[str, str]
 
 
-_IMAGE_NAME = re.compile(r"^r\d{2}-a\d{2}(-c\d)?\.(png|jpg)$")
-
-
-def _images_under(s3: Any, bucket: str, prefix: str) -> list[str]:
+def image_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    """The keys of the run images directly under a prefix."""
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(item["Key"] for item in page.get("Contents", []) if _IMAGE_NAME.match(item["Key"][len(prefix) :]))
+        keys.extend(item["Key"] for item in page.get("Contents", []) if is_image_name(item["Key"][len(prefix) :]))
     return keys
 
 
 def file_staged_images(s3: Any, bucket: str, folder: str) -> None:
     """File what a run left in staging: generated, but never moved by Save."""
     prefix = f"{STAGING_PREFIX}/{folder}/"
-    for staging_key in _images_under(s3, bucket, prefix):
+    for staging_key in image_keys(s3, bucket, prefix):
         file_image(s3, bucket, staging_key, f"{folder}/{staging_key[len(prefix) :]}")
 
 
-def stored_images(s3: Any, bucket: str, folder: str) -> list[StoredImage]:
-    """Every image filed under the run's folder, with its metadata."""
-    return [
-        StoredImage(key=key, metadata=decode_metadata(s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})))
-        for key in _images_under(s3, bucket, f"{folder}/")
-    ]
+def stored_image(s3: Any, bucket: str, key: str) -> StoredImage:
+    return StoredImage(key=key, metadata=decode_metadata(s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})))

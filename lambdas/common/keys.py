@@ -37,6 +37,14 @@ class RunKeys:
         return f"{STAGING_PREFIX}/{self.folder}/{_name(revision, attempt, candidate)}.{extension}"
 
 
+_IMAGE_NAME = re.compile(r"^r\d{2}-a\d{2}(-c\d)?\.(png|jpg)$")
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file name is one `RunKeys` gives an image (rNN-aNN[-cN].png or .jpg)."""
+    return _IMAGE_NAME.match(name) is not None
+
+
 def _name(revision: int, attempt: int, candidate: int | None) -> str:
     suffix = f"-c{candidate}" if candidate is not None else ""
     return f"r{revision:02d}-a{attempt:02d}{suffix}"

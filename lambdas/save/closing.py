@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import quote
 
 from common.errors import InvalidInput
-from common.images import StoredImage, file_staged_images, stored_images
-from common.manifest import Entry, Failure, Manifest, ManifestStore, Winner, now
+from common.images import StoredImage, file_staged_images, image_keys, stored_image
+from common.manifest import Entry, Failure, Manifest, ManifestStore, Status, Winner, now
 from common.payloads import Attempt, CandidateResult, Failed, NotMet, Success, Task
 from common.settings import Settings
 
@@ -83,22 +83,28 @@ def summary(manifest: Manifest, task: Task) -> str:
     return text + f" Manifest: s3://{task.run.bucket}/{task.run.manifest_key}"
 
 
-def _close(task: Task, s3: Any, change: Callable[[Manifest], None], status: str) -> Manifest:
+def _close(task: Task, s3: Any, change: Callable[[Manifest], None], status: Status) -> Manifest:
     # Nothing generated is lost: images left in staging are filed, and any filed image the manifest
     # does not know (its Save failed between the move and the manifest write) gets an entry.
+    store = ManifestStore(s3, task.run.bucket, task.run.manifest_key)
     file_staged_images(s3, task.run.bucket, task.run.folder)
-    stored = stored_images(s3, task.run.bucket, task.run.folder)
+    known = {entry.key for entry in store.read()[0].entries}
+    unknown = [
+        stored_image(s3, task.run.bucket, key)
+        for key in image_keys(s3, task.run.bucket, f"{task.run.folder}/")
+        if key not in known
+    ]
 
     def finish(manifest: Manifest) -> None:
-        for image in stored:
+        for image in unknown:
             entry = _entry_of(image)
             if manifest.entry(entry.revision, entry.attempt, entry.candidate) is None:
                 manifest.put_entry(entry)
         change(manifest)
-        manifest.status = status  # type: ignore[assignment]
+        manifest.status = status
         manifest.finished_at = now()
 
-    return ManifestStore(s3, task.run.bucket, task.run.manifest_key).update(finish)
+    return store.update(finish)
 
 
 def _entry_of(image: StoredImage) -> Entry:

@@ -57,6 +57,10 @@ def test_first_try_success_visits_each_state_once_and_files_the_image(runner: An
     assert entry["outcome"] == "image" and entry["verdict"]["passed"] is True
     assert entry["seed"] == int(head["Metadata"]["seed"])
     assert [c.operation for c in run.standin.calls] == ["InvokeModel", "Converse"]
+    # Every function logs with the execution as its correlation id.
+    from common.observability import logger
+
+    assert logger.get_correlation_id() == result.execution_arn
 
 
 def test_rejected_images_are_retried_with_the_same_prompt(runner: Any, s3: Any) -> None:
