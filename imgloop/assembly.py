@@ -2,13 +2,12 @@
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-STACK_NAME = "ImageLoop"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from imgloop import PROJECT_ROOT
+from infra.constants import STACK_NAME
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class LocalNames:
     region: str = "us-west-2"
     account: str = "123456789012"
     bucket: str = "imgloop-local-images"
-    state_machine: str = "ImageLoop"
+    state_machine: str = STACK_NAME
 
     @property
     def state_machine_arn(self) -> str:
@@ -45,8 +44,6 @@ def synthesize(outdir: Path = PROJECT_ROOT / "cdk.out") -> Path:
     """Run the CDK app in this process (needs Node.js for jsii, no AWS credentials)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
     from infra.app import build_app
 
     build_app(str(outdir)).synth()

@@ -8,17 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from imgloop.assembly import PROJECT_ROOT, synthesize
+from imgloop.assembly import synthesize
 from imgloop.executions import new_name
 from imgloop.progress import describe_event
 from imgloop.remote import add_commands as add_remote_commands
-
-
-def _importable() -> None:
-    """The CLI uses the CDK app's and the functions' own modules, from this checkout."""
-    for path in (PROJECT_ROOT, PROJECT_ROOT / "lambdas"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
 
 
 def _count(value: str) -> int:
@@ -186,7 +179,6 @@ def _fetched(execution_arn: str, region: str | None, folder: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser, remote = _parser()
     args = parser.parse_args(argv)
-    _importable()
     if args.command == "start" and args.local:
         # A local execution lives in this process only, so it is started, followed and fetched at once.
         return main(["run", "--local", "--input", str(args.input), *(["--name", args.name] if args.name else [])])

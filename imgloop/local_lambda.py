@@ -4,12 +4,10 @@ import importlib
 import io
 import json
 import os
-import sys
 import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -17,8 +15,6 @@ from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
 from imgloop.assembly import FunctionSpec
-
-LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 
 
 @dataclass
@@ -53,8 +49,6 @@ class LocalLambdas:
         self.faults: dict[str, list[str]] = {}
         # Settings a local deploy would have given the functions (an extra bucket, say).
         self.overrides: dict[str, str] = {}
-        if str(LAMBDAS_DIR) not in sys.path:
-            sys.path.insert(0, str(LAMBDAS_DIR))
 
     def register(self, events: Any) -> None:
         events.register("before-call.lambda.Invoke", self._on_invoke)

@@ -9,8 +9,7 @@ from typing import Any
 
 from imgloop.executions import Execution, described, fetch, follow, history, stack_outputs, start
 from imgloop.progress import describe_event
-
-STACK = "ImageLoop"
+from infra.constants import STACK_NAME
 
 
 def add_commands(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -28,7 +27,7 @@ def add_commands(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]
     get.add_argument("execution_arn")
     get.add_argument("--out", type=Path, default=Path("out"), help="folder to write into (default: out)")
     for parser in (begin, watch, get):
-        parser.add_argument("--stack", default=STACK, help=f"the deployed stack's name (default: {STACK})")
+        parser.add_argument("--stack", default=STACK_NAME, help=f"the deployed stack's name (default: {STACK_NAME})")
         parser.add_argument("--region", help="the stack's region (default: your AWS configuration's)")
     return {"start": _start, "watch": _watch, "fetch": _fetch}
 

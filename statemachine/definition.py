@@ -13,6 +13,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from common.request import MAX_CANDIDATES
+
 # Lambda's own transient faults; CDK's default retry leaves out TooManyRequestsException.
 LAMBDA_TRANSIENT = [
     "Lambda.ServiceException",
@@ -52,7 +54,6 @@ SUCCESS = (
 )
 NOT_MET = ("cause",)
 FAILED = ("error", "cause")
-MAX_CANDIDATES = 4
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from common.errors import InvalidInput
 
 STAGING_PREFIX = "_staging"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
+# The one rule for execution names (and so idempotency keys and run folders): Step Functions allows
+# more, but a name also names an S3 folder, so it starts with a letter or digit.
+EXECUTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
+EXECUTION_NAME_RULE = "1-80 letters, digits, '-' or '_', starting with a letter or digit"
+_NAME = re.compile(EXECUTION_NAME_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -16,9 +20,7 @@ class RunKeys:
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.execution_name):
-            raise InvalidInput(
-                "execution name: must be 1-80 letters, digits, '-' or '_' so it can name the run's folder"
-            )
+            raise InvalidInput(f"execution name: must be {EXECUTION_NAME_RULE}, since it names the run's folder")
 
     @property
     def folder(self) -> str:

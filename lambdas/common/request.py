@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from common.errors import InvalidInput, shown
 from common.generators import family_for
+from common.keys import EXECUTION_NAME_PATTERN
 from common.settings import Settings
 
 MAX_ATTEMPTS = 10
@@ -106,7 +107,7 @@ class RunRequest(_Strict):
     prompt_template: str | None = Field(default=None, max_length=1000)
     translate: bool = False
     # Names the execution when started through the HTTP API, so a retried request starts nothing new.
-    idempotency_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,80}$")
+    idempotency_key: str | None = Field(default=None, pattern=EXECUTION_NAME_PATTERN)
     output: OutputConfig
     generator: GeneratorConfig
     validator: ConverseConfig

@@ -8,8 +8,9 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from common.errors import InvalidInput
+from common.keys import EXECUTION_NAME_PATTERN, EXECUTION_NAME_RULE
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_NAME = re.compile(EXECUTION_NAME_PATTERN)
 URL_SECONDS = 900
 
 
@@ -27,7 +28,7 @@ class Generation(BaseModel):
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
     if not _NAME.match(name):
-        raise InvalidInput("id: must be 1-80 letters, digits, '-' or '_' (the execution name)")
+        raise InvalidInput(f"id: must be {EXECUTION_NAME_RULE} (the execution name)")
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
 
 

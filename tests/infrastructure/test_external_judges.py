@@ -5,7 +5,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from imgloop.assembly import STACK_NAME, LocalNames, load_workflow
+from imgloop.assembly import LocalNames, load_workflow
+from infra.constants import STACK_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_VALIDATOR = ROOT / ".tools" / "node_modules" / ".bin" / "asl-validator"
