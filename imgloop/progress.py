@@ -8,7 +8,8 @@ _FAILURE_DETAILS = ("taskFailedEventDetails", "lambdaFunctionFailedEventDetails"
 
 
 def _where(state: dict[str, Any]) -> str:
-    loop = state.get("loop") if isinstance(state, dict) else None
+    # Inside an attempt the state has the loop; Validate's answer names its own position.
+    loop = state.get("loop", state if "attempt" in state else None) if isinstance(state, dict) else None
     if not isinstance(loop, dict):
         return "         "
     many = len(loop.get("candidates") or []) > 1 and "candidate" in state
@@ -40,7 +41,7 @@ def _describe(name: str, state: dict[str, Any]) -> str | None:
     if name == "Save image":
         return "refusal recorded"
     if name == "Validate image":
-        verdict = state["verdict"]
+        verdict = state
         word = "PASS" if verdict["passed"] else "FAIL"
         return f"{word} score {verdict['score']}/10: {_shorten(verdict['reason'])}"
     if name in ("Revise prompt", "Translate prompt"):

@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from common.request import MAX_CANDIDATES
+from common.results import CandidateResult, Failed, Generated, NotMet, Opened, Proposal, Recorded, Result, Success
 
 # Lambda's own transient faults; CDK's default retry leaves out TooManyRequestsException.
 LAMBDA_TRANSIENT = [
@@ -28,32 +29,6 @@ LAMBDA_TRANSIENT = [
 MODEL_TRANSIENT = ["ModelTimeout", "ModelServiceError", "ManifestConflict"]
 # Image models have low quotas: throttling gets more and longer tries than other faults.
 THROTTLED = ["ModelThrottled"]
-
-# What each task returns (the functions' result models; a test keeps the two in step). Naming the
-# fields keeps Lambda's invocation metadata out of the state and the console's history.
-OPENED = ("request", "run")
-GENERATION = ("outcome", "model_id", "seed", "staging_key", "content_type", "refusal", "sent_prompt", "note")
-RECORD = ("key",)
-VERDICT = ("passed", "score", "reason")
-PROPOSAL = ("prompt", "negative_prompt", "note")
-SUCCESS = (
-    "status",
-    "message",
-    "bucket",
-    "key",
-    "s3_uri",
-    "bucket_console_url",
-    "object_console_url",
-    "prompt",
-    "negative_prompt",
-    "revision",
-    "attempt",
-    "reason",
-    "images_generated",
-    "manifest_key",
-)
-NOT_MET = ("cause",)
-FAILED = ("error", "cause")
 
 
 @dataclass(frozen=True)
@@ -76,18 +51,31 @@ class RetryPolicy:
     throttled_max_delay_seconds: int = 120
 
 
-def _attempt_payload(**extra: Any) -> sfn.TaskInput:
-    """The request, the run, the loop's counters and prompt (and inside the Map, the candidate)."""
-    return sfn.TaskInput.from_object(
-        {
-            "request": sfn.JsonPath.object_at("$.request"),
-            "run": sfn.JsonPath.object_at("$.run"),
-            "revision": sfn.JsonPath.number_at("$.loop.revision"),
-            "attempt": sfn.JsonPath.number_at("$.loop.attempt"),
-            "prompt": sfn.JsonPath.string_at("$.loop.prompt"),
-            "negative_prompt": sfn.JsonPath.string_at("$.loop.negative_prompt"),
-            **extra,
-        }
+def _payload(**fields: Any) -> sfn.TaskInput:
+    """A task's payload: its run and the fields it needs, each taken from the state by path."""
+    return sfn.TaskInput.from_object({"run": sfn.JsonPath.object_at("$.run"), **fields})
+
+
+def _slot(**fields: Any) -> sfn.TaskInput:
+    """The payload of a task about one image: where it sits in the loop (inside the Map) and its prompt."""
+    return _payload(
+        revision=sfn.JsonPath.number_at("$.loop.revision"),
+        attempt=sfn.JsonPath.number_at("$.loop.attempt"),
+        candidate=sfn.JsonPath.number_at("$.candidate"),
+        candidates=sfn.JsonPath.number_at("$.request.candidates"),
+        **fields,
+    )
+
+
+def _rewrite(mode: str) -> sfn.TaskInput:
+    return _payload(
+        mode=mode,
+        revision=sfn.JsonPath.number_at("$.loop.revision"),
+        requirement=sfn.JsonPath.string_at("$.request.prompt"),
+        prompt=sfn.JsonPath.string_at("$.loop.prompt"),
+        negative_prompt=sfn.JsonPath.string_at("$.loop.negative_prompt"),
+        generator=sfn.JsonPath.object_at("$.request.generator"),
+        reviser=sfn.JsonPath.object_at("$.request.reviser"),
     )
 
 
@@ -113,7 +101,7 @@ class ImageLoopDefinition(Construct):
                 }
             ),
             "$",
-            OPENED,
+            Opened,
         )
         # The Lambda error's cause is JSON with a stack trace; the execution reports only the message.
         explain_rejection = sfn.Pass(
@@ -142,39 +130,48 @@ class ImageLoopDefinition(Construct):
         )
 
         # One attempt: every candidate is generated, filed and judged in parallel.
-        of_candidate = {"candidate": sfn.JsonPath.number_at("$.candidate")}
+        prompts = {
+            "prompt": sfn.JsonPath.string_at("$.loop.prompt"),
+            "negative_prompt": sfn.JsonPath.string_at("$.loop.negative_prompt"),
+        }
         generate = self._task(
-            "Generate image", functions.generate, _attempt_payload(**of_candidate), "$.generation", GENERATION
+            "Generate image",
+            functions.generate,
+            _slot(
+                **prompts,
+                prompt_template=sfn.JsonPath.string_at("$.request.prompt_template"),
+                generator=sfn.JsonPath.object_at("$.request.generator"),
+            ),
+            "$.generation",
+            Generated,
         )
         record = self._task(
             "Save image",
             functions.save,
-            _attempt_payload(action="record", generation=sfn.JsonPath.object_at("$.generation"), **of_candidate),
+            _slot(action="record", generation=sfn.JsonPath.object_at("$.generation"), **prompts),
             "$.record",
-            RECORD,
+            Recorded,
         )
+        # Validate answers with the candidate's result: the iteration's output, as the tally reads it.
         validate = self._task(
             "Validate image",
             functions.validate,
-            _attempt_payload(key=sfn.JsonPath.string_at("$.record.key"), **of_candidate),
-            "$.verdict",
-            VERDICT,
-        )
-        judged = sfn.Pass(
-            self,
-            "Candidate judged",
-            parameters={
-                "candidate": sfn.JsonPath.number_at("$.candidate"),
-                "key": sfn.JsonPath.string_at("$.record.key"),
-                "passed": sfn.JsonPath.string_at("$.verdict.passed"),
-                "score": sfn.JsonPath.number_at("$.verdict.score"),
-                "reason": sfn.JsonPath.string_at("$.verdict.reason"),
-            },
+            _slot(
+                key=sfn.JsonPath.string_at("$.record.key"),
+                requirement=sfn.JsonPath.string_at("$.request.prompt"),
+                prompt=sfn.JsonPath.string_at("$.loop.prompt"),
+                validate_against=sfn.JsonPath.string_at("$.request.validate_against"),
+                validator=sfn.JsonPath.object_at("$.request.validator"),
+            ),
+            "$",
+            CandidateResult,
         )
         refused = sfn.Pass(
             self,
             "Candidate refused",
             parameters={
+                "revision": sfn.JsonPath.number_at("$.loop.revision"),
+                "attempt": sfn.JsonPath.number_at("$.loop.attempt"),
                 "candidate": sfn.JsonPath.number_at("$.candidate"),
                 "key": sfn.JsonPath.string_at("$.record.key"),
                 "passed": False,
@@ -184,7 +181,7 @@ class ImageLoopDefinition(Construct):
         )
         image_made = (
             sfn.Choice(self, "Was an image made?")
-            .when(sfn.Condition.string_equals("$.generation.outcome", "image"), validate.next(judged))
+            .when(sfn.Condition.string_equals("$.generation.outcome", "image"), validate)
             .otherwise(refused)
         )
         candidates = sfn.Map(
@@ -198,40 +195,27 @@ class ImageLoopDefinition(Construct):
                 "candidate": sfn.JsonPath.number_at("$$.Map.Item.Value"),
             },
             max_concurrency=MAX_CANDIDATES,
-            result_path="$.candidates",
-        )
-        candidates.item_processor(generate.next(record).next(image_made))
-        tally = sfn.Pass(
-            self,
-            "Tally the candidates",
             # CDK's array_contains helper cannot render a boolean literal, so the intrinsic is spelled out.
-            parameters={"accepted.$": "States.ArrayContains($.candidates[*].passed, true)"},
+            result_selector={"accepted.$": "States.ArrayContains($[*].passed, true)", "candidates.$": "$"},
             result_path="$.tally",
         )
+        candidates.item_processor(generate.next(record).next(image_made))
 
-        translate = self._task(
-            "Translate prompt", functions.revise, _attempt_payload(mode="translate"), "$.proposal", PROPOSAL
-        )
-        revise = self._task("Revise prompt", functions.revise, _attempt_payload(mode="revise"), "$.proposal", PROPOSAL)
+        translate = self._task("Translate prompt", functions.revise, _rewrite("translate"), "$.proposal", Proposal)
+        revise = self._task("Revise prompt", functions.revise, _rewrite("revise"), "$.proposal", Proposal)
         report_success = self._task(
             "Report success",
             functions.save,
-            _attempt_payload(action="succeeded", candidates=sfn.JsonPath.object_at("$.candidates")),
+            _payload(
+                action="succeeded",
+                revision=sfn.JsonPath.number_at("$.loop.revision"),
+                attempt=sfn.JsonPath.number_at("$.loop.attempt"),
+            ),
             "$",
-            SUCCESS,
+            Success,
         )
         report_not_met = self._task(
-            "Report requirements not met",
-            functions.save,
-            sfn.TaskInput.from_object(
-                {
-                    "action": "requirements_not_met",
-                    "request": sfn.JsonPath.object_at("$.request"),
-                    "run": sfn.JsonPath.object_at("$.run"),
-                }
-            ),
-            "$.closing",
-            NOT_MET,
+            "Report requirements not met", functions.save, _payload(action="requirements_not_met"), "$.closing", NotMet
         )
         not_met = sfn.Fail(self, "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause")
         # Any other error that outlived its retries: close the run (file every image, record the error)
@@ -239,17 +223,13 @@ class ImageLoopDefinition(Construct):
         report_failure_task = self._task(
             "Report failure",
             functions.save,
-            sfn.TaskInput.from_object(
-                {
-                    "action": "failed",
-                    "request": sfn.JsonPath.object_at("$.request"),
-                    "run": sfn.JsonPath.object_at("$.run"),
-                    "error": sfn.JsonPath.string_at("$.failure.Error"),
-                    "cause": sfn.JsonPath.string_at("$.failure.Cause"),
-                }
+            _payload(
+                action="failed",
+                error=sfn.JsonPath.string_at("$.failure.Error"),
+                cause=sfn.JsonPath.string_at("$.failure.Cause"),
             ),
             "$.closing",
-            FAILED,
+            Failed,
         )
         report_failure = report_failure_task.next(
             sfn.Fail(self, "Run failed", error_path="$.closing.error", cause_path="$.closing.cause")
@@ -290,7 +270,7 @@ class ImageLoopDefinition(Construct):
             )
             .otherwise(next_attempt)
         )
-        next_attempt.next(candidates).next(tally).next(accepted)
+        next_attempt.next(candidates).next(accepted)
         self.start = check_input.next(start).next(translate_first)
 
     def _unrecorded_failure(self) -> sfn.Choice:
@@ -337,7 +317,7 @@ class ImageLoopDefinition(Construct):
         function: lambda_.IFunction,
         payload: sfn.TaskInput,
         result_path: str,
-        fields: tuple[str, ...],
+        result: type[Result],
     ) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
             self,
@@ -345,7 +325,9 @@ class ImageLoopDefinition(Construct):
             lambda_function=function,
             payload=payload,
             retry_on_service_exceptions=False,
-            result_selector={field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in fields},
+            # The function's result model names the fields, which keeps Lambda's invocation metadata out
+            # of the state and the console's history.
+            result_selector={field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in result.model_fields},
             result_path=result_path,
         )
         policy = self._retry

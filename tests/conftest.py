@@ -78,7 +78,7 @@ def standin(aws: None) -> Any:
 
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch) -> Any:
-    from common.settings import Settings
+    from common.settings import current
 
     values = {
         "OUTPUT_BUCKET": "stack-bucket",
@@ -90,4 +90,4 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Any:
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    return Settings.from_env()
+    return current()

@@ -29,7 +29,7 @@ def now() -> str:
 class Check(BaseModel):
     requirement: str
     ok: bool
-    evidence: str = ""
+    evidence: str
 
 
 class Verdict(BaseModel):
@@ -92,6 +92,22 @@ class Manifest(BaseModel):
 
     def entry(self, revision: int, attempt: int, candidate: int = 1) -> Entry | None:
         return next((e for e in self.entries if e.position == (revision, attempt, candidate)), None)
+
+    def best(self, passed_only: bool = False, revision: int | None = None, attempt: int | None = None) -> Entry | None:
+        """The best-scored judged image (of one attempt, or passing only): the winner of a run that
+        succeeded, the image to look at first in one that did not. Ties go to the earliest image."""
+        judged = [
+            e
+            for e in self.entries
+            if e.verdict is not None
+            and e.key
+            and (e.verdict.passed or not passed_only)
+            and revision in (None, e.revision)
+            and attempt in (None, e.attempt)
+        ]
+        return max(
+            judged, key=lambda e: (e.verdict.score if e.verdict else -1, *(-p for p in e.position)), default=None
+        )
 
     def put_entry(self, entry: Entry) -> None:
         self.entries = [e for e in self.entries if e.position != entry.position]

@@ -12,8 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.errors import InvalidInput, shown
-from common.generators import family_for
+from common.generators import FAMILIES, GeneratorConfig
 from common.keys import EXECUTION_NAME_PATTERN
+from common.seed_events import structured
 from common.settings import Settings
 
 MAX_ATTEMPTS = 10
@@ -51,13 +52,18 @@ class OutputConfig(_Strict):
     @field_validator("prefix")
     @classmethod
     def _key_prefix(cls, value: str) -> str:
-        segments = value.strip("/").split("/")
-        if len(value) > 200 or not all(_PREFIX_SEGMENT.match(s) for s in segments):
-            raise ValueError(
-                "must be up to 200 characters of '/'-separated parts made of letters, digits, '.', '_' "
-                "and '-', each starting with a letter or digit"
-            )
-        return "/".join(segments)
+        return valid_prefix(value)
+
+
+def valid_prefix(value: str) -> str:
+    """A key prefix of '/'-separated safe parts, so no key built on it can leave the run's folder."""
+    segments = value.strip("/").split("/")
+    if len(value) > 200 or not all(_PREFIX_SEGMENT.match(s) for s in segments):
+        raise ValueError(
+            "must be up to 200 characters of '/'-separated parts made of letters, digits, '.', '_' "
+            "and '-', each starting with a letter or digit"
+        )
+    return "/".join(segments)
 
 
 class ConverseConfig(_Strict):
@@ -79,22 +85,6 @@ def valid_model_id(value: str) -> str:
     if not _MODEL_ID.match(value):
         raise ValueError("must be a Bedrock model id, inference profile id or ARN")
     return value
-
-
-class GeneratorConfig(BaseModel):
-    """The image model and its family's own parameters, checked by that family's rules."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
-
-    model_id: str
-
-    @field_validator("model_id")
-    @classmethod
-    def _model_id(cls, value: str) -> str:
-        return valid_model_id(value)
-
-    def family_params(self) -> BaseModel:
-        return family_for(self.model_id).params_model.model_validate(self.model_extra or {})
 
 
 class RunRequest(_Strict):
@@ -124,9 +114,10 @@ class RunRequest(_Strict):
     def _budget(self) -> "RunRequest":
         images = self.max_images()
         if images > MAX_IMAGES:
+            # The limit first: a reader who sees only the start of the message still learns it.
             raise ValueError(
-                f"max_retry_attempts x (max_prompt_revisions + 1) x candidates allows {images} images; "
-                f"the limit is {MAX_IMAGES}"
+                f"a run may make at most {MAX_IMAGES} images; max_retry_attempts x (max_prompt_revisions + 1) "
+                f"x candidates = {images}"
             )
         return self
 
@@ -148,69 +139,6 @@ class RunRequest(_Strict):
         return value
 
 
-_SAMPLING = ("temperature", "top_p", "top_k", "max_tokens")
-
-# The seed systems' flat event keys, as (section, field) of the structured request.
-FLAT_KEYS: dict[str, tuple[str, str]] = {
-    "output_s3_bucket_name": ("output", "bucket"),
-    "output_s3_key_prefix": ("output", "prefix"),
-    # S1: SD3.5 Large judged and revised by Claude
-    "sd_model_id": ("generator", "model_id"),
-    "sd_aspect_ratio": ("generator", "aspect_ratio"),
-    "sd_output_format": ("generator", "output_format"),
-    "sd_seed": ("generator", "seed"),
-    **{
-        f"claude_{verb}_{name}": (section, name)
-        for verb, section in (("validate", "validator"), ("revise", "reviser"))
-        for name in ("model_id", *_SAMPLING)
-    },
-    # S2: SDXL 1.0
-    **{
-        f"sdxl_{name}": ("generator", name)
-        for name in ("cfg_scale", "steps", "width", "height", "seed", "style_preset")
-    },
-    # S3: Nova Canvas judged and revised by Nova Pro
-    **{
-        f"nova_pro_{verb}_{name}": (section, name)
-        for verb, section in (("validate", "validator"), ("revise", "reviser"))
-        for name in _SAMPLING
-    },
-    **{f"nova_canvas_{name}": ("generator", name) for name in ("width", "height", "seed", "quality")},
-    "nova_canvas_cfg_scale": ("generator", "cfg_scale"),
-    "nova_canvas_number_of_images": ("", "candidates"),
-}
-
-# A seed event names its models by its keys (S2 and S3 fixed them in code): the model a key family implies.
-IMPLIED_MODELS: dict[str, tuple[str, str]] = {
-    "sdxl_": ("generator", "stability.stable-diffusion-xl-v1"),
-    "nova_canvas_": ("generator", "amazon.nova-canvas-v1:0"),
-    "nova_pro_validate_": ("validator", "us.amazon.nova-pro-v1:0"),
-    "nova_pro_revise_": ("reviser", "us.amazon.nova-pro-v1:0"),
-}
-
-
-def _structure(raw: dict[str, Any]) -> dict[str, Any]:
-    """Map flat seed keys onto sections; a key given both ways is an error, not a silent pick."""
-    data: dict[str, Any] = {key: value for key, value in raw.items() if key not in FLAT_KEYS}
-    for key, (section, name) in FLAT_KEYS.items():
-        if key not in raw:
-            continue
-        target = data.setdefault(section, {}) if section else data
-        if not isinstance(target, dict):
-            raise InvalidInput(f"{section}: must be an object")
-        if name in target:
-            where = f"{section}.{name}" if section else name
-            raise InvalidInput(f"{key}: conflicts with {where}; give one of them")
-        target[name] = raw[key]
-    for prefix, (section, model_id) in IMPLIED_MODELS.items():
-        if any(key in FLAT_KEYS and key.startswith(prefix) for key in raw):
-            target = data.setdefault(section, {})
-            if not isinstance(target, dict):
-                raise InvalidInput(f"{section}: must be an object")
-            target.setdefault("model_id", model_id)
-    return data
-
-
 def _with_defaults(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
     defaults = {
         "output": {"bucket": settings.output_bucket},
@@ -226,44 +154,49 @@ def _with_defaults(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
     return data
 
 
-MAX_DESCRIBED = 10
+MAX_EXPLAINED = 10
+# pydantic's messages never hold the input (include_input is off); the longest list allowed values.
+MAX_MESSAGE_CHARS = 600
+_FAMILY_TAGS = {family.family for family in FAMILIES}
 
 
-def describe(error: ValidationError, section: str = "") -> str:
+def explain(error: ValidationError, section: str = "") -> str:
     """One line per broken rule, naming the field: never a stack trace or the offending value.
 
     At most ten rules are listed, so a huge malformed request still gets a short cause."""
     lines = []
     items = error.errors(include_url=False, include_input=False)
-    for item in items[:MAX_DESCRIBED]:
-        field = ".".join(str(part) for part in (section, *item["loc"]) if part != "")[:100] or "request"
+    for item in items[:MAX_EXPLAINED]:
+        # The generator's family tag is pydantic's way into the union, not a field the user wrote.
+        loc = [
+            part
+            for i, part in enumerate(item["loc"])
+            if not (i and item["loc"][i - 1] == "generator" and part in _FAMILY_TAGS)
+        ]
+        if item["type"] == "unknown_image_family":
+            loc.append("model_id")
+        field = ".".join(str(part) for part in (section, *loc) if part != "")[:100] or "request"
         if item["type"] == "extra_forbidden":
             message = "unknown field (not part of the request)"
         elif item["type"] == "union_tag_invalid":
             message = f"must be one of {item.get('ctx', {}).get('expected_tags', 'the known values')}"
         else:
-            message = shown(item["msg"]) if len(item["msg"]) > 200 else item["msg"]
+            message = item["msg"].removeprefix("Value error, ")
+            message = message if len(message) <= MAX_MESSAGE_CHARS else message[: MAX_MESSAGE_CHARS - 3] + "..."
         lines.append(f"{field}: {message}")
-    if len(items) > MAX_DESCRIBED:
-        lines.append(f"and {len(items) - MAX_DESCRIBED} more")
+    if len(items) > MAX_EXPLAINED:
+        lines.append(f"and {len(items) - MAX_EXPLAINED} more")
     return "; ".join(lines)
 
 
 def parse_request(raw: Any, settings: Settings) -> RunRequest:
     if not isinstance(raw, dict):
         raise InvalidInput("request: must be a JSON object")
-    data = _with_defaults(_structure(raw), settings)
+    data = _with_defaults(structured(raw), settings)
     try:
         request = RunRequest.model_validate(data)
     except ValidationError as error:
-        raise InvalidInput(describe(error)) from None
-    try:
-        params = request.generator.family_params()
-    except ValidationError as error:
-        raise InvalidInput(describe(error, "generator")) from None
-    # Spell out the family's defaults so every later task, and the manifest, sees the same values.
-    generator = GeneratorConfig.model_validate({"model_id": request.generator.model_id, **params.model_dump()})
-    request = request.model_copy(update={"generator": generator})
+        raise InvalidInput(explain(error)) from None
     _check_allowed_models(request, settings)
     if request.output.bucket not in settings.allowed_buckets:
         raise InvalidInput(

@@ -1,34 +1,53 @@
-"""Deployment settings the functions read from their environment, once per cold start."""
+"""Deployment settings the functions read from their environment, parsed once per cold start."""
 
+import functools
 import os
-from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+
+# CDK writes lists as comma-separated environment values.
+_Listed = Annotated[
+    tuple[str, ...], BeforeValidator(lambda v: tuple(p for p in v.split(",") if p) if isinstance(v, str) else v)
+]
+_ENV_NAMES = (
+    "OUTPUT_BUCKET",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "GENERATOR_MODEL_ID",
+    "VALIDATOR_MODEL_ID",
+    "REVISER_MODEL_ID",
+    "EXTRA_OUTPUT_BUCKETS",
+    "ALLOWED_MODELS",
+)
 
 
-@dataclass(frozen=True)
-class Settings:
-    output_bucket: str
-    region: str
-    generator_model_id: str
-    validator_model_id: str
-    reviser_model_id: str
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    output_bucket: str = Field(alias="OUTPUT_BUCKET")
+    region: str = Field(
+        default="us-west-2", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "region")
+    )
+    generator_model_id: str = Field(alias="GENERATOR_MODEL_ID")
+    validator_model_id: str = Field(alias="VALIDATOR_MODEL_ID")
+    reviser_model_id: str = Field(alias="REVISER_MODEL_ID")
     # Buckets besides the stack's own that a request may name; the stack grants rights on them.
-    extra_output_buckets: tuple[str, ...] = field(default_factory=tuple)
+    extra_output_buckets: _Listed = Field(default=(), alias="EXTRA_OUTPUT_BUCKETS")
     # The models the stack's IAM policy lets the functions invoke (cdk.json imgloop:allowed_models).
-    allowed_models: tuple[str, ...] = field(default_factory=tuple)
+    allowed_models: _Listed = Field(default=(), alias="ALLOWED_MODELS")
 
     @property
     def allowed_buckets(self) -> tuple[str, ...]:
         return (self.output_bucket, *self.extra_output_buckets)
 
-    @classmethod
-    def from_env(cls) -> "Settings":
-        env = os.environ
-        return cls(
-            output_bucket=env["OUTPUT_BUCKET"],
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-west-2",
-            generator_model_id=env["GENERATOR_MODEL_ID"],
-            validator_model_id=env["VALIDATOR_MODEL_ID"],
-            reviser_model_id=env["REVISER_MODEL_ID"],
-            extra_output_buckets=tuple(b for b in env.get("EXTRA_OUTPUT_BUCKETS", "").split(",") if b),
-            allowed_models=tuple(m for m in env.get("ALLOWED_MODELS", "").split(",") if m),
-        )
+
+def current() -> Settings:
+    """The settings of this function's environment. A deployed function's environment never changes;
+    the local runner serves every function from one process, so the cache is keyed by the values."""
+    return _parsed(tuple(os.environ.get(name) for name in _ENV_NAMES))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(values: tuple[str | None, ...]) -> Settings:
+    return Settings.model_validate({name: value for name, value in zip(_ENV_NAMES, values, strict=True) if value})

@@ -8,8 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import clients
 from common.observability import logger, metrics, tracer
-from common.payloads import CandidateAttempt, parse_payload
+from common.settings import current
 from common.storage import storage_calls
+from common.tasks import GenerateTask, parse_payload
 from generate.logic import generate
 
 _rng = random.SystemRandom()
@@ -19,7 +20,7 @@ _rng = random.SystemRandom()
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse_payload(CandidateAttempt, event)
+    task = parse_payload(GenerateTask, event, current())
     logger.append_keys(revision=task.revision, attempt=task.attempt, candidate=task.candidate)
     with storage_calls():
         result = generate(task, clients.bedrock(), clients.s3(), _rng)

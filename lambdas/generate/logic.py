@@ -8,21 +8,19 @@ from botocore.exceptions import ClientError
 
 from common.bedrock_errors import error_message, is_refusal, model_call
 from common.errors import ModelServiceError
-from common.generators import family_for
-from common.generators.base import ImageFamily, RefusedGeneration
+from common.generators.base import RefusedGeneration
 from common.images import encode_metadata
 from common.observability import logger
-from common.payloads import CandidateAttempt, Generation
+from common.results import Generated
+from common.tasks import GenerateTask
 
 
-def generate(task: CandidateAttempt, bedrock: Any, s3: Any, rng: random.Random) -> Generation:
-    generator = task.request.generator
-    family = family_for(generator.model_id)
-    params = generator.family_params()
-    seed = family.choose_seed(getattr(params, "seed", 0), rng)
-    sent, note = _prompt_for_model(task, family)
-    body = family.request_body(sent, family.fit(task.negative_prompt), params, seed)
-    refused = Generation(
+def generate(task: GenerateTask, bedrock: Any, s3: Any, rng: random.Random) -> Generated:
+    generator = task.generator
+    seed = generator.choose_seed(rng)
+    sent, note = _prompt_for_model(task)
+    body = generator.request_body(sent, generator.fit(task.negative_prompt), seed)
+    refused = Generated(
         outcome="refused", model_id=generator.model_id, seed=seed, sent_prompt=_if_changed(sent, task.prompt), note=note
     )
     with model_call(generator.model_id):
@@ -39,11 +37,11 @@ def generate(task: CandidateAttempt, bedrock: Any, s3: Any, rng: random.Random) 
             if not is_refusal(error):
                 raise
             return refused.model_copy(update={"refusal": f"model rejected the prompt: {error_message(error)}"})
-    result = family.read_response(_json_object(response["body"].read(), generator.model_id), seed, params)
+    result = generator.read_response(_json_object(response["body"].read(), generator.model_id), seed)
     if isinstance(result, RefusedGeneration):
         logger.warning("generation refused", extra={"reason": result.reason, "seed": result.seed})
         return refused.model_copy(update={"refusal": result.reason, "seed": result.seed})
-    key = task.image_key(result.extension, task.candidate, staging=True)
+    key = task.image_key(result.extension, staging=True)
     metadata = {
         "prompt": task.prompt,
         "negative-prompt": task.negative_prompt,
@@ -66,13 +64,13 @@ def generate(task: CandidateAttempt, bedrock: Any, s3: Any, rng: random.Random) 
     )
 
 
-def _prompt_for_model(task: CandidateAttempt, family: ImageFamily) -> tuple[str, str | None]:
-    template = task.request.prompt_template
+def _prompt_for_model(task: GenerateTask) -> tuple[str, str | None]:
+    template = task.prompt_template
     prompt = template.replace("{prompt}", task.prompt) if template else task.prompt
-    sent = family.fit(prompt)
+    sent = task.generator.fit(prompt)
     if len(sent) == len(prompt):
         return sent, None
-    note = f"prompt shortened from {len(prompt)} to {len(sent)} characters for {task.request.generator.model_id}"
+    note = f"prompt shortened from {len(prompt)} to {len(sent)} characters for {task.generator.model_id}"
     logger.warning(note)
     return sent, note
 

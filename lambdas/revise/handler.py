@@ -7,8 +7,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import clients
 from common.observability import logger, metrics, tracer
-from common.payloads import Rewrite, parse_payload
+from common.settings import current
 from common.storage import storage_calls
+from common.tasks import RewriteTask, parse_payload
 from revise.logic import revise, translate
 
 
@@ -16,7 +17,7 @@ from revise.logic import revise, translate
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse_payload(Rewrite, event)
+    task = parse_payload(RewriteTask, event, current())
     if task.mode == "translate":
         proposal = translate(task, clients.bedrock())
     else:

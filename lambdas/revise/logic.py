@@ -6,12 +6,12 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from common.converse import ToolSpec, ask_with_tool
-from common.generators import family_for
-from common.generators.base import ImageFamily
+from common.json_schema import plain_schema
 from common.manifest import Entry, ManifestStore
 from common.observability import logger
-from common.payloads import Proposal, Rewrite
-from common.request import MAX_PROMPT_CHARS, describe
+from common.request import MAX_PROMPT_CHARS, explain
+from common.results import Proposal
+from common.tasks import RewriteTask
 
 REVISE_RUBRIC = """\
 You write prompts for the image model {model_id}. The user message holds, each between its own
@@ -36,23 +36,20 @@ with the prompt alone: no preamble such as "Here is the translation:"."""
 # Models sometimes put a preamble before the prompt (S4 saw it with Claude v2); it is not prompt text.
 _PREAMBLE = re.compile(r"^(here is|here's) (the|an?|my) (english )?(translation|prompt)[^:]*:\s*", re.IGNORECASE)
 
+
+# The tool's input schema is this model's own schema.
+class PromptReply(BaseModel):
+    """The next prompt and negative prompt for the image model."""
+
+    prompt: str = Field(min_length=1)
+    negative_prompt: str
+
+
 PROMPT_TOOL = ToolSpec(
     name="propose_prompt",
     description="Propose the next prompt and negative prompt for the image model.",
-    schema={
-        "type": "object",
-        "properties": {
-            "prompt": {"type": "string"},
-            "negative_prompt": {"type": "string"},
-        },
-        "required": ["prompt", "negative_prompt"],
-    },
+    schema=plain_schema(PromptReply, keep_descriptions=True),
 )
-
-
-class PromptReply(BaseModel):
-    prompt: str = Field(min_length=1)
-    negative_prompt: str = ""
 
 
 def feedback_lines(entries: list[Entry], revision: int) -> list[str]:
@@ -68,31 +65,28 @@ def feedback_lines(entries: list[Entry], revision: int) -> list[str]:
     return lines
 
 
-def revise(task: Rewrite, bedrock: Any, s3: Any) -> Proposal:
-    family = family_for(task.request.generator.model_id)
+def revise(task: RewriteTask, bedrock: Any, s3: Any) -> Proposal:
     manifest, _ = ManifestStore(s3, task.run.bucket, task.run.manifest_key).read()
     feedback = "\n".join(feedback_lines(manifest.entries, task.revision)) or "(no reasons were recorded)"
     text = (
-        f"<requirement>\n{task.request.prompt}\n</requirement>\n"
+        f"<requirement>\n{task.requirement}\n</requirement>\n"
         f"<last_prompt>\n{task.prompt}\n</last_prompt>\n"
         f"<last_negative_prompt>\n{task.negative_prompt}\n</last_negative_prompt>\n"
         f"<failures>\n{feedback}\n</failures>"
     )
-    return _rewrite(task, bedrock, family, REVISE_RUBRIC, text)
+    return _rewrite(task, bedrock, REVISE_RUBRIC, text)
 
 
-def translate(task: Rewrite, bedrock: Any) -> Proposal:
-    family = family_for(task.request.generator.model_id)
+def translate(task: RewriteTask, bedrock: Any) -> Proposal:
     text = f"<requirement>\n{task.prompt}\n</requirement>"
-    return _rewrite(task, bedrock, family, TRANSLATE_RUBRIC, text)
+    return _rewrite(task, bedrock, TRANSLATE_RUBRIC, text)
 
 
-def _rewrite(task: Rewrite, bedrock: Any, family: ImageFamily, rubric: str, text: str) -> Proposal:
-    limit = min(family.max_prompt_chars, MAX_PROMPT_CHARS)
-    system = rubric.format(
-        model_id=task.request.generator.model_id, guidelines=family.prompt_guidelines, max_chars=limit
-    )
-    reply = ask_with_tool(bedrock, task.request.reviser, system, [{"text": text}], PROMPT_TOOL)
+def _rewrite(task: RewriteTask, bedrock: Any, rubric: str, text: str) -> Proposal:
+    target = task.generator
+    limit = min(target.max_prompt_chars, MAX_PROMPT_CHARS)
+    system = rubric.format(model_id=target.model_id, guidelines=target.prompt_guidelines, max_chars=limit)
+    reply = ask_with_tool(bedrock, task.reviser, system, [{"text": text}], PROMPT_TOOL)
     notes = list(reply.notes)
     for note in notes:
         logger.warning(note)
@@ -102,11 +96,11 @@ def _rewrite(task: Rewrite, bedrock: Any, family: ImageFamily, rubric: str, text
     try:
         parsed = PromptReply.model_validate(reply.data)
     except ValidationError as error:
-        notes.append(f"the answer broke the schema ({describe(error)}); the last prompt is kept")
+        notes.append(f"the answer broke the schema ({explain(error)}); the last prompt is kept")
         return Proposal(prompt=task.prompt, negative_prompt=task.negative_prompt, note="; ".join(notes))
     proposed = _PREAMBLE.sub("", parsed.prompt.strip())
-    prompt, negative = family.fit(proposed, limit), family.fit(parsed.negative_prompt.strip(), limit)
+    prompt, negative = target.fit(proposed, limit), target.fit(parsed.negative_prompt.strip(), limit)
     if len(prompt) < len(proposed):
-        notes.append(f"prompt shortened to {len(prompt)} characters for {task.request.generator.model_id}")
+        notes.append(f"prompt shortened to {len(prompt)} characters for {target.model_id}")
     negative = negative or (task.negative_prompt if task.mode == "translate" else "")
     return Proposal(prompt=prompt, negative_prompt=negative, note="; ".join(notes) or f"{task.mode}d")

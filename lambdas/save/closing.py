@@ -8,8 +8,9 @@ from urllib.parse import quote
 from common.errors import InvalidInput
 from common.images import StoredImage, file_staged_images, image_keys, stored_image
 from common.manifest import Entry, Failure, Manifest, ManifestStore, Status, Winner, now
-from common.payloads import Attempt, CandidateResult, Failed, NotMet, Success, Task
+from common.results import Failed, NotMet, Run, Success
 from common.settings import Settings
+from common.tasks import CloseSucceeded
 
 MAX_MESSAGE_CHARS = 1000
 
@@ -22,48 +23,60 @@ def console_urls(bucket: str, key: str, region: str) -> tuple[str, str]:
     )
 
 
-def close_succeeded(task: Attempt, candidates: list[CandidateResult], settings: Settings, s3: Any) -> Success:
-    """Close the run with the best-scored passing candidate of the attempt as the winner."""
-    passing = [c for c in candidates if c.passed and c.key]
-    if not passing:
-        raise InvalidInput("candidates: the run cannot succeed without a passing image")
-    best = max(passing, key=lambda c: (c.score, -c.candidate))
-    key = best.key or ""
-    winner = Winner(revision=task.revision, attempt=task.attempt, candidate=best.candidate, key=key)
-    manifest = _close(task, s3, lambda m: setattr(m, "winner", winner), "succeeded")
-    bucket_url, object_url = console_urls(task.run.bucket, key, settings.region)
+def close_succeeded(task: CloseSucceeded, settings: Settings, s3: Any) -> Success:
+    """Close the run with the attempt's best-scored passing image as the winner."""
+    run = task.run
+    chosen: list[Entry] = []
+
+    def crown(manifest: Manifest) -> None:
+        best = manifest.best(passed_only=True, revision=task.revision, attempt=task.attempt)
+        if best is None or best.key is None or best.verdict is None:
+            raise InvalidInput(f"revision {task.revision}, attempt {task.attempt}: no passing image to accept")
+        manifest.winner = Winner(revision=best.revision, attempt=best.attempt, candidate=best.candidate, key=best.key)
+        chosen.append(best)
+
+    manifest = _close(run, s3, crown, "succeeded")
+    best = chosen[-1]  # the manifest update may have run crown() more than once; the last one was written
+    assert best.key is not None and best.verdict is not None  # crown() accepts nothing else
+    bucket_url, object_url = console_urls(run.bucket, best.key, settings.region)
     images = sum(1 for e in manifest.entries if e.outcome == "image")
     return Success(
         message=f"Image accepted at revision {task.revision}, attempt {task.attempt}, after {images} image(s).",
-        bucket=task.run.bucket,
-        key=key,
-        s3_uri=f"s3://{task.run.bucket}/{key}",
+        bucket=run.bucket,
+        key=best.key,
+        s3_uri=f"s3://{run.bucket}/{best.key}",
         bucket_console_url=bucket_url,
         object_console_url=object_url,
-        prompt=task.prompt,
-        negative_prompt=task.negative_prompt,
+        prompt=best.prompt,
+        negative_prompt=best.negative_prompt,
         revision=task.revision,
         attempt=task.attempt,
-        reason=best.reason or "",
+        reason=best.verdict.reason,
         images_generated=images,
-        manifest_key=task.run.manifest_key,
+        manifest_key=run.manifest_key,
     )
 
 
-def close_not_met(task: Task, s3: Any) -> NotMet:
-    manifest = _close(task, s3, lambda m: None, "requirements_not_met")
-    return NotMet(cause=f"No image met the requirement: {summary(manifest, task)}")
+def close_not_met(run: Run, s3: Any) -> NotMet:
+    manifest = _close(run, s3, lambda m: None, "requirements_not_met")
+    return NotMet(cause=f"No image met the requirement. {summary(manifest, run)}")
 
 
-def close_failed(task: Task, error: str, cause: str | None, s3: Any) -> Failed:
+def close_failed(run: Run, error: str, cause: str | None, s3: Any) -> Failed:
     """The run ended on an error after its retries: record it, keep every image, explain it briefly."""
     message = _message_of(cause)
     failure = Failure(error=error, message=message)
-    manifest = _close(task, s3, lambda m: setattr(m, "failure", failure), "failed")
-    return Failed(error=error, cause=f"{message} {summary(manifest, task)}")
+    manifest = _close(run, s3, lambda m: setattr(m, "failure", failure), "failed")
+    return Failed(error=error, cause=f"{_sentence(message)} {summary(manifest, run)}")
 
 
-def summary(manifest: Manifest, task: Task) -> str:
+def _sentence(text: str) -> str:
+    """Ends the text as a sentence, so the next one does not run into it."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "。")) else f"{text}."
+
+
+def summary(manifest: Manifest, run: Run) -> str:
     images = [e for e in manifest.entries if e.outcome == "image"]
     judged = [e for e in images if e.verdict is not None]
     refused = len(manifest.entries) - len(images)
@@ -72,27 +85,24 @@ def summary(manifest: Manifest, task: Task) -> str:
         f"{len(images)} image(s) made ({len(judged)} judged) and {refused} generation(s) refused "
         f"over {prompts} prompt(s)."
     )
-    if judged:
-        best = max(judged, key=lambda e: (e.verdict.score if e.verdict else -1, -e.revision, -e.attempt, -e.candidate))
-        assert best.verdict is not None
+    best = manifest.best()
+    if best is not None and best.verdict is not None:
         of = f", candidate {best.candidate}" if best.candidate > 1 else ""
         text += (
-            f" Best: score {best.verdict.score}/10, s3://{task.run.bucket}/{best.key} "
-            f"(revision {best.revision}, attempt {best.attempt}{of}): {best.verdict.reason}"
+            f" Best: score {best.verdict.score}/10, s3://{run.bucket}/{best.key} "
+            f"(revision {best.revision}, attempt {best.attempt}{of}): {_sentence(best.verdict.reason)}"
         )
-    return text + f" Manifest: s3://{task.run.bucket}/{task.run.manifest_key}"
+    return text + f" Manifest: s3://{run.bucket}/{run.manifest_key}"
 
 
-def _close(task: Task, s3: Any, change: Callable[[Manifest], None], status: Status) -> Manifest:
+def _close(run: Run, s3: Any, change: Callable[[Manifest], None], status: Status) -> Manifest:
     # Nothing generated is lost: images left in staging are filed, and any filed image the manifest
     # does not know (its Save failed between the move and the manifest write) gets an entry.
-    store = ManifestStore(s3, task.run.bucket, task.run.manifest_key)
-    file_staged_images(s3, task.run.bucket, task.run.folder)
+    store = ManifestStore(s3, run.bucket, run.manifest_key)
+    file_staged_images(s3, run.bucket, run.folder)
     known = {entry.key for entry in store.read()[0].entries}
     unknown = [
-        stored_image(s3, task.run.bucket, key)
-        for key in image_keys(s3, task.run.bucket, f"{task.run.folder}/")
-        if key not in known
+        stored_image(s3, run.bucket, key) for key in image_keys(s3, run.bucket, f"{run.folder}/") if key not in known
     ]
 
     def finish(manifest: Manifest) -> None:

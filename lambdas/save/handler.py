@@ -7,17 +7,9 @@ from pydantic import BaseModel
 
 from common import clients
 from common.observability import logger, tracer
-from common.payloads import (
-    CloseFailed,
-    CloseNotMet,
-    CloseSucceeded,
-    OpenRun,
-    RecordGeneration,
-    SaveAction,
-    parse_payload,
-)
-from common.settings import Settings
+from common.settings import current
 from common.storage import storage_calls
+from common.tasks import CloseFailed, CloseNotMet, CloseSucceeded, OpenRun, RecordTask, SaveTask, parse_payload
 from save.closing import close_failed, close_not_met, close_succeeded
 from save.logic import open_run, record_generation
 
@@ -25,22 +17,22 @@ from save.logic import open_run, record_generation
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    action = parse_payload(SaveAction, event).root
-    s3, settings = clients.s3(), Settings.from_env()
-    logger.set_correlation_id(action.execution.id if isinstance(action, OpenRun) else action.run.execution_id)
+    settings = current()
+    task = parse_payload(SaveTask, event, settings).root
+    s3 = clients.s3()
+    logger.set_correlation_id(task.execution.id if isinstance(task, OpenRun) else task.run.execution_id)
     result: BaseModel
     with storage_calls():
-        match action:
+        match task:
             case OpenRun():
-                execution = action.execution
-                result = open_run(action.request, execution.id, execution.name, execution.started_at, settings, s3)
-            case RecordGeneration():
-                result = record_generation(action, action.generation, s3)
+                result = open_run(task.request, task.execution, settings, s3)
+            case RecordTask():
+                result = record_generation(task, s3)
             case CloseSucceeded():
-                result = close_succeeded(action, action.candidates, settings, s3)
+                result = close_succeeded(task, settings, s3)
             case CloseNotMet():
-                result = close_not_met(action, s3)
+                result = close_not_met(task.run, s3)
             case CloseFailed():
-                result = close_failed(action, action.error, action.cause, s3)
-    logger.info(f"{action.action} done", extra={"result": result.model_dump(mode="json", exclude={"request"})})
+                result = close_failed(task.run, task.error, task.cause, s3)
+    logger.info(f"{task.action} done", extra={"result": result.model_dump(mode="json", exclude={"request"})})
     return result.model_dump(mode="json")

@@ -3,40 +3,32 @@
 from typing import Any
 
 from common.images import file_image
-from common.keys import RunKeys
 from common.manifest import Entry, Manifest, ManifestStore
-from common.payloads import CandidateAttempt, Generation, Record, Run, Task
 from common.request import parse_request
+from common.results import Opened, Recorded, Run
 from common.settings import Settings
+from common.tasks import ExecutionStart, RecordTask
 
 
-def open_run(
-    raw_request: Any, execution_id: str, execution_name: str, started_at: str, settings: Settings, s3: Any
-) -> Task:
+def open_run(raw_request: Any, execution: ExecutionStart, settings: Settings, s3: Any) -> Opened:
     request = parse_request(raw_request, settings)
-    keys = RunKeys(prefix=request.output.prefix, execution_name=execution_name)
-    run = Run(
-        execution_id=execution_id,
-        execution_name=execution_name,
-        bucket=request.output.bucket,
-        folder=keys.folder,
-        manifest_key=keys.manifest,
-    )
+    run = Run.of(execution.id, execution.name, request.output.bucket, request.output.prefix)
     manifest = Manifest(
-        execution_id=execution_id,
-        execution_name=execution_name,
-        started_at=started_at,
+        execution_id=execution.id,
+        execution_name=execution.name,
+        started_at=execution.started_at,
         request=request.model_dump(mode="json"),
     )
     ManifestStore(s3, run.bucket, run.manifest_key).create(manifest)
-    return Task(request=request, run=run)
+    return Opened(request=request, run=run)
 
 
-def record_generation(task: CandidateAttempt, generation: Generation, s3: Any) -> Record:
+def record_generation(task: RecordTask, s3: Any) -> Recorded:
+    generation = task.generation
     key = None
     if generation.outcome == "image" and generation.staging_key:
         extension = generation.staging_key.rsplit(".", 1)[-1]
-        key = task.image_key(extension, task.candidate)
+        key = task.image_key(extension)
         file_image(s3, task.run.bucket, generation.staging_key, key)
     entry = Entry(
         revision=task.revision,
@@ -53,4 +45,4 @@ def record_generation(task: CandidateAttempt, generation: Generation, s3: Any) -
         note=generation.note,
     )
     ManifestStore(s3, task.run.bucket, task.run.manifest_key).update(lambda m: m.put_entry(entry))
-    return Record(key=key)
+    return Recorded(key=key)

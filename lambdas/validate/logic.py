@@ -6,9 +6,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.converse import ToolSpec, ask_with_tool
 from common.errors import ImageMissing, ManifestConflict
+from common.json_schema import plain_schema
 from common.manifest import Check, Manifest, ManifestStore, Verdict
-from common.payloads import CandidateAttempt, VerdictSummary
-from common.request import ConverseConfig, describe
+from common.request import ConverseConfig, explain
+from common.results import CandidateResult
+from common.tasks import ValidateTask
 
 MAX_REASON_CHARS = 500
 
@@ -23,42 +25,25 @@ text, things that must be absent) and check each one against what is visible in 
 The image passes only if every element is met. Score 0-10 how fully it meets the requirement.
 Answer only by calling the record_verdict tool, exactly once."""
 
+
+# The tool's input schema is this model's own schema (its docstring and descriptions go to the judge).
+class VerdictReply(BaseModel):
+    """The verdict on one image against every element of the requirement."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    passed: bool = Field(alias="pass", description="true only if every check is ok")
+    score: int = Field(ge=0, le=10)
+    checks: list[Check] = Field(min_length=1)
+    primary_issue: str = Field(description="the most important unmet element, or ''")
+    suggested_fix: str = Field(description="how the prompt could fix it, or ''")
+
+
 VERDICT_TOOL = ToolSpec(
     name="record_verdict",
     description="Record whether the image meets every element of the requirement.",
-    schema={
-        "type": "object",
-        "properties": {
-            "pass": {"type": "boolean", "description": "true only if every check is ok"},
-            "score": {"type": "integer", "minimum": 0, "maximum": 10},
-            "checks": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "requirement": {"type": "string"},
-                        "ok": {"type": "boolean"},
-                        "evidence": {"type": "string"},
-                    },
-                    "required": ["requirement", "ok", "evidence"],
-                },
-            },
-            "primary_issue": {"type": "string", "description": "the most important unmet element, or ''"},
-            "suggested_fix": {"type": "string", "description": "how the prompt could fix it, or ''"},
-        },
-        "required": ["pass", "score", "checks", "primary_issue", "suggested_fix"],
-    },
+    schema=plain_schema(VerdictReply, keep_descriptions=True),
 )
-
-
-class VerdictReply(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    passed: bool = Field(alias="pass")
-    score: int = Field(ge=0, le=10)
-    checks: list[Check] = Field(min_length=1)
-    primary_issue: str = ""
-    suggested_fix: str = ""
 
 
 def _shorten(text: str) -> str:
@@ -87,7 +72,7 @@ def judge(bedrock: Any, config: ConverseConfig, requirement: str, image: bytes, 
         return Verdict(
             passed=False,
             score=0,
-            reason=_shorten(f"judge's verdict broke the schema: {describe(error)}"),
+            reason=_shorten(f"judge's verdict broke the schema: {explain(error)}"),
             judged_by=config.model_id,
             notes=reply.notes,
         )
@@ -110,21 +95,28 @@ def judge(bedrock: Any, config: ConverseConfig, requirement: str, image: bytes, 
     )
 
 
-def validate(task: CandidateAttempt, key: str, bedrock: Any, s3: Any) -> VerdictSummary:
+def validate(task: ValidateTask, bedrock: Any, s3: Any) -> CandidateResult:
     try:
-        image = s3.get_object(Bucket=task.run.bucket, Key=key)["Body"].read()
+        image = s3.get_object(Bucket=task.run.bucket, Key=task.key)["Body"].read()
     except s3.exceptions.NoSuchKey as error:
-        raise ImageMissing(f"s3://{task.run.bucket}/{key} is gone") from error
-    requirement = task.request.prompt if task.request.validate_against == "original" else task.prompt
-    image_format = "png" if key.endswith(".png") else "jpeg"
-    verdict = judge(bedrock, task.request.validator, requirement, image, image_format)
+        raise ImageMissing(f"s3://{task.run.bucket}/{task.key} is gone") from error
+    image_format = "png" if task.key.endswith(".png") else "jpeg"
+    verdict = judge(bedrock, task.validator, task.judged_requirement, image, image_format)
 
     def put_verdict(manifest: Manifest) -> None:
         entry = manifest.entry(task.revision, task.attempt, task.candidate)
         if entry is None:
             # Save files the image before Validate runs; a missing entry means the manifest lagged.
-            raise ManifestConflict(f"no entry for {key} in the manifest yet")
+            raise ManifestConflict(f"no entry for {task.key} in the manifest yet")
         entry.verdict = verdict
 
     ManifestStore(s3, task.run.bucket, task.run.manifest_key).update(put_verdict)
-    return VerdictSummary(passed=verdict.passed, score=verdict.score, reason=verdict.reason)
+    return CandidateResult(
+        revision=task.revision,
+        attempt=task.attempt,
+        candidate=task.candidate,
+        key=task.key,
+        passed=verdict.passed,
+        score=verdict.score,
+        reason=verdict.reason,
+    )

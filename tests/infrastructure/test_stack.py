@@ -4,9 +4,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common.payloads import Generation, NotMet, Proposal, Record, Success, Task, VerdictSummary
+from pydantic import BaseModel
+
+from common.results import CandidateResult, Failed, Generated, NotMet, Opened, Proposal, Recorded, Success
+from common.tasks import (
+    CloseFailed,
+    CloseNotMet,
+    CloseSucceeded,
+    GenerateTask,
+    OpenRun,
+    RecordTask,
+    RewriteTask,
+    ValidateTask,
+)
 from imgloop.assembly import LocalNames, load_workflow
-from statemachine import definition as d
 
 
 def _resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -102,14 +113,36 @@ def test_counters_change_only_in_pass_states(assembly: Any) -> None:
     }
 
 
-def test_result_selectors_name_exactly_the_fields_the_functions_return() -> None:
-    assert set(d.OPENED) == set(Task.model_fields)
-    assert set(d.GENERATION) == set(Generation.model_fields)
-    assert set(d.RECORD) == set(Record.model_fields)
-    assert set(d.VERDICT) == set(VerdictSummary.model_fields)
-    assert set(d.PROPOSAL) == set(Proposal.model_fields)
-    assert set(d.SUCCESS) == set(Success.model_fields)
-    assert set(d.NOT_MET) == set(NotMet.model_fields)
+# Each task state: the model its function parses the payload with, and the model it answers with.
+CONTRACT: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    "Check input": (OpenRun, Opened),
+    "Generate image": (GenerateTask, Generated),
+    "Save image": (RecordTask, Recorded),
+    "Validate image": (ValidateTask, CandidateResult),
+    "Translate prompt": (RewriteTask, Proposal),
+    "Revise prompt": (RewriteTask, Proposal),
+    "Report success": (CloseSucceeded, Success),
+    "Report requirements not met": (CloseNotMet, NotMet),
+    "Report failure": (CloseFailed, Failed),
+}
+
+
+def test_each_task_is_handed_what_its_payload_model_takes_and_selects_what_its_result_model_has(
+    assembly: Any,
+) -> None:
+    states = _all_states(_definition(assembly)["States"])
+    tasks = {name for name, state in states.items() if state["Type"] == "Task"}
+    assert tasks == set(CONTRACT)
+    for name, (payload, result) in CONTRACT.items():
+        given = {key.removesuffix(".$") for key in states[name]["Parameters"]["Payload"]}
+        required = {field for field, info in payload.model_fields.items() if info.is_required()}
+        assert required <= given <= set(payload.model_fields), name
+        assert {key.removesuffix(".$") for key in states[name]["ResultSelector"]} == set(result.model_fields), name
+
+
+def test_a_refused_candidate_has_the_shape_of_a_judged_one(assembly: Any) -> None:
+    refused = _all_states(_definition(assembly)["States"])["Candidate refused"]
+    assert {key.removesuffix(".$") for key in refused["Parameters"]} == set(CandidateResult.model_fields)
 
 
 def test_the_state_machine_may_invoke_only_its_four_functions(template: dict[str, Any]) -> None:

@@ -16,7 +16,9 @@ def exits(result: RunResult, state: str) -> list[dict[str, Any]]:
 
 
 def counters(result: RunResult, state: str) -> list[tuple[int, int]]:
-    return [(o["loop"]["revision"], o["loop"]["attempt"]) for o in exits(result, state)]
+    # Validate answers with its candidate's own position; the other states carry the loop.
+    positions = [o.get("loop", o) for o in exits(result, state)]
+    return [(p["revision"], p["attempt"]) for p in positions]
 
 
 def manifest(s3: Any, result: RunResult) -> dict[str, Any]:

@@ -8,9 +8,10 @@ import boto3
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from common.payloads import CandidateAttempt, Rewrite, Run
 from common.request import RunRequest, parse_request
+from common.results import Run
 from common.settings import Settings
+from common.tasks import GenerateTask, RewriteTask, ValidateTask
 
 
 def bedrock() -> tuple[Any, Stubber]:
@@ -47,26 +48,56 @@ def request(settings: Settings, **fields: Any) -> RunRequest:
     return parse_request({"prompt": "A red bicycle, a blue wall", **fields}, settings)
 
 
-def attempt(
-    settings: Settings, revision: int = 0, number: int = 1, prompt: str | None = None, **fields: Any
-) -> CandidateAttempt:
-    run_request = request(settings, **fields)
-    return CandidateAttempt(
-        request=run_request,
-        run=Run(
-            execution_id="arn:aws:states:us-west-2:123456789012:execution:ImageLoop:run-1",
-            execution_name="run-1",
-            bucket=settings.output_bucket,
-            folder="generated-images/run-1",
-            manifest_key="generated-images/run-1/manifest.json",
-        ),
-        revision=revision,
-        attempt=number,
-        prompt=prompt or run_request.prompt,
-        negative_prompt="",
+def run(settings: Settings) -> Run:
+    return Run.of(
+        "arn:aws:states:us-west-2:123456789012:execution:ImageLoop:run-1",
+        "run-1",
+        settings.output_bucket,
+        "generated-images",
     )
 
 
-def rewrite(settings: Settings, mode: str = "revise", number: int = 2, prompt: str = "a bike") -> Rewrite:
-    step = attempt(settings, number=number, prompt=prompt)
-    return Rewrite.model_validate({**step.model_dump(exclude={"candidate"}), "mode": mode})
+def attempt(
+    settings: Settings, revision: int = 0, number: int = 1, prompt: str | None = None, **fields: Any
+) -> GenerateTask:
+    """Generate's payload for one image, as the state machine would cut it from the checked request."""
+    checked = request(settings, **fields)
+    return GenerateTask(
+        run=run(settings),
+        revision=revision,
+        attempt=number,
+        candidates=checked.candidates,
+        prompt=prompt or checked.prompt,
+        negative_prompt="",
+        prompt_template=checked.prompt_template,
+        generator=checked.generator,
+    )
+
+
+def judging(settings: Settings, key: str, prompt: str | None = None, **fields: Any) -> ValidateTask:
+    checked = request(settings, **fields)
+    return ValidateTask(
+        run=run(settings),
+        revision=0,
+        attempt=1,
+        candidates=checked.candidates,
+        key=key,
+        requirement=checked.prompt,
+        prompt=prompt or checked.prompt,
+        validate_against=checked.validate_against,
+        validator=checked.validator,
+    )
+
+
+def rewrite(settings: Settings, mode: str = "revise", prompt: str = "a bike", **fields: Any) -> RewriteTask:
+    checked = request(settings, **fields)
+    return RewriteTask(
+        run=run(settings),
+        mode=mode,
+        revision=0,
+        requirement=checked.prompt,
+        prompt=prompt,
+        negative_prompt="",
+        generator=checked.generator,
+        reviser=checked.reviser,
+    )

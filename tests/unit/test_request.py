@@ -1,6 +1,5 @@
 """The run request: defaults, the seed events' flat keys, and rules that name the field."""
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ def test_every_field_but_prompt_has_a_default(settings: Any) -> None:
 
 
 def test_the_s1_event_maps_onto_the_structured_request(settings: Any) -> None:
-    allowed = dataclasses.replace(settings, extra_output_buckets=("your-output-bucket-name",))
+    allowed = settings.model_copy(update={"extra_output_buckets": ("your-output-bucket-name",)})
     request = parse_request(load_event("s1_example.json"), allowed)
 
     assert request.max_retry_attempts == 5 and request.max_prompt_revisions == 5
@@ -62,8 +61,8 @@ def test_structured_input_is_accepted(settings: Any) -> None:
     ("event", "message"),
     [
         ([1, 2], "request: must be a JSON object"),
-        ({"prompt": "   "}, "prompt: Value error, must not be blank"),
-        ({"prompt": "a\x07b"}, "prompt: Value error, must not contain control characters"),
+        ({"prompt": "   "}, "prompt: must not be blank"),
+        ({"prompt": "a\x07b"}, "prompt: must not contain control characters"),
         ({"prompt": "x" * 4001}, "prompt: String should have at most 4000 characters"),
         ({"prompt": "a", "max_retry_attempts": "five"}, "max_retry_attempts: Input should be a valid integer"),
         ({"prompt": "a", "max_retry_attempts": 11}, "max_retry_attempts: Input should be less than or equal to 10"),
@@ -75,7 +74,7 @@ def test_structured_input_is_accepted(settings: Any) -> None:
         ({"prompt": "a", "output_s3_key_prefix": "_staging"}, "output.prefix"),
         (
             {"prompt": "a", "output_s3_bucket_name": "Not_A_Bucket"},
-            "output.bucket: Value error, must be an S3 bucket name",
+            "output.bucket: must be an S3 bucket name",
         ),
         ({"prompt": "a", "claude_validate_model_id": "claude please"}, "validator.model_id"),
         ({"prompt": "a", "sd_seed": 1, "generator": {"seed": 2}}, "sd_seed: conflicts with generator.seed"),
@@ -97,8 +96,8 @@ def test_a_bucket_the_stack_may_not_write_is_refused_with_the_way_to_allow_it(se
 
 
 def test_a_model_outside_the_allow_list_is_refused_with_the_way_to_allow_it(settings: Any) -> None:
-    limited = dataclasses.replace(
-        settings, allowed_models=("stability.sd3-5-large-v1:0", "us.anthropic.claude-sonnet-4-6")
+    limited = settings.model_copy(
+        update={"allowed_models": ("stability.sd3-5-large-v1:0", "us.anthropic.claude-sonnet-4-6")}
     )
     assert parse_request({"prompt": "a"}, limited).generator.model_id == "stability.sd3-5-large-v1:0"
     with pytest.raises(InvalidInput) as raised:

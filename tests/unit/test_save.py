@@ -10,13 +10,17 @@ import pytest
 from common.errors import InvalidInput
 from common.images import decode_metadata, encode_metadata
 from common.manifest import Entry, Manifest, ManifestStore
-from common.payloads import Generation
+from common.results import Generated
+from common.tasks import ExecutionStart, RecordTask
 from imgloop import serial_s3
 from save.closing import close_not_met
 from save.logic import open_run, record_generation
-from tests.unit.fakes import attempt
 
 EXECUTION = "arn:aws:states:us-west-2:123456789012:execution:ImageLoop:run-1"
+
+
+def _started(name: str, at: str) -> ExecutionStart:
+    return ExecutionStart(id=EXECUTION, name=name, started_at=at)
 
 
 @pytest.fixture
@@ -30,38 +34,40 @@ def _keys(s3: Any, bucket: str) -> list[str]:
 
 
 def test_open_writes_the_manifest_with_the_normalized_request(s3: Any, settings: Any, bucket: str) -> None:
-    task = open_run({"prompt": "a fox"}, EXECUTION, "run-1", "2026-11-21T10:00:00Z", settings, s3)
+    task = open_run({"prompt": "a fox"}, _started("run-1", "2026-11-21T10:00:00Z"), settings, s3)
 
     assert task.run.manifest_key == "generated-images/run-1/manifest.json"
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=task.run.manifest_key)["Body"].read())
     assert manifest["status"] == "running" and manifest["entries"] == []
     assert manifest["request"]["generator"]["aspect_ratio"] == "1:1"
     # A retried open finds its own manifest and carries on.
-    again = open_run({"prompt": "a fox"}, EXECUTION, "run-1", "2026-11-21T10:00:00Z", settings, s3)
+    again = open_run({"prompt": "a fox"}, _started("run-1", "2026-11-21T10:00:00Z"), settings, s3)
     assert again == task
 
 
 def test_open_rejects_bad_input_before_writing_anything(s3: Any, settings: Any, bucket: str) -> None:
     with pytest.raises(InvalidInput):
-        open_run({"prompt": "a fox", "max_retry_attempts": 0}, EXECUTION, "run-1", "now", settings, s3)
+        open_run({"prompt": "a fox", "max_retry_attempts": 0}, _started("run-1", "now"), settings, s3)
     with pytest.raises(InvalidInput, match="execution name"):
-        open_run({"prompt": "a fox"}, EXECUTION, "../../etc", "now", settings, s3)
+        open_run({"prompt": "a fox"}, _started("../../etc", "now"), settings, s3)
     assert _keys(s3, bucket) == []
 
 
 def test_record_moves_the_image_to_its_key_keeping_its_metadata(s3: Any, settings: Any, bucket: str) -> None:
     prompt = "オーロラと月、人はいない"
-    task = open_run({"prompt": prompt}, EXECUTION, "run-1", "now", settings, s3)
-    step = attempt(settings, prompt=prompt).model_copy(update={"request": task.request})
+    task = open_run({"prompt": prompt}, _started("run-1", "now"), settings, s3)
     staged = "_staging/generated-images/run-1/r00-a01.png"
     metadata = encode_metadata({"prompt": prompt, "seed": "9", "execution-id": EXECUTION})
     s3.put_object(Bucket=bucket, Key=staged, Body=b"png", ContentType="image/png", Metadata=metadata)
-    generation = Generation(
+    generation = Generated(
         outcome="image", model_id="stability.sd3-5-large-v1:0", seed=9, staging_key=staged, content_type="image/png"
     )
+    step = RecordTask(
+        action="record", run=task.run, revision=0, attempt=1, prompt=prompt, negative_prompt="", generation=generation
+    )
 
-    record = record_generation(step, generation, s3)
-    record_generation(step, generation, s3)  # a retried Save files nothing twice
+    record = record_generation(step, s3)
+    record_generation(step, s3)  # a retried Save files nothing twice
 
     assert record.key == "generated-images/run-1/r00-a01.png"
     assert _keys(s3, bucket) == ["generated-images/run-1/manifest.json", "generated-images/run-1/r00-a01.png"]
@@ -86,7 +92,7 @@ def test_metadata_is_ascii_and_fits_s3s_limit_however_long_the_prompt() -> None:
 
 def test_concurrent_writers_never_lose_an_entry(s3: Any, settings: Any, bucket: str) -> None:
     serial_s3.register(s3.meta.events)  # each request atomic, as in S3; the updates still race
-    open_run({"prompt": "a fox"}, EXECUTION, "run-1", "now", settings, s3)
+    open_run({"prompt": "a fox"}, _started("run-1", "now"), settings, s3)
     store = ManifestStore(s3, bucket, "generated-images/run-1/manifest.json")
 
     def add(n: int) -> None:
@@ -109,7 +115,7 @@ def entry_adder(entry: Entry) -> Callable[[Manifest], None]:
 def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -> None:
     from common.manifest import Verdict
 
-    task = open_run({"prompt": "a fox"}, EXECUTION, "run-1", "now", settings, s3)
+    task = open_run({"prompt": "a fox"}, _started("run-1", "now"), settings, s3)
     store = ManifestStore(s3, bucket, task.run.manifest_key)
     for n, score in [(1, 3), (2, 7), (3, 5)]:
         verdict = Verdict(passed=False, score=score, reason=f"reason {n}", judged_by="j")
@@ -137,9 +143,9 @@ def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -
     )
     store.update(lambda m: m.put_entry(refused))
 
-    cause = close_not_met(task, s3).cause
+    cause = close_not_met(task.run, s3).cause
     assert cause.startswith(
-        "No image met the requirement: 3 image(s) made (3 judged) and 1 generation(s) refused over 1 prompt(s)."
+        "No image met the requirement. 3 image(s) made (3 judged) and 1 generation(s) refused over 1 prompt(s)."
     )
-    assert f"Best: score 7/10, s3://{bucket}/k2 (revision 0, attempt 2): reason 2" in cause
+    assert f"Best: score 7/10, s3://{bucket}/k2 (revision 0, attempt 2): reason 2. Manifest: s3://" in cause
     assert store.read()[0].status == "requirements_not_met"

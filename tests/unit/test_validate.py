@@ -7,7 +7,7 @@ from botocore.stub import ANY
 
 from common.manifest import Entry, Manifest, ManifestStore
 from common.request import ConverseConfig
-from tests.unit.fakes import attempt, bedrock, prose_answer, tool_answer
+from tests.unit.fakes import bedrock, judging, prose_answer, tool_answer
 from validate.logic import RUBRIC, VERDICT_TOOL, judge, validate
 
 CLAUDE = ConverseConfig(model_id="us.anthropic.claude-sonnet-4-6")
@@ -114,8 +114,8 @@ def test_later_claude_models_get_temperature_or_top_p_not_both() -> None:
 
 def test_validate_reads_the_image_and_records_the_verdict(s3: Any, settings: Any) -> None:
     s3.create_bucket(Bucket=settings.output_bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-    task = attempt(settings, prompt="a revised prompt")
     key = "generated-images/run-1/r00-a01.jpg"
+    task = judging(settings, key, prompt="a revised prompt")
     s3.put_object(Bucket=settings.output_bucket, Key=key, Body=b"jpeg-bytes")
     store = ManifestStore(s3, settings.output_bucket, task.run.manifest_key)
     store.create(
@@ -141,12 +141,16 @@ def test_validate_reads_the_image_and_records_the_verdict(s3: Any, settings: Any
     client, stub = bedrock()
     _expect(stub, tool_answer("record_verdict", GOOD))
     with stub:
-        summary = validate(task, key, client, s3)
+        result = validate(task, client, s3)
 
-    assert summary.passed and summary.reason == "all checks met: red bicycle"
+    assert result.model_dump() == {
+        "revision": 0,
+        "attempt": 1,
+        "candidate": 1,
+        "key": key,
+        "passed": True,
+        "score": 9,
+        "reason": "all checks met: red bicycle",
+    }
     [entry] = store.read()[0].entries
-    assert (
-        entry.verdict is not None
-        and entry.verdict.passed
-        and entry.verdict.judged_by == task.request.validator.model_id
-    )
+    assert entry.verdict is not None and entry.verdict.passed and entry.verdict.judged_by == task.validator.model_id

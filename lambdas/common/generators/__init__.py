@@ -1,17 +1,44 @@
-"""Image-model families, chosen by model id. Adding a family is one new module listed here."""
+"""Image-model families: a discriminated union of one model per family, tagged by the model id.
 
-from common.errors import InvalidInput, shown
-from common.generators import amazon, sdxl, stability
-from common.generators.base import ImageFamily
+The model id is matched against each family's pattern exactly once, when the request is parsed; from
+then on the generator is a typed `StabilityGenerator`, `SdxlGenerator`, ... Adding a family is one new
+module listed in `FAMILIES`."""
 
-FAMILIES: tuple[ImageFamily, ...] = (stability.FAMILY, sdxl.FAMILY, amazon.NOVA_CANVAS, amazon.TITAN)
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Tag, TypeAdapter
+
+from common.generators.amazon import NovaCanvasGenerator, TitanGenerator
+from common.generators.base import ImageGenerator
+from common.generators.sdxl import SdxlGenerator
+from common.generators.stability import StabilityGenerator
+
+FAMILIES: tuple[type[ImageGenerator], ...] = (StabilityGenerator, SdxlGenerator, NovaCanvasGenerator, TitanGenerator)
 
 
-def family_for(model_id: str) -> ImageFamily:
-    for family in FAMILIES:
-        if family.serves(model_id):
-            return family
-    known = ", ".join(f.name for f in FAMILIES)
-    raise InvalidInput(
-        f"generator.model_id: '{shown(model_id)}' belongs to no supported image family (supported: {known})"
-    )
+def family_of(model_id: object) -> type[ImageGenerator] | None:
+    if not isinstance(model_id, str):
+        return None
+    return next((family for family in FAMILIES if family.serves(model_id)), None)
+
+
+def _tag(value: Any) -> str | None:
+    model_id = value.get("model_id") if isinstance(value, dict) else getattr(value, "model_id", None)
+    family = family_of(model_id)
+    return family.family if family else None
+
+
+GeneratorConfig = Annotated[
+    Annotated[StabilityGenerator, Tag(StabilityGenerator.family)]
+    | Annotated[SdxlGenerator, Tag(SdxlGenerator.family)]
+    | Annotated[NovaCanvasGenerator, Tag(NovaCanvasGenerator.family)]
+    | Annotated[TitanGenerator, Tag(TitanGenerator.family)],
+    Discriminator(
+        _tag,
+        custom_error_type="unknown_image_family",
+        custom_error_message=(
+            "must name a model of a supported image family (" + ", ".join(family.family for family in FAMILIES) + ")"
+        ),
+    ),
+]
+generator_config: TypeAdapter[ImageGenerator] = TypeAdapter(GeneratorConfig)

@@ -2,9 +2,9 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from common.generators.base import GenerationResult, ImageFamily, RefusedGeneration, image_or_refusal
+from common.generators.base import GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
 
 TITAN_SIZES = {
     (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384), (768, 1280),
@@ -28,8 +28,10 @@ the negative prompt. Write in English: translate any other language, since Titan
 others. Stay within 512 characters."""
 
 
-class AmazonImageParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class AmazonImageGenerator(ImageGenerator):
+    """The TEXT_IMAGE task that Nova Canvas and Titan Image share; each checks its own sizes."""
+
+    max_seed = MAX_SEED
 
     width: int = Field(default=1024, ge=1, le=4096)
     height: int = Field(default=1024, ge=1, le=4096)
@@ -37,41 +39,7 @@ class AmazonImageParams(BaseModel):
     quality: Literal["standard", "premium"] = "standard"
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
 
-
-class NovaCanvasParams(AmazonImageParams):
-    @model_validator(mode="after")
-    def _size(self) -> "NovaCanvasParams":
-        w, h = self.width, self.height
-        if not (320 <= w <= 4096 and 320 <= h <= 4096) or w % 16 or h % 16:
-            raise ValueError("width and height must be 320-4096 and divisible by 16")
-        if w * h > 4194304 or max(w, h) > 4 * min(w, h):
-            raise ValueError("width x height must be at most 4,194,304 pixels with an aspect ratio within 1:4")
-        return self
-
-
-class TitanParams(AmazonImageParams):
-    @model_validator(mode="after")
-    def _size(self) -> "TitanParams":
-        if (self.width, self.height) not in TITAN_SIZES:
-            allowed = ", ".join(f"{w}x{h}" for w, h in sorted(TITAN_SIZES))
-            raise ValueError(f"width x height {self.width}x{self.height} is not a Titan size ({allowed})")
-        return self
-
-
-class AmazonImageFamily(ImageFamily):
-    max_seed = MAX_SEED
-
-    def __init__(
-        self, name: str, pattern: str, params: type[AmazonImageParams], max_chars: int, guidelines: str
-    ) -> None:
-        self.name = name
-        self.model_pattern = pattern
-        self.params_model = params
-        self.max_prompt_chars = max_chars
-        self.prompt_guidelines = guidelines
-
-    def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]:
-        assert isinstance(params, AmazonImageParams)
+    def request_body(self, prompt: str, negative_prompt: str, seed: int) -> dict[str, Any]:
         text: dict[str, Any] = {"text": prompt}
         if len(negative_prompt) >= 3:  # the API's minimum; shorter is no negative prompt at all
             text["negativeText"] = negative_prompt
@@ -80,24 +48,55 @@ class AmazonImageFamily(ImageFamily):
             "textToImageParams": text,
             "imageGenerationConfig": {
                 "numberOfImages": 1,
-                "width": params.width,
-                "height": params.height,
-                "cfgScale": params.cfg_scale,
-                "quality": params.quality,
+                "width": self.width,
+                "height": self.height,
+                "cfgScale": self.cfg_scale,
+                "quality": self.quality,
                 "seed": seed,
             },
         }
 
-    def read_response(self, body: dict[str, Any], seed: int, params: BaseModel) -> GenerationResult:
+    def read_response(self, body: dict[str, Any], seed: int) -> GenerationResult:
         if body.get("error"):
             # Content filtering answers HTTP 200 with an error text and no images.
             return RefusedGeneration(reason=f"model refused: {body['error']}", seed=seed)
         images = body.get("images") or [None]
         return image_or_refusal(images[0], seed, "image/png", "png")
 
-    def extension(self, params: BaseModel) -> str:
+    @property
+    def extension(self) -> str:
         return "png"
 
 
-NOVA_CANVAS = AmazonImageFamily("nova-canvas", r"^amazon\.nova-canvas", NovaCanvasParams, 1024, NOVA_GUIDELINES)
-TITAN = AmazonImageFamily("titan-image", r"^amazon\.titan-image-generator", TitanParams, 512, TITAN_GUIDELINES)
+class NovaCanvasGenerator(AmazonImageGenerator):
+    family = "nova-canvas"
+    model_pattern = r"^amazon\.nova-canvas"
+    max_prompt_chars = 1024
+    prompt_guidelines = NOVA_GUIDELINES
+
+    model_id: str = Field(pattern=model_pattern)
+
+    @model_validator(mode="after")
+    def _size(self) -> "NovaCanvasGenerator":
+        w, h = self.width, self.height
+        if not (320 <= w <= 4096 and 320 <= h <= 4096) or w % 16 or h % 16:
+            raise ValueError("width and height must be 320-4096 and divisible by 16")
+        if w * h > 4194304 or max(w, h) > 4 * min(w, h):
+            raise ValueError("width x height must be at most 4,194,304 pixels with an aspect ratio within 1:4")
+        return self
+
+
+class TitanGenerator(AmazonImageGenerator):
+    family = "titan-image"
+    model_pattern = r"^amazon\.titan-image-generator"
+    max_prompt_chars = 512
+    prompt_guidelines = TITAN_GUIDELINES
+
+    model_id: str = Field(pattern=model_pattern)
+
+    @model_validator(mode="after")
+    def _size(self) -> "TitanGenerator":
+        if (self.width, self.height) not in TITAN_SIZES:
+            allowed = ", ".join(f"{w}x{h}" for w, h in sorted(TITAN_SIZES))
+            raise ValueError(f"width x height {self.width}x{self.height} is not a Titan size ({allowed})")
+        return self

@@ -2,9 +2,9 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from common.generators.base import GenerationResult, ImageFamily, RefusedGeneration, image_or_refusal
+from common.generators.base import GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
 
 # The sizes SDXL 1.0 on Bedrock accepts (width, height).
 SIZES = {
@@ -46,50 +46,45 @@ Give weight to a key concept with (keyword:1.2). Put unwanted elements in the ne
 Write in English: translate any other language. Avoid words content filters flag (e.g. "execution")."""
 
 
-class SdxlParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class SdxlGenerator(ImageGenerator):
+    family = "sdxl"
+    model_pattern = r"^stability\.stable-diffusion-xl"
+    max_prompt_chars = 2000
+    max_seed = 4294967295
+    prompt_guidelines = GUIDELINES
 
+    model_id: str = Field(pattern=model_pattern)
     cfg_scale: float = Field(default=7, ge=0, le=35)
     steps: int = Field(default=30, ge=10, le=150)
     width: int = Field(default=1024, ge=1, le=4096)
     height: int = Field(default=1024, ge=1, le=4096)
-    seed: int = Field(default=0, ge=0, le=4294967295)
+    seed: int = Field(default=0, ge=0, le=max_seed)
     style_preset: StylePreset | None = None
 
     @model_validator(mode="after")
-    def _size(self) -> "SdxlParams":
+    def _size(self) -> "SdxlGenerator":
         if (self.width, self.height) not in SIZES:
             allowed = ", ".join(f"{w}x{h}" for w, h in sorted(SIZES))
             raise ValueError(f"width x height {self.width}x{self.height} is not an SDXL size ({allowed})")
         return self
 
-
-class SdxlFamily(ImageFamily):
-    name = "sdxl"
-    model_pattern = r"^stability\.stable-diffusion-xl"
-    params_model = SdxlParams
-    max_prompt_chars = 2000
-    max_seed = 4294967295
-    prompt_guidelines = GUIDELINES
-
-    def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]:
-        assert isinstance(params, SdxlParams)
+    def request_body(self, prompt: str, negative_prompt: str, seed: int) -> dict[str, Any]:
         text_prompts = [{"text": prompt, "weight": 1.0}]
         if negative_prompt:
             text_prompts.append({"text": negative_prompt, "weight": -1.0})
         body: dict[str, Any] = {
             "text_prompts": text_prompts,
-            "cfg_scale": params.cfg_scale,
-            "steps": params.steps,
-            "width": params.width,
-            "height": params.height,
+            "cfg_scale": self.cfg_scale,
+            "steps": self.steps,
+            "width": self.width,
+            "height": self.height,
             "seed": seed,
         }
-        if params.style_preset:
-            body["style_preset"] = params.style_preset
+        if self.style_preset:
+            body["style_preset"] = self.style_preset
         return body
 
-    def read_response(self, body: dict[str, Any], seed: int, params: BaseModel) -> GenerationResult:
+    def read_response(self, body: dict[str, Any], seed: int) -> GenerationResult:
         artifacts = body.get("artifacts") or []
         if not artifacts:
             return RefusedGeneration(
@@ -103,8 +98,6 @@ class SdxlFamily(ImageFamily):
             return RefusedGeneration(reason=f"model refused: finishReason {finish}", seed=used_seed)
         return image_or_refusal(artifact.get("base64"), used_seed, "image/png", "png")
 
-    def extension(self, params: BaseModel) -> str:
+    @property
+    def extension(self) -> str:
         return "png"
-
-
-FAMILY = SdxlFamily()

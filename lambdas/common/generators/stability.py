@@ -2,9 +2,9 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from common.generators.base import GenerationResult, ImageFamily, RefusedGeneration, image_or_refusal
+from common.generators.base import GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
 
 AspectRatio = Literal["16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"]
 
@@ -17,37 +17,31 @@ Everything that must NOT appear goes in the negative prompt, never as "no X" in 
 Write in English: translate any other language."""
 
 
-class StabilityParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    aspect_ratio: AspectRatio = "1:1"
-    output_format: Literal["png", "jpeg"] = "png"
-    seed: int = Field(default=0, ge=0, le=4294967295)
-
-
-class StabilityFamily(ImageFamily):
-    name = "stability"
+class StabilityGenerator(ImageGenerator):
+    family = "stability"
     model_pattern = r"^((us|eu|apac)\.)?stability\.(sd3|stable-image)"
-    params_model = StabilityParams
     max_prompt_chars = 10000
     max_seed = 4294967295
     prompt_guidelines = GUIDELINES
 
-    def request_body(self, prompt: str, negative_prompt: str, params: BaseModel, seed: int) -> dict[str, Any]:
-        assert isinstance(params, StabilityParams)
+    model_id: str = Field(pattern=model_pattern)
+    aspect_ratio: AspectRatio = "1:1"
+    output_format: Literal["png", "jpeg"] = "png"
+    seed: int = Field(default=0, ge=0, le=max_seed)
+
+    def request_body(self, prompt: str, negative_prompt: str, seed: int) -> dict[str, Any]:
         body: dict[str, Any] = {
             "prompt": prompt,
             "mode": "text-to-image",
-            "aspect_ratio": params.aspect_ratio,
-            "output_format": params.output_format,
+            "aspect_ratio": self.aspect_ratio,
+            "output_format": self.output_format,
             "seed": seed,
         }
         if negative_prompt:
             body["negative_prompt"] = negative_prompt
         return body
 
-    def read_response(self, body: dict[str, Any], seed: int, params: BaseModel) -> GenerationResult:
-        assert isinstance(params, StabilityParams)
+    def read_response(self, body: dict[str, Any], seed: int) -> GenerationResult:
         seeds = body.get("seeds") or [seed]
         used_seed = int(seeds[0])
         reasons = body.get("finish_reasons") or [None]
@@ -55,12 +49,9 @@ class StabilityFamily(ImageFamily):
             # A filtered generation still answers HTTP 200; the reason is the only sign of it.
             return RefusedGeneration(reason=f"model refused: {reasons[0]}", seed=used_seed)
         images = body.get("images") or [None]
-        content_type = "image/png" if params.output_format == "png" else "image/jpeg"
-        return image_or_refusal(images[0], used_seed, content_type, self.extension(params))
+        content_type = "image/png" if self.output_format == "png" else "image/jpeg"
+        return image_or_refusal(images[0], used_seed, content_type, self.extension)
 
-    def extension(self, params: BaseModel) -> str:
-        assert isinstance(params, StabilityParams)
-        return "png" if params.output_format == "png" else "jpg"
-
-
-FAMILY = StabilityFamily()
+    @property
+    def extension(self) -> str:
+        return "png" if self.output_format == "png" else "jpg"

@@ -1,0 +1,156 @@
+"""What the state machine hands each task: the slice of the checked request that the task needs.
+
+"Check input" checks the request once; after that each task gets only its part (Generate: the generator
+and the prompt; Validate: the requirement and the judge; Revise: the reviser and the target model), plus
+the run it belongs to. A payload still cannot point outside its run: `Run` checks that its places follow
+from its name, `parse_payload` that its bucket is one this deployment may write, and each task that
+names an image checks that the image is its own."""
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
+
+from common.errors import InvalidInput
+from common.generators import GeneratorConfig
+from common.request import MAX_ATTEMPTS, MAX_CANDIDATES, MAX_REVISIONS, ConverseConfig, explain
+from common.results import Generated, Run
+from common.settings import Settings
+
+_Number = Annotated[int, Field(strict=True)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Slot(Payload):
+    """Where in the loop an image belongs; its S3 keys follow from the slot and the run."""
+
+    run: Run
+    revision: _Number = Field(ge=0, le=MAX_REVISIONS)
+    attempt: _Number = Field(ge=1, le=MAX_ATTEMPTS)
+    candidate: _Number = Field(default=1, ge=1, le=MAX_CANDIDATES)
+    # How many images the attempt makes: with more than one, each key carries its candidate number.
+    candidates: _Number = Field(default=1, ge=1, le=MAX_CANDIDATES)
+
+    @model_validator(mode="after")
+    def _candidate_in_range(self) -> "Slot":
+        if self.candidate > self.candidates:
+            raise ValueError("candidate: must be at most candidates")
+        return self
+
+    def image_key(self, extension: str, staging: bool = False) -> str:
+        numbered = self.candidate if self.candidates > 1 else None
+        make = self.run.keys.staging if staging else self.run.keys.image
+        return make(self.revision, self.attempt, extension, numbered)
+
+    def owns(self, key: str, staging: bool = False) -> bool:
+        """Whether a key is this slot's own image (staged or filed), in one of the known formats."""
+        return key in {self.image_key(extension, staging) for extension in ("png", "jpg")}
+
+
+class GenerateTask(Slot):
+    prompt: str
+    negative_prompt: str
+    prompt_template: str | None
+    generator: GeneratorConfig
+
+
+class ValidateTask(Slot):
+    key: str
+    requirement: str  # the request's prompt
+    prompt: str  # the prompt that drew the image
+    validate_against: Literal["original", "current"]
+    validator: ConverseConfig
+
+    @model_validator(mode="after")
+    def _own_image(self) -> "ValidateTask":
+        if not self.owns(self.key):
+            raise ValueError("key: must be this attempt's own image")
+        return self
+
+    @property
+    def judged_requirement(self) -> str:
+        return self.requirement if self.validate_against == "original" else self.prompt
+
+
+class RewriteTask(Payload):
+    """Revise the prompt after failures, or translate the requirement before the first attempt."""
+
+    run: Run
+    mode: Literal["revise", "translate"]
+    revision: _Number = Field(ge=0, le=MAX_REVISIONS)
+    requirement: str
+    prompt: str
+    negative_prompt: str
+    generator: GeneratorConfig
+    reviser: ConverseConfig
+
+
+class ExecutionStart(Payload):
+    id: str
+    name: str
+    started_at: str
+
+
+class OpenRun(Payload):
+    action: Literal["open"]
+    request: Any
+    execution: ExecutionStart
+
+
+class RecordTask(Slot):
+    action: Literal["record"]
+    prompt: str
+    negative_prompt: str
+    generation: Generated
+
+    @model_validator(mode="after")
+    def _own_image(self) -> "RecordTask":
+        staged = self.generation.staging_key
+        if staged is not None and not self.owns(staged, staging=True):
+            raise ValueError("generation.staging_key: must be this attempt's own staging key")
+        return self
+
+
+class CloseSucceeded(Payload):
+    action: Literal["succeeded"]
+    run: Run
+    revision: _Number = Field(ge=0, le=MAX_REVISIONS)
+    attempt: _Number = Field(ge=1, le=MAX_ATTEMPTS)
+
+
+class CloseNotMet(Payload):
+    action: Literal["requirements_not_met"]
+    run: Run
+
+
+class CloseFailed(Payload):
+    action: Literal["failed"]
+    run: Run
+    error: str
+    cause: str | None = None
+
+
+class SaveTask(RootModel[OpenRun | RecordTask | CloseSucceeded | CloseNotMet | CloseFailed]):
+    """Save's actions, told apart by `action`."""
+
+    root: OpenRun | RecordTask | CloseSucceeded | CloseNotMet | CloseFailed = Field(discriminator="action")
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def parse_payload(model: type[T], event: Any, settings: Settings) -> T:
+    """The task's payload, or InvalidInput naming the broken field; its run must be in an allowed bucket."""
+    try:
+        parsed = model.model_validate(event)
+    except ValidationError as error:
+        raise InvalidInput(explain(error)) from None
+    task = parsed.root if isinstance(parsed, RootModel) else parsed
+    run = getattr(task, "run", None)
+    if isinstance(run, Run) and run.bucket not in settings.allowed_buckets:
+        raise InvalidInput(
+            f"run.bucket: must be one of the buckets this stack may write ({', '.join(settings.allowed_buckets)})"
+        )
+    return parsed
