@@ -83,6 +83,8 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Any:
     values = {
         "OUTPUT_BUCKET": "stack-bucket",
         "EXTRA_OUTPUT_BUCKETS": "",
+        # A local run earlier in the session leaves its functions' environment behind: no allow-list here.
+        "ALLOWED_MODELS": "",
         "GENERATOR_MODEL_ID": "stability.sd3-5-large-v1:0",
         "VALIDATOR_MODEL_ID": "us.anthropic.claude-sonnet-4-6",
         "REVISER_MODEL_ID": "us.anthropic.claude-sonnet-4-6",

@@ -76,6 +76,19 @@ class Failure(BaseModel):
     message: str
 
 
+class Substitution(BaseModel):
+    """A retired model the run replaced by its successor (see common.lifecycle)."""
+
+    section: str  # generator, validator or reviser
+    retired: str
+    successor: str
+    note: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.section}: {self.retired} is retired on Bedrock; {self.successor} ran instead ({self.note})"
+
+
 Status = Literal["running", "succeeded", "requirements_not_met", "failed"]
 
 
@@ -84,6 +97,7 @@ class Manifest(BaseModel):
     execution_name: str
     started_at: str
     request: dict[str, Any]
+    substitutions: list[Substitution] = Field(default_factory=list)
     status: Status = "running"
     finished_at: str | None = None
     winner: Winner | None = None

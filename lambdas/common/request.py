@@ -96,6 +96,8 @@ class RunRequest(_Strict):
     validate_against: Literal["original", "current"] = "original"
     prompt_template: str | None = Field(default=None, max_length=1000)
     translate: bool = False
+    # What to do with a model Bedrock has retired: run its successor in its place, or fail at once.
+    retired_models: Literal["successor", "fail"] = "successor"
     # Names the execution when started through the HTTP API, so a retried request starts nothing new.
     idempotency_key: str | None = Field(default=None, pattern=EXECUTION_NAME_PATTERN)
     output: OutputConfig
@@ -190,13 +192,23 @@ def explain(error: ValidationError, section: str = "") -> str:
 
 
 def parse_request(raw: Any, settings: Settings) -> RunRequest:
+    """The request as written, checked against its own rules and this deployment's allow-lists."""
+    return allowed_by(read_request(raw, settings), settings)
+
+
+def read_request(raw: Any, settings: Settings) -> RunRequest:
+    """The request checked against its own rules, with the deployment's defaults filled in."""
     if not isinstance(raw, dict):
         raise InvalidInput("request: must be a JSON object")
     data = _with_defaults(structured(raw), settings)
     try:
-        request = RunRequest.model_validate(data)
+        return RunRequest.model_validate(data)
     except ValidationError as error:
         raise InvalidInput(explain(error)) from None
+
+
+def allowed_by(request: RunRequest, settings: Settings) -> RunRequest:
+    """The request, if this deployment may run its models and write its bucket."""
     _check_allowed_models(request, settings)
     if request.output.bucket not in settings.allowed_buckets:
         raise InvalidInput(

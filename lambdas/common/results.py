@@ -57,6 +57,8 @@ class Opened(Result):
 
     request: RunRequest
     run: Run
+    # Retired models the run replaced, as lines a person reads in the history and the progress.
+    substitutions: list[str]
 
 
 class Generated(Result):
@@ -111,6 +113,7 @@ class Success(Result):
     reason: str
     images_generated: int
     manifest_key: str
+    substitutions: list[str]
 
 
 class NotMet(Result):

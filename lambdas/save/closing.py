@@ -54,6 +54,7 @@ def close_succeeded(task: CloseSucceeded, settings: Settings, s3: Any) -> Succes
         reason=best.verdict.reason,
         images_generated=images,
         manifest_key=run.manifest_key,
+        substitutions=[s.line for s in manifest.substitutions],
     )
 
 

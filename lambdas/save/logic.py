@@ -3,24 +3,25 @@
 from typing import Any
 
 from common.images import file_image
+from common.lifecycle import check_request
 from common.manifest import Entry, Manifest, ManifestStore
-from common.request import parse_request
 from common.results import Opened, Recorded, Run
 from common.settings import Settings
 from common.tasks import ExecutionStart, RecordTask
 
 
 def open_run(raw_request: Any, execution: ExecutionStart, settings: Settings, s3: Any) -> Opened:
-    request = parse_request(raw_request, settings)
+    request, substitutions = check_request(raw_request, settings)
     run = Run.of(execution.id, execution.name, request.output.bucket, request.output.prefix)
     manifest = Manifest(
         execution_id=execution.id,
         execution_name=execution.name,
         started_at=execution.started_at,
         request=request.model_dump(mode="json"),
+        substitutions=substitutions,
     )
     ManifestStore(s3, run.bucket, run.manifest_key).create(manifest)
-    return Opened(request=request, run=run)
+    return Opened(request=request, run=run, substitutions=[s.line for s in substitutions])
 
 
 def record_generation(task: RecordTask, s3: Any) -> Recorded:

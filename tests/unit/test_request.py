@@ -106,3 +106,25 @@ def test_a_model_outside_the_allow_list_is_refused_with_the_way_to_allow_it(sett
         "validator.model_id: 'us.anthropic.claude-opus-4-6-v1' is not on this stack's model allow-list"
     )
     assert "imgloop:allowed_models" in str(raised.value)
+
+
+def test_the_readmes_table_of_seed_keys_names_every_key_and_implied_model() -> None:
+    """The table people read is checked against the one table the code maps with."""
+    import itertools
+    import re
+    from pathlib import Path
+
+    from common.seed_events import FLAT_KEYS, KEY_FAMILIES
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("| flat key | structured field |", 1)[1].split("\n\n", 1)[0]
+    written: set[str] = set()
+    for cell in re.findall(r"`([a-z0-9_{},*]+)`", table):
+        # `sdxl_{cfg_scale,steps}` spells several keys, `nova_pro_validate_*` a whole key family.
+        parts = [p.split(",") for p in re.split(r"[{}]", cell)]
+        written.update("".join(combo) for combo in itertools.product(*parts))
+    for key, (family, _) in FLAT_KEYS.items():
+        assert key in written or f"{family.prefix}*" in written, key
+    for family in KEY_FAMILIES:
+        if family.implies:
+            assert f"`{family.model}`" in table, family.prefix

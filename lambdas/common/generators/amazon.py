@@ -67,6 +67,10 @@ class AmazonImageGenerator(ImageGenerator):
     def extension(self) -> str:
         return "png"
 
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
 
 class NovaCanvasGenerator(AmazonImageGenerator):
     family = "nova-canvas"

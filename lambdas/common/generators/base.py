@@ -4,11 +4,12 @@ so the handlers call `generator.request_body(...)` on whatever family the reques
 
 import base64
 import binascii
+import math
 import random
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -73,6 +74,33 @@ class ImageGenerator(BaseModel, ABC):
     @abstractmethod
     def extension(self) -> str: ...
 
+    @property
+    @abstractmethod
+    def size(self) -> tuple[int, int]:
+        """The image's width and height in pixels."""
+
+    @classmethod
+    def sized(cls, size: tuple[int, int]) -> dict[str, Any]:
+        """The parameters that ask this family for an image nearest to `size` (none: its default size)."""
+        return {}
+
+    @classmethod
+    def adopt(cls, model_id: str, retired: "ImageGenerator") -> tuple[Self, str]:
+        """This family's parameters for a request written for a retired model of another family: the
+        seed and the size carry over as far as this family allows; what has no counterpart is named."""
+        seed = retired.seed if retired.seed <= cls.max_seed else 0
+        sized = cls.sized(retired.size)
+        adopted = cls.model_validate({"model_id": model_id, "seed": seed, **sized})
+        width, height = retired.size
+        shape = ", ".join(f"{name} {value}" for name, value in sized.items()) or "this model's default size"
+        notes = [f"{width}x{height} became {shape}"]
+        if seed != retired.seed:
+            notes.append(f"seed {retired.seed} is out of range and became 0 (any seed)")
+        dropped = sorted(retired.model_fields_set - {"model_id", "seed", "width", "height"} - set(cls.model_fields))
+        if dropped:
+            notes.append(f"{', '.join(dropped)} dropped: {model_id} has no such parameter")
+        return adopted, "; ".join(notes)
+
     @classmethod
     def fit(cls, text: str, limit: int | None = None) -> str:
         """The text cut to the model's limit (or a lower one) at the last sentence or comma break."""
@@ -86,3 +114,10 @@ class ImageGenerator(BaseModel, ABC):
     def choose_seed(self, rng: random.Random) -> int:
         # 0 means "any seed": pick one so that the seed actually used can be recorded.
         return self.seed if self.seed else rng.randint(1, self.max_seed)
+
+
+def nearest_shape(size: tuple[int, int], shapes: dict[str, tuple[int, int]]) -> str:
+    """The name of the shape whose aspect ratio is nearest to the size's (by log ratio, so 2:1 and 1:2
+    are as far from 1:1)."""
+    want = math.log(size[0] / size[1])
+    return min(shapes, key=lambda name: abs(math.log(shapes[name][0] / shapes[name][1]) - want))

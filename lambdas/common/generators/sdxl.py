@@ -101,3 +101,7 @@ class SdxlGenerator(ImageGenerator):
     @property
     def extension(self) -> str:
         return "png"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)

@@ -4,9 +4,21 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from common.generators.base import GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
+from common.generators.base import GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal, nearest_shape
 
 AspectRatio = Literal["16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"]
+# The pixel size SD3.5 Large draws for each aspect ratio (about one megapixel).
+SIZES: dict[str, tuple[int, int]] = {
+    "1:1": (1024, 1024),
+    "16:9": (1344, 768),
+    "21:9": (1536, 640),
+    "2:3": (832, 1216),
+    "3:2": (1216, 832),
+    "4:5": (896, 1088),
+    "5:4": (1088, 896),
+    "9:16": (768, 1344),
+    "9:21": (640, 1536),
+}
 
 GUIDELINES = """\
 Write for Stable Diffusion 3.5: plain natural-language sentences, not keyword lists or weights.
@@ -55,3 +67,11 @@ class StabilityGenerator(ImageGenerator):
     @property
     def extension(self) -> str:
         return "png" if self.output_format == "png" else "jpg"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return SIZES[self.aspect_ratio]
+
+    @classmethod
+    def sized(cls, size: tuple[int, int]) -> dict[str, Any]:
+        return {"aspect_ratio": nearest_shape(size, SIZES)}

@@ -1,0 +1,65 @@
+"""What a run does with a model Bedrock has retired (catalogue status EOL): by the request's
+`retired_models` policy, run the catalogued successor in its place ("successor", the default) and
+say so, or end at once as ModelUnavailable naming the successor ("fail").
+
+Bedrock answers a retired model's every call with an error, so substituting at "Check input" is the
+only way a seed event written for SDXL, Nova Canvas or Claude 3.7 still makes an image today."""
+
+from typing import Any
+
+from common.catalogue import base_model_id, lookup
+from common.errors import ModelUnavailable
+from common.generators import family_of
+from common.manifest import Substitution
+from common.request import RunRequest, allowed_by, read_request
+from common.settings import Settings
+
+
+def _successor(model_id: str) -> str | None:
+    info = lookup(model_id)
+    if info is None or info.status != "EOL" or not info.successor:
+        return None
+    # A cross-region profile id keeps its profile: us.<retired> becomes us.<successor> where the
+    # successor is itself served through profiles, else the successor's own id.
+    profile = model_id[: len(model_id) - len(base_model_id(model_id))]
+    successor = lookup(info.successor)
+    served = successor is not None and profile.rstrip(".") in successor.profiles
+    return f"{profile}{info.successor}" if profile and served else info.successor
+
+
+def check_request(raw: Any, settings: Settings) -> tuple[RunRequest, list[Substitution]]:
+    """The request as "Check input" accepts it: its own rules, retired models replaced by their
+    successors, and then the deployment's allow-lists, which the successors must be on too."""
+    request, substitutions = with_successors(read_request(raw, settings))
+    return allowed_by(request, settings), substitutions
+
+
+def with_successors(request: RunRequest) -> tuple[RunRequest, list[Substitution]]:
+    """The request with each retired model replaced by its successor, and what was replaced."""
+    changes: dict[str, object] = {}
+    substitutions = []
+    for section in ("generator", "validator", "reviser"):
+        config = getattr(request, section)
+        successor = _successor(config.model_id)
+        if successor is None:
+            continue
+        if request.retired_models == "fail":
+            raise ModelUnavailable(
+                f"{section}.model_id: {config.model_id} is retired on Bedrock; its successor is {successor} "
+                '(set "retired_models": "successor" to run it in its place)'
+            )
+        if section != "generator":
+            replaced, note = config.model_copy(update={"model_id": successor}), "sampling settings kept"
+        else:
+            family = family_of(successor)
+            if family is None:
+                raise ModelUnavailable(
+                    f"generator.model_id: {config.model_id}'s successor {successor} is no image model"
+                )
+            if isinstance(config, family):
+                replaced, note = config.model_copy(update={"model_id": successor}), "parameters kept"
+            else:
+                replaced, note = family.adopt(successor, config)
+        changes[section] = replaced
+        substitutions.append(Substitution(section=section, retired=config.model_id, successor=successor, note=note))
+    return request.model_copy(update=changes), substitutions

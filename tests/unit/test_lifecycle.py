@@ -1,0 +1,105 @@
+"""Retired models: the successor runs in their place with the parameters translated per family, or
+the run fails at once naming the successor; models Bedrock still serves are left alone."""
+
+from typing import Any
+
+import pytest
+
+from common.errors import ModelUnavailable
+from common.lifecycle import with_successors
+from common.request import parse_request
+
+SD35 = "stability.sd3-5-large-v1:0"
+
+
+def _checked(settings: Any, **fields: Any) -> Any:
+    return with_successors(parse_request({"prompt": "a fox", **fields}, settings))
+
+
+@pytest.mark.parametrize(
+    ("generator", "aspect_ratio", "note"),
+    [
+        (
+            {"model_id": "stability.stable-diffusion-xl-v1", "width": 640, "height": 1536, "cfg_scale": 9, "seed": 8},
+            "9:21",
+            f"640x1536 became aspect_ratio 9:21; cfg_scale dropped: {SD35} has no such parameter",
+        ),
+        (
+            {"model_id": "amazon.nova-canvas-v1:0", "width": 1280, "height": 720, "quality": "premium", "seed": 8},
+            "16:9",
+            f"1280x720 became aspect_ratio 16:9; quality dropped: {SD35} has no such parameter",
+        ),
+        (
+            {"model_id": "amazon.titan-image-generator-v2:0", "width": 768, "height": 1152, "seed": 8},
+            "2:3",
+            "768x1152 became aspect_ratio 2:3",
+        ),
+        (
+            {"model_id": "amazon.titan-image-generator-v1", "width": 1408, "height": 640, "seed": 8},
+            "21:9",
+            "1408x640 became aspect_ratio 21:9",
+        ),
+    ],
+)
+def test_a_retired_image_model_is_replaced_with_its_size_and_seed_carried_over(
+    settings: Any, generator: dict[str, Any], aspect_ratio: str, note: str
+) -> None:
+    request, [substitution] = _checked(settings, generator=generator)
+
+    assert request.generator.model_dump() == {
+        "model_id": SD35,
+        "seed": 8,
+        "aspect_ratio": aspect_ratio,
+        "output_format": "png",
+    }
+    assert (substitution.section, substitution.retired, substitution.successor) == (
+        "generator",
+        generator["model_id"],
+        SD35,
+    )
+    assert substitution.note == note
+
+
+def test_a_cross_region_profile_keeps_its_profile_for_the_successor(settings: Any) -> None:
+    request, [substitution] = _checked(
+        settings, claude_validate_model_id="eu.anthropic.claude-3-7-sonnet-20250219-v1:0"
+    )
+    assert request.validator.model_id == substitution.successor == "eu.anthropic.claude-sonnet-4-6"
+    plain, [bare] = _checked(settings, claude_revise_model_id="anthropic.claude-3-5-sonnet-20240620-v1:0")
+    assert plain.reviser.model_id == bare.successor == "anthropic.claude-sonnet-4-6"
+
+
+def test_served_models_are_left_alone_legacy_ones_included(settings: Any) -> None:
+    request, substitutions = _checked(settings, generator={"model_id": "stability.sd3-large-v1:0"})
+    assert substitutions == [] and request.generator.model_id == "stability.sd3-large-v1:0"
+
+
+def test_the_fail_policy_names_the_successor(settings: Any) -> None:
+    with pytest.raises(ModelUnavailable) as raised:
+        _checked(
+            settings, retired_models="fail", claude_validate_model_id="us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+        )
+    assert str(raised.value) == (
+        "validator.model_id: us.anthropic.claude-3-7-sonnet-20250219-v1:0 is retired on Bedrock; "
+        'its successor is us.anthropic.claude-sonnet-4-6 (set "retired_models": "successor" to run it in its place)'
+    )
+
+
+def test_an_unknown_policy_is_invalid_input(settings: Any) -> None:
+    from common.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="retired_models: Input should be 'successor' or 'fail'"):
+        _checked(settings, retired_models="ignore")
+
+
+def test_a_successor_must_be_on_the_deployments_allow_list_too(settings: Any) -> None:
+    from common.errors import InvalidInput
+    from common.lifecycle import check_request
+
+    limited = settings.model_copy(update={"allowed_models": (SD35, "us.anthropic.claude-sonnet-4-6")})
+    request, [substitution] = check_request({"prompt": "a fox", "sdxl_seed": 3}, limited)
+    assert request.generator.model_id == SD35 and substitution.retired == "stability.stable-diffusion-xl-v1"
+    with pytest.raises(InvalidInput, match="validator.model_id: 'eu.anthropic.claude-sonnet-4-6' is not on"):
+        check_request(
+            {"prompt": "a fox", "claude_validate_model_id": "eu.anthropic.claude-3-7-sonnet-20250219-v1:0"}, limited
+        )
