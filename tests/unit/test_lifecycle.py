@@ -88,7 +88,7 @@ def test_the_fail_policy_names_the_successor(settings: Any) -> None:
 def test_an_unknown_policy_is_invalid_input(settings: Any) -> None:
     from common.errors import InvalidInput
 
-    with pytest.raises(InvalidInput, match="retired_models: Input should be 'successor' or 'fail'"):
+    with pytest.raises(InvalidInput, match=r"retired_models: Input should be 'successor' or 'fail'"):
         _checked(settings, retired_models="ignore")
 
 
@@ -99,7 +99,7 @@ def test_a_successor_must_be_on_the_deployments_allow_list_too(settings: Any) ->
     limited = settings.model_copy(update={"allowed_models": (SD35, "us.anthropic.claude-sonnet-4-6")})
     request, [substitution] = check_request({"prompt": "a fox", "sdxl_seed": 3}, limited)
     assert request.generator.model_id == SD35 and substitution.retired == "stability.stable-diffusion-xl-v1"
-    with pytest.raises(InvalidInput, match="validator.model_id: 'eu.anthropic.claude-sonnet-4-6' is not on"):
+    with pytest.raises(InvalidInput, match=r"validator\.model_id: 'eu\.anthropic\.claude-sonnet-4-6' is not on"):
         check_request(
             {"prompt": "a fox", "claude_validate_model_id": "eu.anthropic.claude-3-7-sonnet-20250219-v1:0"}, limited
         )
