@@ -11,7 +11,8 @@ from infra import constants as c
 from infra.access import allow_models, allow_objects, logical_id
 from infra.functions import FunctionFactory
 from infra.nag import acknowledge
-from statemachine.definition import ImageLoopDefinition, LoopFunctions, RetryPolicy
+from statemachine.definition import ImageLoopDefinition, LoopFunctions
+from statemachine.tasks import RetryPolicy
 
 
 class ImageLoopWorkflow(Construct):

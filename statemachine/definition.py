@@ -5,30 +5,16 @@ whether to try again, revise the prompt or stop. The functions only do their one
 """
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from common.request import MAX_CANDIDATES
-from common.results import CandidateResult, Failed, Generated, NotMet, Opened, Proposal, Recorded, Result, Success
-
-# Lambda's own transient faults; CDK's default retry leaves out TooManyRequestsException.
-LAMBDA_TRANSIENT = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ClientExecutionTimeoutException",
-    "Lambda.Unknown",
-    "Sandbox.Timedout",
-]
-MODEL_TRANSIENT = ["ModelTimeout", "ModelServiceError", "ManifestConflict"]
-# Image models have low quotas: throttling gets more and longer tries than other faults.
-THROTTLED = ["ModelThrottled"]
+from common.results import CandidateResult, Failed, Generated, NotMet, Opened, Proposal, Recorded, Success
+from statemachine.tasks import RetryPolicy, lambda_task
 
 
 @dataclass(frozen=True)
@@ -37,18 +23,6 @@ class LoopFunctions:
     save: lambda_.IFunction
     validate: lambda_.IFunction
     revise: lambda_.IFunction
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long transient faults are retried; every retry uses exponential backoff and full jitter."""
-
-    interval_seconds: int = 2
-    max_attempts: int = 6
-    max_delay_seconds: int = 60
-    throttled_interval_seconds: int = 5
-    throttled_max_attempts: int = 8
-    throttled_max_delay_seconds: int = 120
 
 
 def _payload(**fields: Any) -> sfn.TaskInput:
@@ -84,9 +58,9 @@ class ImageLoopDefinition(Construct):
 
     def __init__(self, scope: Construct, id: str, functions: LoopFunctions, retry: RetryPolicy) -> None:
         super().__init__(scope, id)
-        self._retry = retry
+        task = partial(lambda_task, self, retry)
 
-        check_input = self._task(
+        check_input = task(
             "Check input",
             functions.save,
             sfn.TaskInput.from_object(
@@ -134,7 +108,7 @@ class ImageLoopDefinition(Construct):
             "prompt": sfn.JsonPath.string_at("$.loop.prompt"),
             "negative_prompt": sfn.JsonPath.string_at("$.loop.negative_prompt"),
         }
-        generate = self._task(
+        generate = task(
             "Generate image",
             functions.generate,
             _slot(
@@ -145,7 +119,7 @@ class ImageLoopDefinition(Construct):
             "$.generation",
             Generated,
         )
-        record = self._task(
+        record = task(
             "Save image",
             functions.save,
             _slot(action="record", generation=sfn.JsonPath.object_at("$.generation"), **prompts),
@@ -153,7 +127,7 @@ class ImageLoopDefinition(Construct):
             Recorded,
         )
         # Validate answers with the candidate's result: the iteration's output, as the tally reads it.
-        validate = self._task(
+        validate = task(
             "Validate image",
             functions.validate,
             _slot(
@@ -201,9 +175,9 @@ class ImageLoopDefinition(Construct):
         )
         candidates.item_processor(generate.next(record).next(image_made))
 
-        translate = self._task("Translate prompt", functions.revise, _rewrite("translate"), "$.proposal", Proposal)
-        revise = self._task("Revise prompt", functions.revise, _rewrite("revise"), "$.proposal", Proposal)
-        report_success = self._task(
+        translate = task("Translate prompt", functions.revise, _rewrite("translate"), "$.proposal", Proposal)
+        revise = task("Revise prompt", functions.revise, _rewrite("revise"), "$.proposal", Proposal)
+        report_success = task(
             "Report success",
             functions.save,
             _payload(
@@ -214,13 +188,17 @@ class ImageLoopDefinition(Construct):
             "$",
             Success,
         )
-        report_not_met = self._task(
-            "Report requirements not met", functions.save, _payload(action="requirements_not_met"), "$.closing", NotMet
+        report_not_met = task(
+            "Report requirements not met",
+            functions.save,
+            _payload(action="requirements_not_met"),
+            "$.closing",
+            NotMet,
         )
         not_met = sfn.Fail(self, "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause")
         # Any other error that outlived its retries: close the run (file every image, record the error)
         # and fail with the error's own name and a cause without the stack trace.
-        report_failure_task = self._task(
+        report_failure_task = task(
             "Report failure",
             functions.save,
             _payload(
@@ -310,47 +288,3 @@ class ImageLoopDefinition(Construct):
             },
             result_path="$.loop",
         )
-
-    def _task(
-        self,
-        name: str,
-        function: lambda_.IFunction,
-        payload: sfn.TaskInput,
-        result_path: str,
-        result: type[Result],
-    ) -> tasks.LambdaInvoke:
-        task = tasks.LambdaInvoke(
-            self,
-            name,
-            lambda_function=function,
-            payload=payload,
-            retry_on_service_exceptions=False,
-            # The function's result model names the fields, which keeps Lambda's invocation metadata out
-            # of the state and the console's history.
-            result_selector={field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in result.model_fields},
-            result_path=result_path,
-        )
-        policy = self._retry
-        for errors, interval, attempts, max_delay in (
-            (
-                LAMBDA_TRANSIENT + MODEL_TRANSIENT,
-                policy.interval_seconds,
-                policy.max_attempts,
-                policy.max_delay_seconds,
-            ),
-            (
-                THROTTLED,
-                policy.throttled_interval_seconds,
-                policy.throttled_max_attempts,
-                policy.throttled_max_delay_seconds,
-            ),
-        ):
-            task.add_retry(
-                errors=errors,
-                interval=Duration.seconds(interval),
-                max_attempts=attempts,
-                backoff_rate=2,
-                max_delay=Duration.seconds(max_delay),
-                jitter_strategy=sfn.JitterType.FULL,
-            )
-        return task

@@ -1,0 +1,82 @@
+"""How the loop calls its functions: one Lambda task builder, with the retries every task shares."""
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from common.results import Result
+
+# Lambda's own transient faults; CDK's default retry leaves out TooManyRequestsException.
+LAMBDA_TRANSIENT = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
+]
+MODEL_TRANSIENT = ["ModelTimeout", "ModelServiceError", "ManifestConflict"]
+# Image models have low quotas: throttling gets more and longer tries than other faults.
+THROTTLED = ["ModelThrottled"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long transient faults are retried; every retry uses exponential backoff and full jitter."""
+
+    interval_seconds: int = 2
+    max_attempts: int = 6
+    max_delay_seconds: int = 60
+    throttled_interval_seconds: int = 5
+    throttled_max_attempts: int = 8
+    throttled_max_delay_seconds: int = 120
+
+
+def lambda_task(
+    scope: Construct,
+    policy: RetryPolicy,
+    name: str,
+    function: lambda_.IFunction,
+    payload: sfn.TaskInput,
+    result_path: str,
+    result: type[Result],
+) -> tasks.LambdaInvoke:
+    task = tasks.LambdaInvoke(
+        scope,
+        name,
+        lambda_function=function,
+        payload=payload,
+        retry_on_service_exceptions=False,
+        # The function's result model names the fields, which keeps Lambda's invocation metadata out
+        # of the state and the console's history.
+        result_selector={field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in result.model_fields},
+        result_path=result_path,
+    )
+    for errors, interval, attempts, max_delay in (
+        (
+            LAMBDA_TRANSIENT + MODEL_TRANSIENT,
+            policy.interval_seconds,
+            policy.max_attempts,
+            policy.max_delay_seconds,
+        ),
+        (
+            THROTTLED,
+            policy.throttled_interval_seconds,
+            policy.throttled_max_attempts,
+            policy.throttled_max_delay_seconds,
+        ),
+    ):
+        task.add_retry(
+            errors=errors,
+            interval=Duration.seconds(interval),
+            max_attempts=attempts,
+            backoff_rate=2,
+            max_delay=Duration.seconds(max_delay),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+    return task
