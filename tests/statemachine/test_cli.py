@@ -275,3 +275,22 @@ def test_the_installed_command_says_what_is_missing_without_a_traceback(no_aws_s
 
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith(NO_CREDENTIALS) and "Traceback" not in done.stderr
+
+
+def test_check_models_shows_no_node_banner_and_fails_when_bedrock_cannot_be_asked(no_aws_setup: None) -> None:
+    import os
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JSII_")}
+    environment |= {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_ENDPOINT_URL_BEDROCK": "http://127.0.0.1:9",  # nothing listens there
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    command = [str(IMGLOOP), "check-models", "--region", "us-west-2"]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+
+    assert done.returncode == 1
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["UNKNOWN"] * 3
+    assert done.stderr.startswith("nothing was checked: could not ask Bedrock: Could not connect")
+    assert "b'" not in done.stderr and "node" not in done.stderr.lower()
