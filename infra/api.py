@@ -4,7 +4,7 @@ The start is a direct Step Functions integration (no Lambda in between) and asyn
 machine is STANDARD and may run for many minutes, so the answer is 202 with the execution's id.
 The request body is checked against the schema the workflow's own input rules produce."""
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -203,6 +203,8 @@ class GenerationsApi(Construct):
 
     def _api_key_plan(self) -> None:
         key = self.api.add_api_key("Key", description="imgloop clients")
+        # The id, not the value: the value is a secret, read with `aws apigateway get-api-key --include-value`.
+        CfnOutput(self, "ApiKeyId", value=key.key_id).override_logical_id("ApiKeyId")
         plan = self.api.add_usage_plan(
             "Plan",
             throttle=apigw.ThrottleSettings(rate_limit=5, burst_limit=10),

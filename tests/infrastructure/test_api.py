@@ -91,7 +91,8 @@ def test_api_key_mode_keys_every_method_and_throttles_a_usage_plan(tmp_path: Pat
     assert all(m["AuthorizationType"] == "NONE" and m["ApiKeyRequired"] is True for m in methods.values())
     [plan] = _of(template, "AWS::ApiGateway::UsagePlan").values()
     assert plan["Properties"]["Throttle"] == {"BurstLimit": 10, "RateLimit": 5}
-    assert len(_of(template, "AWS::ApiGateway::ApiKey")) == 1
+    [key] = _of(template, "AWS::ApiGateway::ApiKey")
+    assert template["Outputs"]["ApiKeyId"] == {"Value": {"Ref": key}}
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert all(p["conclusion"] == "success" for p in report["pluginReports"])
 
