@@ -1,17 +1,37 @@
-"""The `imgloop` command."""
+"""The `imgloop` command.
+
+Exit codes: 0 the run succeeded (or the command did what it was asked), 1 the run failed or a model
+check did not pass, 2 the command could not do its work (a bad option or file, no AWS region or
+credentials, AWS refused the call); then one line on stderr says why and what to do.
+"""
 
 import argparse
 import json
+import re
+import shutil
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from imgloop.assembly import synthesize
 from imgloop.executions import new_name
 from imgloop.progress import describe_event
+from imgloop.remote import Command, UsageError, asking_aws, aws_session, fetched, read_event
 from imgloop.remote import add_commands as add_remote_commands
+from infra.constants import STACK_NAME
+
+# The options of a local run that mean nothing to an execution on AWS, as (attribute, flag).
+_LOCAL_ONLY = (
+    ("out", "--out"),
+    ("replace", "--replace"),
+    ("reject_first", "--reject-first"),
+    ("fail_generate_first", "--fail-generate-first"),
+    ("throttle_first", "--throttle-first"),
+    ("assembly", "--assembly"),
+    ("json", "--json"),
+    ("verbose", "--verbose"),
+)
 
 
 def _count(value: str) -> int:
@@ -21,7 +41,38 @@ def _count(value: str) -> int:
     return number
 
 
-def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+def _execution_name(value: str) -> str:
+    from common.keys import EXECUTION_NAME_PATTERN, EXECUTION_NAME_RULE
+
+    if not re.match(EXECUTION_NAME_PATTERN, value):
+        raise argparse.ArgumentTypeError(f"must be {EXECUTION_NAME_RULE}")
+    return value
+
+
+def _add_local_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, help="folder that gets the run's own folder of files (default: out)")
+    parser.add_argument(
+        "--replace", action="store_true", help="delete an earlier run's folder of the same --name in --out first"
+    )
+    parser.add_argument(
+        "--reject-first", type=_count, default=0, metavar="K", help="the judge says no to the first K images"
+    )
+    parser.add_argument(
+        "--fail-generate-first", type=_count, default=0, metavar="K", help="the image model refuses its first K calls"
+    )
+    parser.add_argument(
+        "--throttle-first", type=_count, default=0, metavar="K", help="the first K Bedrock calls are throttled"
+    )
+    parser.add_argument(
+        "--assembly", type=Path, help="use this synthesized cloud assembly instead of synthesizing anew"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object {status, output, error, cause} at the end"
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the functions' own logs")
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     parser = argparse.ArgumentParser(prog="imgloop", description="Generate images that meet a written requirement.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the workflow on an input event")
@@ -29,52 +80,56 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
         "--local", action="store_true", help="run on this machine: moto + a Bedrock stand-in, no AWS account"
     )
     run.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
-    run.add_argument("--out", type=Path, default=Path("out"), help="folder for the images and manifest (default: out)")
-    run.add_argument("--name", help="execution name (default: imgloop-<time>-<random>)")
-    run.add_argument(
-        "--reject-first", type=_count, default=0, metavar="K", help="the judge says no to the first K images"
-    )
-    run.add_argument(
-        "--fail-generate-first", type=_count, default=0, metavar="K", help="the image model refuses its first K calls"
-    )
-    run.add_argument(
-        "--throttle-first", type=_count, default=0, metavar="K", help="the first K Bedrock calls are throttled"
-    )
-    run.add_argument("--assembly", type=Path, help="use this synthesized cloud assembly instead of synthesizing anew")
-    run.add_argument(
-        "--json", action="store_true", help="print one JSON object {status, output, error, cause} at the end"
-    )
-    run.add_argument("--verbose", action="store_true", help="show the functions' own logs")
+    run.add_argument("--name", type=_execution_name, help="execution name (default: imgloop-<time>-<random>)")
+    _add_local_options(run)
     check = commands.add_parser("check-models", help="ask Bedrock whether the configured models are still served")
     check.add_argument("--input", type=Path, help="also check the models this input event names")
-    check.add_argument("--region", help="the Bedrock region (default: your AWS configuration's)")
+    check.add_argument("--region", help="the Bedrock region (default: AWS_REGION or your profile's)")
     report = commands.add_parser("report", help="write one self-contained HTML page showing a run's images")
     report.add_argument("execution_arn", nargs="?", help="an execution of the deployed stack (fetched first)")
-    report.add_argument("--local-run", type=Path, metavar="DIR", help="the folder a local or fetched run left")
-    report.add_argument("--region", help="the execution's region (default: your AWS configuration's)")
+    report.add_argument("--local-run", type=Path, metavar="DIR", help="a run's folder, or the --out folder holding it")
+    report.add_argument("--region", help="the execution's region (default: the one its ARN names)")
     report.add_argument(
         "--out", type=Path, default=Path("report.html"), metavar="FILE", help="the page to write (default: report.html)"
     )
-    return parser, add_remote_commands(commands)
+    remote = add_remote_commands(commands)
+    _add_local_options(commands.choices["start"])
+
+    def begin(args: argparse.Namespace) -> int:
+        if args.local:
+            # A local execution lives in this process only, so it is started, followed and fetched at once.
+            return _run_local(args)
+        given = [flag for name, flag in _LOCAL_ONLY if getattr(args, name)]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only with --local (a local run); AWS runs are fetched with `fetch`")
+        return asking_aws(remote["start"])(args)
+
+    return parser, {
+        "watch": asking_aws(remote["watch"]),
+        "fetch": asking_aws(remote["fetch"]),
+        "start": begin,
+        "run": _run,
+        "check-models": asking_aws(_check_models),
+        "report": asking_aws(_report),
+    }
 
 
 def _check_models(args: argparse.Namespace) -> int:
-    import boto3
-
     from common.errors import InvalidInput
-    from imgloop.preflight import check_models
+    from imgloop.preflight import check_models, conclusion
 
+    bedrock = aws_session(args.region).client("bedrock")
     try:
         models = configured_models(args.input)
     except (OSError, ValueError, InvalidInput) as error:
-        print(f"imgloop: {error}", file=sys.stderr)
-        return 2
-    checks = check_models(boto3.client("bedrock", region_name=args.region), models)
+        raise UsageError(str(error)) from None
+    checks = check_models(bedrock, models)
     for check in checks:
         print(check.line)
-    if any(c.status == "UNAVAILABLE" for c in checks):
-        return 1
-    return 0
+    code, closing = conclusion(checks)
+    if closing:
+        print(closing, file=sys.stderr if code else sys.stdout)
+    return code
 
 
 def configured_models(event_path: Path | None) -> dict[str, str]:
@@ -102,24 +157,51 @@ def configured_models(event_path: Path | None) -> dict[str, str]:
     }
 
 
+def _run(args: argparse.Namespace) -> int:
+    if not args.local:
+        raise UsageError(
+            "`run` needs --local; to run on the deployed stack use "
+            "`imgloop start --input EVENT.json --wait` (see README)"
+        )
+    return _run_local(args)
+
+
+def _free_folder(folder: Path, replace: bool) -> None:
+    """Make sure the run's folder holds no earlier run: AWS, too, refuses an execution name used before."""
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    if not replace:
+        raise UsageError(f"{folder} holds an earlier run named {folder.name}: choose another --name, or add --replace")
+    if not any((folder / name).is_file() for name in ("execution.json", "manifest.json")):
+        raise UsageError(f"{folder} is not a run's folder (no execution.json or manifest.json): not replacing it")
+    shutil.rmtree(folder)
+
+
+def _assembly(args: argparse.Namespace) -> Path:
+    if args.assembly is None:
+        if not args.json:
+            print("synthesizing the CDK app ...", file=sys.stderr)
+        return synthesize()
+    if not (args.assembly / f"{STACK_NAME}.template.json").is_file():
+        raise UsageError(
+            f"--assembly {args.assembly}: no synthesized {STACK_NAME} stack there ({STACK_NAME}.template.json); "
+            "make one with `make synth` (it writes cdk.out), or leave out --assembly"
+        )
+    return Path(args.assembly)
+
+
 def _run_local(args: argparse.Namespace) -> int:
     from imgloop.local import LocalRunner
     from imgloop.standin import Scenario
 
-    try:
-        event: Any = json.loads(args.input.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        print(f"imgloop: cannot read {args.input}: {error}", file=sys.stderr)
-        return 2
-    assembly = args.assembly
-    if assembly is None:
-        if not args.json:
-            print("synthesizing the CDK app ...", file=sys.stderr)
-        assembly = synthesize()
+    event = read_event(args.input)
+    out = args.out or Path("out")
+    name = args.name or new_name()
+    _free_folder(out / name, args.replace)
+    assembly = _assembly(args)
     scenario = Scenario(
         reject_first=args.reject_first, fail_generate_first=args.fail_generate_first, throttle_first=args.throttle_first
     )
-    name = args.name or new_name()
 
     def show(history_event: dict[str, Any]) -> None:
         line = describe_event(history_event)
@@ -127,7 +209,7 @@ def _run_local(args: argparse.Namespace) -> int:
             print(line, flush=True)
 
     runner = LocalRunner(assembly, scenario)
-    result = runner.run(event, name, args.out, on_event=show, log_level="INFO" if args.verbose else "WARNING")
+    result = runner.run(event, name, out, on_event=show, log_level="INFO" if args.verbose else "WARNING")
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False))
     else:
@@ -141,61 +223,38 @@ def _run_local(args: argparse.Namespace) -> int:
             print(
                 f"transient faults retried {len(runner.retry_waits)} time(s); backoff waits (skipped locally): {waits}"
             )
-        print(f"files: {args.out / name}/")
+        print(f"files: {out / name}/")
     return 0 if result.status == "SUCCEEDED" else 1
 
 
 def _report(args: argparse.Namespace) -> int:
-    from imgloop.report import report_from_local_run
+    from imgloop.report import find_run, report_from_local_run
 
     if (args.local_run is None) == (args.execution_arn is None):
-        print("imgloop report: say which run: an EXECUTION_ARN or --local-run DIR", file=sys.stderr)
-        return 2
+        raise UsageError("report: say which run: an EXECUTION_ARN or --local-run DIR")
+    where = args.local_run
     if args.execution_arn:
-        args.local_run = _fetched(args.execution_arn, args.region, Path(tempfile.mkdtemp(prefix="imgloop-")))
+        folder = Path(tempfile.mkdtemp(prefix="imgloop-"))
+        execution, _ = fetched(args.execution_arn, args.region, folder)
+        where = folder / execution.name
     try:
-        page = report_from_local_run(args.local_run)
+        page = report_from_local_run(find_run(where))
     except (OSError, ValueError) as error:
-        print(f"imgloop: cannot read the run in {args.local_run}: {error}", file=sys.stderr)
-        return 2
+        raise UsageError(f"cannot read the run in {where}: {error}") from None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(page, encoding="utf-8")
     print(f"report: {args.out}")
     return 0
 
 
-def _fetched(execution_arn: str, region: str | None, folder: Path) -> Path:
-    import boto3
-
-    from imgloop.executions import described, fetch, history
-
-    session = boto3.session.Session(region_name=region)
-    sfn = session.client("stepfunctions")
-    execution = described(sfn, execution_arn, history(sfn, execution_arn))
-    fetch(session.client("s3"), execution, folder)
-    return folder / execution.name
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser, remote = _parser()
+    parser, commands = _parser()
     args = parser.parse_args(argv)
-    if args.command == "start" and args.local:
-        # A local execution lives in this process only, so it is started, followed and fetched at once.
-        return main(["run", "--local", "--input", str(args.input), *(["--name", args.name] if args.name else [])])
-    if args.command in remote:
-        return remote[args.command](args)
-    if args.command == "check-models":
-        return _check_models(args)
-    if args.command == "report":
-        return _report(args)
-    if args.command == "run" and not args.local:
-        print(
-            "imgloop: `run` needs --local; to run on the deployed stack use `imgloop start --input EVENT.json "
-            "--wait` (see README)",
-            file=sys.stderr,
-        )
+    try:
+        return commands[args.command](args)
+    except UsageError as error:
+        print(f"imgloop: {error}", file=sys.stderr)
         return 2
-    return _run_local(args)
 
 
 if __name__ == "__main__":

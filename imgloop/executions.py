@@ -84,15 +84,20 @@ def run_folder(events: list[dict[str, Any]]) -> tuple[str, str] | None:
     """Bucket and folder of the run, as its first state decided them (None if the input was rejected)."""
     for event in events:
         details = event.get("stateExitedEventDetails")
-        if details and details["name"] == "Check input":
-            run = json.loads(details["output"]).get("run")
-            return (run["bucket"], run["folder"]) if run else None
+        if details and details.get("name") == "Check input":
+            state = json.loads(details.get("output") or "{}")
+            run = state.get("run") if isinstance(state, dict) else None
+            if isinstance(run, dict) and run.get("bucket") and run.get("folder"):
+                return str(run["bucket"]), str(run["folder"])
+            return None
     return None
 
 
 def fetch(s3: Any, execution: Execution, out_dir: Path) -> list[Path]:
     """Copy the run's images and manifest into out_dir/<execution name>, with execution.json."""
     target = out_dir / execution.name
+    if target.resolve().parent != out_dir.resolve():
+        raise ValueError(f"execution name {execution.name!r} would leave {out_dir}")
     target.mkdir(parents=True, exist_ok=True)
     files = []
     opened = run_folder(execution.history)

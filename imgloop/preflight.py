@@ -36,9 +36,10 @@ def check_model(bedrock: Any, role: str, model_id: str) -> ModelCheck:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("ResourceNotFoundException", "ValidationException"):
             return ModelCheck(role, model_id, "UNAVAILABLE", f"Bedrock does not serve {base} here{_advice(model_id)}")
-        return ModelCheck(role, model_id, "UNKNOWN", f"could not ask Bedrock ({code})")
+        message = error.response.get("Error", {}).get("Message", "")
+        return ModelCheck(role, model_id, "UNKNOWN", f"could not ask Bedrock: {code}: {message}")
     except BotoCoreError as error:
-        return ModelCheck(role, model_id, "UNKNOWN", f"could not ask Bedrock ({error})")
+        return ModelCheck(role, model_id, "UNKNOWN", f"could not ask Bedrock: {error}")
     status = str(details.get("modelLifecycle", {}).get("status", "UNKNOWN"))
     if status == "ACTIVE":
         return ModelCheck(role, model_id, status, "served")
@@ -47,3 +48,22 @@ def check_model(bedrock: Any, role: str, model_id: str) -> ModelCheck:
 
 def check_models(bedrock: Any, models: dict[str, str]) -> list[ModelCheck]:
     return [check_model(bedrock, role, model_id) for role, model_id in models.items()]
+
+
+def conclusion(checks: list[ModelCheck]) -> tuple[int, str | None]:
+    """The exit code and closing line: a deploy gate passes only when every model was seen served."""
+    unknown = [c for c in checks if c.status == "UNKNOWN"]
+    unavailable = [c for c in checks if c.status == "UNAVAILABLE"]
+    legacy = [c for c in checks if c.status not in ("ACTIVE", "UNKNOWN", "UNAVAILABLE")]
+    if unknown and len(unknown) == len(checks):
+        return 1, f"nothing was checked: {unknown[0].detail}"
+    problems = []
+    if unavailable:
+        problems.append(f"{len(unavailable)} model(s) not served: move to the successor named above")
+    if unknown:
+        problems.append(f"{len(unknown)} model(s) could not be checked (see above)")
+    if problems:
+        return 1, "; ".join(problems)
+    if legacy:
+        return 0, f"{len(legacy)} model(s) still served but on the way out: plan the move to the successor"
+    return 0, None

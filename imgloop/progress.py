@@ -1,20 +1,46 @@
-"""Turn execution history events into one readable line per state: what happened, where in the loop."""
+"""Turn execution history events into one readable line per state: what happened, where in the loop.
 
-import contextlib
+The printer reads what the states happen to output, and those shapes change with the workflow (a
+rejected input, a caught error, a newer payload), so every field is optional here: a state whose
+output lacks what its line needs gets a shorter line or none, never an exception.
+"""
+
 import json
 from typing import Any
 
 _FAILURE_DETAILS = ("taskFailedEventDetails", "lambdaFunctionFailedEventDetails", "executionFailedEventDetails")
+_BLANK = " " * 9
+# Texts from the run (a model's refusal, an error message) must not break the line or drive the terminal.
+_CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029], " ")
+
+
+def _field(value: Any, *path: str) -> Any:
+    """value[path[0]][path[1]]..., or None where the path leaves the JSON objects."""
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _text(value: Any, default: str = "?") -> str:
+    return default if value is None else str(value)
+
+
+def _number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _where(state: dict[str, Any]) -> str:
     # Inside an attempt the state has the loop; Validate's answer names its own position.
-    loop = state.get("loop", state if "attempt" in state else None) if isinstance(state, dict) else None
+    loop = state.get("loop", state if "attempt" in state else None)
     if not isinstance(loop, dict):
-        return "         "
-    many = len(loop.get("candidates") or []) > 1 and "candidate" in state
-    candidate = f" c{state['candidate']}" if many else ""
-    return f"[r{loop.get('revision', 0):02d} a{loop.get('attempt', 0):02d}{candidate}]"
+        return _BLANK
+    revision, attempt = _number(loop.get("revision")) or 0, _number(loop.get("attempt")) or 0
+    candidates = loop.get("candidates")
+    many = (len(candidates) if isinstance(candidates, list) else _number(candidates) or 1) > 1
+    candidate = f" c{_text(state['candidate'])}" if many and "candidate" in state else ""
+    return f"[r{revision:02d} a{attempt:02d}{candidate}]"
 
 
 def _shorten(text: str, limit: int = 110) -> str:
@@ -22,52 +48,107 @@ def _shorten(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _describe(name: str, state: dict[str, Any]) -> str | None:
-    if name == "Check input":
-        request = state["request"]
-        return (
-            f"input accepted: up to {request['max_retry_attempts']} image(s) per prompt, "
-            f"{request['max_prompt_revisions']} revision(s); images -> s3://{state['run']['bucket']}/{state['run']['folder']}/"
-        )
-    if name == "Count the attempt":
-        return f"prompt: {_shorten(state['loop']['prompt'], 90)}"
-    if name == "Generate image":
-        generation = state["generation"]
-        if generation["outcome"] == "image":
-            return f"image made (seed {generation['seed']})"
-        return f"no image: {_shorten(generation['refusal'] or '')}"
-    if name == "Save image" and state.get("record", {}).get("key"):
-        return f"saved {state['record']['key']}"
-    if name == "Save image":
-        return "refusal recorded"
-    if name == "Validate image":
-        verdict = state
-        word = "PASS" if verdict["passed"] else "FAIL"
-        return f"{word} score {verdict['score']}/10: {_shorten(verdict['reason'])}"
-    if name in ("Revise prompt", "Translate prompt"):
-        proposal = state["proposal"]
-        return f"new prompt: {_shorten(proposal['prompt'], 90)}"
-    return None
+def _accepted(state: dict[str, Any]) -> str:
+    if "Error" in state:
+        # The Catch put the error where the request would be: the failure lines that follow explain it.
+        return f"input rejected: {_text(state['Error'])}"
+    attempts = _text(_field(state, "request", "max_retry_attempts"))
+    revisions = _text(_field(state, "request", "max_prompt_revisions"))
+    line = f"input accepted: up to {attempts} image(s) per prompt, {revisions} revision(s)"
+    bucket, folder = _field(state, "run", "bucket"), _field(state, "run", "folder")
+    line += f"; images -> s3://{bucket}/{folder}/" if bucket and folder else ""
+    substitutions = state.get("substitutions")
+    if isinstance(substitutions, list):
+        # A retired model replaced by its successor is said where the run starts.
+        line += "".join(f"; {_shorten(_text(s), 240)}" for s in substitutions)
+    return line
+
+
+def _generated(state: dict[str, Any]) -> str | None:
+    generation = state.get("generation")
+    if not isinstance(generation, dict):
+        return None
+    if generation.get("outcome") == "image":
+        return f"image made (seed {_text(generation.get('seed'))})"
+    return f"no image: {_shorten(_text(generation.get('refusal'), 'no reason given'))}"
+
+
+def _saved(state: dict[str, Any]) -> str:
+    key = _field(state, "record", "key")
+    return f"saved {key}" if key else "refusal recorded"
+
+
+def _judged(state: dict[str, Any]) -> str | None:
+    # Validate answers with the candidate's result: its verdict is the state itself.
+    if "passed" not in state:
+        return None
+    word = "PASS" if state.get("passed") is True else "FAIL"
+    return f"{word} score {_text(state.get('score'))}/10: {_shorten(_text(state.get('reason'), ''))}"
+
+
+def _proposed(state: dict[str, Any]) -> str | None:
+    prompt = _field(state, "proposal", "prompt")
+    return f"new prompt: {_shorten(str(prompt), 90)}" if prompt is not None else None
+
+
+def _counted(state: dict[str, Any]) -> str | None:
+    prompt = _field(state, "loop", "prompt")
+    return f"prompt: {_shorten(str(prompt), 90)}" if prompt is not None else None
+
+
+_DESCRIBERS = {
+    "Check input": _accepted,
+    "Count the attempt": _counted,
+    "Generate image": _generated,
+    "Save image": _saved,
+    "Validate image": _judged,
+    "Revise prompt": _proposed,
+    "Translate prompt": _proposed,
+}
+
+
+def _exited(details: dict[str, Any]) -> str | None:
+    name = details.get("name")
+    describer = _DESCRIBERS.get(name) if isinstance(name, str) else None
+    if describer is None:
+        return None
+    try:
+        state = json.loads(details.get("output") or "{}")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(state, dict):
+        return None
+    text = describer(state)
+    return f"{_where(state)} {name:<18} {text}" if text else None
+
+
+def _failed(kind: Any, failure: dict[str, Any]) -> str:
+    cause = failure.get("cause")
+    try:
+        message = _field(json.loads(cause), "errorMessage") if isinstance(cause, str) else None
+    except ValueError:
+        message = None
+    label = "run failed" if kind == "ExecutionFailed" else "task failed"
+    return f"{_BLANK} {label}: {_text(failure.get('error'))}: {_shorten(_text(message or cause, ''))}"
 
 
 def describe_event(event: dict[str, Any]) -> str | None:
     """A progress line for the events a person wants to see; None for the rest."""
-    kind = event["type"]
+    line = _line(event)
+    return line.translate(_CONTROLS) if line else None
+
+
+def _line(event: dict[str, Any]) -> str | None:
+    if not isinstance(event, dict):
+        return None
     details = event.get("stateExitedEventDetails")
-    if details:
-        state = json.loads(details.get("output") or "{}")
-        text = _describe(details["name"], state) if isinstance(state, dict) else None
-        if text is None:
-            return None
-        return f"{_where(state)} {details['name']:<18} {text}"
+    if isinstance(details, dict):
+        return _exited(details)
+    kind = event.get("type")
     for key in _FAILURE_DETAILS:
         failure = event.get(key)
-        if failure:
-            cause = failure.get("cause") or ""
-            with contextlib.suppress(ValueError, AttributeError):
-                cause = json.loads(cause).get("errorMessage", cause)
-            label = "run failed" if kind == "ExecutionFailed" else "task failed"
-            return f"          {label}: {failure.get('error')}: {_shorten(cause)}"
+        if isinstance(failure, dict) and failure:
+            return _failed(kind, failure)
     if kind == "ExecutionSucceeded":
-        return "          run succeeded"
+        return f"{_BLANK} run succeeded"
     return None

@@ -7,12 +7,70 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from imgloop.executions import Execution, described, fetch, follow, history, stack_outputs, start
 from imgloop.progress import describe_event
 from infra.constants import STACK_NAME
 
+NO_REGION = (
+    "no AWS region: pass --region (e.g. --region us-west-2), set AWS_REGION, "
+    "or set a region in your profile with `aws configure`"
+)
+NO_CREDENTIALS = (
+    "no AWS credentials: run `aws configure` (or `aws sso login --profile NAME` and set AWS_PROFILE=NAME), "
+    "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
 
-def add_commands(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """The command cannot do its work; the message says what is missing or wrong and how to fix it."""
+
+
+def asking_aws(command: Command) -> Command:
+    """The command, with AWS's refusals (expired credentials, access denied, no endpoint) as one line."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (BotoCoreError, ClientError) as error:
+            raise UsageError(f"AWS refused or could not be reached: {error}") from None
+
+    return run
+
+
+def arn_region(arn: str) -> str:
+    """The region of an execution ARN: arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME."""
+    parts = arn.split(":")
+    if len(parts) != 8 or parts[0] != "arn" or parts[2] != "states" or parts[5] != "execution" or not parts[3]:
+        raise UsageError(f"not an execution ARN: {arn!r} (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME)")
+    return parts[3]
+
+
+def aws_session(region: str | None, arn: str | None = None) -> Any:
+    """A boto3 session with a region and credentials, or a UsageError naming what is missing.
+
+    An execution lives in the region its ARN names, so --region, if given, has to agree with it.
+    """
+    import boto3
+
+    if arn:
+        home = arn_region(arn)
+        if region and region != home:
+            raise UsageError(f"--region {region}, but the execution's ARN is in {home}")
+        region = home
+    session = boto3.session.Session(region_name=region)
+    if not session.region_name:
+        raise UsageError(NO_REGION)
+    if session.get_credentials() is None:
+        raise UsageError(NO_CREDENTIALS)
+    return session
+
+
+def add_commands(commands: Any) -> dict[str, Command]:
     """Add the commands' parsers; returns the function that runs each."""
     begin = commands.add_parser("start", help="start an execution of the deployed stack")
     begin.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
@@ -26,17 +84,11 @@ def add_commands(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]
     get = commands.add_parser("fetch", help="download an execution's images and manifest")
     get.add_argument("execution_arn")
     get.add_argument("--out", type=Path, default=Path("out"), help="folder to write into (default: out)")
-    for parser in (begin, watch, get):
-        parser.add_argument("--stack", default=STACK_NAME, help=f"the deployed stack's name (default: {STACK_NAME})")
-        parser.add_argument("--region", help="the stack's region (default: your AWS configuration's)")
+    begin.add_argument("--stack", default=STACK_NAME, help=f"the deployed stack's name (default: {STACK_NAME})")
+    begin.add_argument("--region", help="the stack's region (default: AWS_REGION or your profile's)")
+    for parser in (watch, get):
+        parser.add_argument("--region", help="the execution's region (default: the one its ARN names)")
     return {"start": _start, "watch": _watch, "fetch": _fetch}
-
-
-def _clients(args: argparse.Namespace) -> tuple[Any, Any]:
-    import boto3
-
-    session = boto3.session.Session(region_name=args.region)
-    return session.client("stepfunctions"), session.client("s3")
 
 
 def _print_line(event: dict[str, Any]) -> None:
@@ -50,13 +102,27 @@ def _report(execution: Execution) -> int:
     return 0 if execution.status == "SUCCEEDED" else 1
 
 
-def _start(args: argparse.Namespace) -> int:
-    import boto3
+def read_event(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
 
-    event = json.loads(args.input.read_text(encoding="utf-8"))
-    machine = stack_outputs(boto3.client("cloudformation", region_name=args.region), args.stack)["StateMachineArn"]
-    sfn, _ = _clients(args)
-    arn = start(sfn, machine, event, args.name)
+
+def _start(args: argparse.Namespace) -> int:
+    event = read_event(args.input)
+    session = aws_session(args.region)
+    try:
+        outputs = stack_outputs(session.client("cloudformation"), args.stack)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ValidationError":
+            raise
+        raise UsageError(
+            f"no stack {args.stack} in {session.region_name}: deploy it first (README: Deploying and starting "
+            "runs), or pass --stack / --region"
+        ) from None
+    sfn = session.client("stepfunctions")
+    arn = start(sfn, outputs["StateMachineArn"], event, args.name)
     print(arn, flush=True)
     if not args.wait:
         return 0
@@ -64,14 +130,20 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    sfn, _ = _clients(args)
+    sfn = aws_session(args.region, args.execution_arn).client("stepfunctions")
     return _report(follow(sfn, args.execution_arn, _print_line))
 
 
+def fetched(execution_arn: str, region: str | None, out_dir: Path) -> tuple[Execution, list[Path]]:
+    """The execution as it stands, with its files copied into out_dir/<execution name>."""
+    session = aws_session(region, execution_arn)
+    sfn = session.client("stepfunctions")
+    execution = described(sfn, execution_arn, history(sfn, execution_arn))
+    return execution, fetch(session.client("s3"), execution, out_dir)
+
+
 def _fetch(args: argparse.Namespace) -> int:
-    sfn, s3 = _clients(args)
-    execution = described(sfn, args.execution_arn, history(sfn, args.execution_arn))
-    files = fetch(s3, execution, args.out)
+    execution, files = fetched(args.execution_arn, args.region, args.out)
     for path in files:
         print(path)
     if execution.status == "RUNNING":

@@ -4,7 +4,7 @@ The start is a direct Step Functions integration (no Lambda in between) and asyn
 machine is STANDARD and may run for many minutes, so the answer is 202 with the execution's id.
 The request body is checked against the schema the workflow's own input rules produce."""
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -17,19 +17,29 @@ from infra.access import allow_objects, logical_id
 from infra.functions import FunctionFactory
 from infra.nag import acknowledge
 
+# $util.escapeJavaScript keeps quotes, backslashes, newlines and non-Latin text intact inside a JSON
+# string, but it also escapes single quotes (\'), which JSON does not allow; every use undoes that
+# with replaceAll, whose first argument is a Java regex: one backslash, then a quote.
+UNESCAPE_QUOTES = r""".replaceAll("\\'", "'")"""
+
 # The execution name: the Idempotency-Key header, else the body's idempotency_key, else the
-# request id. The input is the body as sent; escapeJavaScript keeps quotes, newlines and
-# non-Latin text intact but escapes single quotes, which JSON does not allow, so those are undone.
-START_TEMPLATE = """#set($body = $input.path('$'))
+# request id. The input is the body as sent.
+START_TEMPLATE = (
+    """#set($body = $input.path('$'))
 #set($key = $input.params().header.get('Idempotency-Key'))
 #if("$!key" == "")#set($key = $input.params().header.get('idempotency-key'))#end
 #if("$!key" == "")#set($key = "$!body.idempotency_key")#end
 #if("$!key" == "")#set($key = $context.requestId)#end
 {
   "stateMachineArn": "%s",
-  "name": "$util.escapeJavaScript($key)",
-  "input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"
+  "name": "$util.escapeJavaScript($key)"""
+    + UNESCAPE_QUOTES
+    + """",
+  "input": "$util.escapeJavaScript($input.json('$'))"""
+    + UNESCAPE_QUOTES
+    + """"
 }"""
+)
 
 # The id is the execution name, the ARN's last part (VTL does arithmetic only in #set).
 STARTED_TEMPLATE = """#set($arn = $input.path('$.executionArn'))
@@ -41,14 +51,23 @@ STARTED_TEMPLATE = """#set($arn = $input.path('$.executionArn'))
 }"""
 
 # Step Functions answers 400 ExecutionAlreadyExists for a name used with another input, or by an
-# execution that has ended (same input while it runs returns that execution: idempotent).
-REFUSED_TEMPLATE = """#set($type = $input.path('$.__type'))
+# execution that has ended (same input while it runs returns that execution: idempotent). API
+# Gateway's #if takes a null as true, so the error type is tested as a string, never as a null.
+REFUSED_TEMPLATE = (
+    """#set($type = "$!input.path('$.__type')")
 #if($type.contains('ExecutionAlreadyExists'))
 #set($context.responseOverride.status = 409)
 {"message": "idempotency key already used (the run ended, or had another body): GET /generations/{key}"}
 #else
-{"message": "$util.escapeJavaScript($input.path('$.message'))"}
+{"message": "$util.escapeJavaScript($input.path('$.message'))"""
+    + UNESCAPE_QUOTES
+    + """"}
 #end"""
+)
+
+# API Gateway's own answer to a body the schema rejects says only "Invalid request body"; this one
+# names the fields and rules.
+BAD_BODY_TEMPLATE = '{"message": "$util.escapeJavaScript($context.error.validationErrorString)' + UNESCAPE_QUOTES + '"}'
 
 
 class GenerationsApi(Construct):
@@ -102,15 +121,11 @@ class GenerationsApi(Construct):
             schema=request_schema(default_generator),
         )
         model = apigw.Model.from_model_name(self, "GenerationRequestModel", schema.ref)
-        # API Gateway's own answer to a body the schema rejects says only "Invalid request body";
-        # this one names the fields and rules.
         self.api.add_gateway_response(
             "BadBody",
             type=apigw.ResponseType.BAD_REQUEST_BODY,
             status_code="400",
-            templates={
-                "application/json": '{"message": "$util.escapeJavaScript($context.error.validationErrorString)"}'
-            },
+            templates={"application/json": BAD_BODY_TEMPLATE},
         )
         validator = apigw.RequestValidator(
             self, "BodyValidator", rest_api=self.api, validate_request_body=True, validate_request_parameters=True
@@ -180,9 +195,16 @@ class GenerationsApi(Construct):
         if auth == "api_key":
             self._api_key_plan()
         self._acknowledge(status_role, auth)
+        # RestApi.url ends in "/", so "$API_URL/generations" would hold "//"; this one does not.
+        self.url = (
+            f"https://{self.api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/"
+            f"{self.api.deployment_stage.stage_name}"
+        )
 
     def _api_key_plan(self) -> None:
         key = self.api.add_api_key("Key", description="imgloop clients")
+        # The id, not the value: the value is a secret, read with `aws apigateway get-api-key --include-value`.
+        CfnOutput(self, "ApiKeyId", value=key.key_id).override_logical_id("ApiKeyId")
         plan = self.api.add_usage_plan(
             "Plan",
             throttle=apigw.ThrottleSettings(rate_limit=5, burst_limit=10),

@@ -39,6 +39,6 @@ class ImageLoopStack(Stack):
             default_generator=node.get_context(c.CTX_GENERATOR_MODEL),
             extra_buckets=list(node.try_get_context(c.CTX_EXTRA_BUCKETS) or []),
         )
-        CfnOutput(self, "ApiUrl", value=api.api.url)
+        CfnOutput(self, "ApiUrl", value=api.url)
         CfnOutput(self, "BucketName", value=storage.bucket.bucket_name)
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)

@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import re
+import shutil
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,9 +19,7 @@ from imgloop.cli import main
 from imgloop.report import render_report, report_from_local_run
 
 TRICKY = 'He said "no" <b>&</b> 夜'
-TRICKY_ESCAPED = "He said &quot;no&quot; &lt;b&gt;&amp;&lt;/b&gt; 夜"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+TRICKY_ESCAPED = "He said &#34;no&#34; &lt;b&gt;&amp;&lt;/b&gt; 夜"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -184,13 +183,18 @@ def test_page_is_self_contained() -> None:
     assert "url(" not in page
 
 
-def test_report_command_reads_a_local_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    manifest = _manifest()
-    run_dir = tmp_path / "report-run"
-    run_dir.mkdir()
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+def _run_folder(folder: Path, manifest: dict[str, Any], execution: dict[str, Any] | None = None) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     for name, data in _images(manifest).items():
-        (run_dir / name).write_bytes(data)
+        (folder / name).write_bytes(data)
+    if execution is not None:
+        (folder / "execution.json").write_text(json.dumps(execution), encoding="utf-8")
+    return folder
+
+
+def test_report_command_reads_a_local_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = _run_folder(tmp_path / "report-run", _manifest())
     (run_dir / "r00-a02-c2.png").unlink()
 
     out = tmp_path / "pages" / "report.html"
@@ -201,23 +205,83 @@ def test_report_command_reads_a_local_run_folder(tmp_path: Path, capsys: pytest.
     assert capsys.readouterr().out.strip() == f"report: {out}"
 
 
+def test_report_command_takes_the_out_folder_of_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = _run_folder(tmp_path / "out" / "report-run", _manifest())
+
+    out = tmp_path / "report.html"
+    assert main(["report", "--local-run", str(tmp_path / "out"), "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == report_from_local_run(run_dir)
+
+
+def test_report_command_lists_the_runs_when_the_folder_holds_several(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("run-b", "run-a"):
+        _run_folder(tmp_path / "out" / name, _manifest())
+    (tmp_path / "out" / "not-a-run").mkdir()
+
+    assert main(["report", "--local-run", str(tmp_path / "out"), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "2 runs there; give one of them as --local-run:" in err
+    assert err.splitlines()[1:] == [f"  {tmp_path / 'out' / 'run-a'}", f"  {tmp_path / 'out' / 'run-b'}"]
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_report_command_without_a_run_fails_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--out", str(tmp_path / "r.html")]) == 2
     assert "--local-run DIR" in capsys.readouterr().err
     assert main(["report", "--local-run", str(tmp_path / "nothing"), "--out", str(tmp_path / "r.html")]) == 2
     assert "cannot read the run" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["report", "--local-run", str(tmp_path / "empty"), "--out", str(tmp_path / "r.html")]) == 2
+    assert "no run there" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
 
 
+def test_a_rejected_run_has_no_report_and_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rejected = tmp_path / "rejected"
+    rejected.mkdir()
+    summary = {"status": "FAILED", "output": None, "error": "InvalidInput", "cause": "prompt: Field required"}
+    (rejected / "execution.json").write_text(json.dumps(summary))
+
+    assert main(["report", "--local-run", str(rejected), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "no manifest.json" in err and "InvalidInput: prompt: Field required" in err
+
+
+def test_a_failed_run_shows_its_error_and_cause_in_the_header(tmp_path: Path) -> None:
+    manifest = _manifest() | {"status": "requirements_not_met", "winner": None}
+    cause = "No image met the requirement: 5 image(s) made. Best: score 4/10 <r00-a02-c1.png>."
+    summary = {"status": "FAILED", "output": None, "error": "RequirementsNotMet", "cause": cause}
+    page = report_from_local_run(_run_folder(tmp_path / "failed", manifest, summary))
+
+    assert '<h1><span class="status requirements_not_met">Requirements not met</span>' in page
+    assert "<dt>Error</dt><dd>RequirementsNotMet</dd>" in page
+    assert (
+        "<dt>Cause</dt><dd>No image met the requirement: 5 image(s) made. Best: score 4/10 &lt;r00-a02-c1.png&gt;.</dd>"
+        in page
+    )
+
+
+def test_a_run_that_ended_outside_its_record_shows_failed_with_the_manifests_failure() -> None:
+    manifest = _manifest() | {"status": "running", "winner": None, "finished_at": None}
+    page = render_report(manifest, {}, {"status": "FAILED", "error": "StorageError", "cause": "PutObject: denied"})
+
+    assert '<span class="status failed">Failed</span>' in page
+    assert "<dt>Error</dt><dd>StorageError</dd><dt>Cause</dt><dd>PutObject: denied</dd>" in page
+    recorded = _manifest() | {"status": "failed", "failure": {"error": "ModelUnavailable", "message": "retired"}}
+    assert "<dt>Error</dt><dd>ModelUnavailable</dd><dt>Cause</dt><dd>retired</dd>" in render_report(recorded, {})
+
+
 def _chromium(profile: Path) -> webdriver.Chrome:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file()]
-    if missing:
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or chromedriver is None:
         pytest.fail(
-            f"the browser test needs Debian's chromium and chromedriver: {', '.join(missing)} not found; "
-            "install them with `apt-get install -y chromium chromium-driver`"
+            "the browser test needs chromium and chromedriver on the PATH; `make test` installs Debian's "
+            "(apt-get install chromium chromium-driver) when it runs as root or with sudo"
         )
     options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
+    options.binary_location = chromium
     for argument in (
         "--headless=new",
         "--no-sandbox",
@@ -232,7 +296,7 @@ def _chromium(profile: Path) -> webdriver.Chrome:
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    return webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
 
 
 @pytest.mark.browser

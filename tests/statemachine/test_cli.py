@@ -1,6 +1,9 @@
-"""`imgloop run --local`: live progress, one JSON object with --json, exit code 0 only on success."""
+"""The `imgloop` command as a user runs it: live progress, one JSON object with --json, exit code 0 only on
+success, and one line on stderr (exit 2) for whatever stops it before a run, never a traceback."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +11,8 @@ import pytest
 
 from imgloop.cli import main
 from tests.conftest import EVENTS
+
+IMGLOOP = Path(sys.executable).parent / "imgloop"
 
 
 def test_json_mode_prints_one_object_and_exits_zero_on_success(
@@ -26,7 +31,7 @@ def test_json_mode_prints_one_object_and_exits_zero_on_success(
     assert (folder / "r00-a02.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _run(assembly: Path, tmp_path: Path, event: dict[str, Any], *options: str) -> int:
+def _run(assembly: Path, tmp_path: Path, event: Any, *options: str) -> int:
     path = tmp_path / "event.json"
     path.write_text(json.dumps(event))
     local = ["run", "--local", "--input", str(path), "--assembly", str(assembly), "--out", str(tmp_path)]
@@ -99,3 +104,193 @@ def test_start_local_is_a_local_run(
     assert main(["start", "--local", "--input", str(event), "--name", "local-start"]) == 0
     assert "execution local-start: SUCCEEDED" in capsys.readouterr().out
     assert (tmp_path / "out" / "local-start" / "r00-a01.png").exists()
+
+
+REJECTED = {
+    "a missing prompt": ({"negative_prompt": "blur"}, "prompt"),
+    "no attempts": ({"prompt": "a lighthouse", "max_retry_attempts": 0}, "max_retry_attempts"),
+    "a JSON list": (["a lighthouse"], "request"),
+    "an unknown field": ({"prompt": "a lighthouse", "colour": "red"}, "colour"),
+    "an over-budget request": (
+        {"prompt": "a lighthouse", "max_retry_attempts": 10, "max_prompt_revisions": 10, "candidates": 4},
+        "120",
+    ),
+    "a bad aspect ratio": ({"prompt": "a lighthouse", "generator": {"aspect_ratio": "7:3"}}, "aspect_ratio"),
+}
+
+
+@pytest.mark.parametrize("case", REJECTED)
+def test_a_rejected_input_ends_in_one_json_object_naming_the_field(
+    case: str, assembly: Path, aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event, field = REJECTED[case]
+    code = _run(assembly, tmp_path, event, "--name", "rejected", "--json")
+
+    out, err = capsys.readouterr()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert code == 1
+    assert result == {"status": "FAILED", "output": None, "error": "InvalidInput", "cause": result["cause"]}
+    assert field in result["cause"]
+    assert "Traceback" not in out + err
+    assert [p.name for p in (tmp_path / "rejected").iterdir()] == ["execution.json"]  # no image, no manifest
+
+
+def test_a_rejected_input_in_human_mode_prints_the_error_and_cause(assembly: Path, tmp_path: Path) -> None:
+    """The installed command itself, in a process of its own: what a user types."""
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 0}))
+    command = [str(IMGLOOP), "run", "--local", "--input", str(event), "--assembly", str(assembly)]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "out"), "--name", "rejected"], capture_output=True, text=True, timeout=300
+    )
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "Check input        input rejected: InvalidInput" in done.stdout
+    assert "execution rejected: FAILED" in done.stdout
+    assert "error: InvalidInput\ncause: max_retry_attempts: Input should be greater than or equal to 1" in done.stdout
+
+
+def test_start_local_takes_the_options_of_run_local(
+    assembly: Path, aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 2, "max_prompt_revisions": 0}))
+    local = ["start", "--local", "--input", str(event), "--assembly", str(assembly), "--out", str(tmp_path / "runs")]
+    code = main([*local, "--name", "started", "--json", "--reject-first", "1"])
+
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["status"] == "SUCCEEDED" and result["output"]["attempt"] == 2
+    assert (tmp_path / "runs" / "started" / "r00-a02.png").is_file()
+
+
+def test_local_only_options_are_refused_for_a_run_on_aws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["start", "--input", "event.json", "--out", str(tmp_path), "--reject-first", "2"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "imgloop: --out, --reject-first: only with --local (a local run); AWS runs are fetched with `fetch`\n"
+    )
+
+
+def test_a_missing_assembly_folder_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"prompt": "a lighthouse"}))
+    missing = tmp_path / "no-cdk.out"
+
+    assert main(["run", "--local", "--input", str(event), "--assembly", str(missing), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"imgloop: --assembly {missing}: no synthesized ImageLoop stack there")
+    assert "make synth" in err and "Traceback" not in err
+
+
+def test_a_reused_name_is_refused_unless_replaced(
+    assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No `aws` fixture: each run gets an account of its own, as each `imgloop` process does.
+    event = {"prompt": "a lighthouse", "max_retry_attempts": 2, "max_prompt_revisions": 0}
+    assert _run(assembly, tmp_path, event, "--name", "again", "--json", "--reject-first", "1") == 0
+    capsys.readouterr()
+
+    assert _run(assembly, tmp_path, event, "--name", "again", "--json") == 2
+    assert capsys.readouterr().err == (
+        f"imgloop: {tmp_path / 'again'} holds an earlier run named again: choose another --name, or add --replace\n"
+    )
+    assert (tmp_path / "again" / "r00-a02.png").is_file()  # the earlier run is untouched
+
+    assert _run(assembly, tmp_path, event, "--name", "again", "--json", "--replace") == 0
+    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == ["execution.json", "manifest.json", "r00-a01.png"]
+
+
+def test_replace_leaves_a_folder_that_is_not_a_run_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+
+    assert _run(tmp_path, tmp_path, {"prompt": "a lighthouse"}, "--name", "mine", "--replace") == 2
+    assert "is not a run's folder" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_a_name_that_could_leave_the_out_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _run(tmp_path, tmp_path, {"prompt": "a lighthouse"}, "--name", "../elsewhere")
+
+    assert exited.value.code == 2
+    assert "--name: must be 1-80 letters, digits" in capsys.readouterr().err
+
+
+ARN = "arn:aws:states:eu-central-1:123456789012:execution:ImageLoop:some-run"
+
+
+@pytest.fixture
+def no_aws_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine where nobody ran `aws configure`: no AWS_* variables, empty config files, no instance role."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        empty = tmp_path / name.lower()
+        empty.write_text("")
+        monkeypatch.setenv(name, str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+NO_REGION = "imgloop: no AWS region: pass --region (e.g. --region us-west-2), set AWS_REGION, or set a region"
+NO_CREDENTIALS = "imgloop: no AWS credentials: run `aws configure`"
+WITHOUT_AWS = {
+    "start": (["start", "--input", "EVENT"], NO_REGION),
+    "start --region": (["start", "--input", "EVENT", "--region", "us-west-2"], NO_CREDENTIALS),
+    "watch": (["watch", ARN], NO_CREDENTIALS),
+    "fetch": (["fetch", ARN, "--out", "OUT"], NO_CREDENTIALS),
+    "report": (["report", ARN, "--out", "OUT/report.html"], NO_CREDENTIALS),
+    "check-models": (["check-models"], NO_REGION),
+    "check-models --region": (["check-models", "--region", "us-west-2"], NO_CREDENTIALS),
+    "a region the ARN contradicts": (
+        ["watch", ARN, "--region", "us-west-2"],
+        "imgloop: --region us-west-2, but the execution's ARN is in eu-central-1",
+    ),
+    "not an ARN": (["fetch", "some-run"], "imgloop: not an execution ARN: 'some-run'"),
+}
+
+
+@pytest.mark.parametrize("case", WITHOUT_AWS)
+def test_without_region_or_credentials_one_line_says_what_to_set(
+    case: str, no_aws_setup: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"prompt": "a lighthouse"}))
+    argv, message = WITHOUT_AWS[case]
+    argv = [a.replace("EVENT", str(event)).replace("OUT", str(tmp_path / "out")) for a in argv]
+
+    code = main(argv)
+
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == "" and err.startswith(message) and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_installed_command_says_what_is_missing_without_a_traceback(no_aws_setup: None) -> None:
+    done = subprocess.run([str(IMGLOOP), "watch", ARN], capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(NO_CREDENTIALS) and "Traceback" not in done.stderr
+
+
+def test_check_models_shows_no_node_banner_and_fails_when_bedrock_cannot_be_asked(no_aws_setup: None) -> None:
+    import os
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JSII_")}
+    environment |= {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_ENDPOINT_URL_BEDROCK": "http://127.0.0.1:9",  # nothing listens there
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    command = [str(IMGLOOP), "check-models", "--region", "us-west-2"]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+
+    assert done.returncode == 1
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["UNKNOWN"] * 3
+    assert done.stderr.startswith("nothing was checked: could not ask Bedrock: Could not connect")
+    assert "b'" not in done.stderr and "node" not in done.stderr.lower()
