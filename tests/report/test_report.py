@@ -341,3 +341,21 @@ def test_report_of_a_real_local_run_renders_in_chromium(runner: Callable[..., An
     assert title == f"Succeeded: {TRICKY} - imgloop report"
     assert winners == [manifest["winner"]["key"].rsplit("/", 1)[1]]
     assert screenshot.is_file() and screenshot.read_bytes()[:8] == PNG
+
+
+def test_a_retired_model_replaced_by_its_successor_is_shown_in_the_header() -> None:
+    manifest = _manifest()
+    manifest["substitutions"] = [
+        {
+            "section": "generator",
+            "retired": "stability.stable-diffusion-xl-v1",
+            "successor": "stability.sd3-5-large-v1:0",
+            "note": "1024x1024 became aspect_ratio 1:1",
+        }
+    ]
+    page = render_report(manifest, _images(manifest))
+
+    assert (
+        "generator: stability.stable-diffusion-xl-v1 is retired on Bedrock; stability.sd3-5-large-v1:0 ran instead "
+        "(1024x1024 became aspect_ratio 1:1)" in page
+    )
