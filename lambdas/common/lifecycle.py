@@ -9,7 +9,8 @@ from typing import Any
 
 from common.catalogue import base_model_id, lookup
 from common.errors import ModelUnavailable
-from common.generators import family_of
+from common.generators import default_model, family_of
+from common.generators.base import ImageGenerator
 from common.manifest import Substitution
 from common.request import RunRequest, allowed_by, read_request
 from common.settings import Settings
@@ -48,18 +49,25 @@ def with_successors(request: RunRequest) -> tuple[RunRequest, list[Substitution]
                 f"{section}.model_id: {config.model_id} is retired on Bedrock; its successor is {successor} "
                 '(set "retired_models": "successor" to run it in its place)'
             )
-        if section != "generator":
-            replaced, note = config.model_copy(update={"model_id": successor}), "sampling settings kept"
+        if section == "generator":
+            successor, replaced, note = _image_successor(config, successor, request.mode)
         else:
-            family = family_of(successor)
-            if family is None:
-                raise ModelUnavailable(
-                    f"generator.model_id: {config.model_id}'s successor {successor} is no image model"
-                )
-            if isinstance(config, family):
-                replaced, note = config.model_copy(update={"model_id": successor}), "parameters kept"
-            else:
-                replaced, note = family.adopt(successor, config)
+            replaced, note = config.model_copy(update={"model_id": successor}), "sampling settings kept"
         changes[section] = replaced
         substitutions.append(Substitution(section=section, retired=config.model_id, successor=successor, note=note))
     return request.model_copy(update=changes), substitutions
+
+
+def _image_successor(retired: ImageGenerator, successor: str, mode: str) -> tuple[str, ImageGenerator, str]:
+    """The successor's parameters for the retired image model's. The catalogued successor draws from
+    text; an edit goes to the model that serves its mode instead."""
+    family = family_of(successor)
+    if family is not None and mode not in family.adopt(successor, retired)[0].modes():
+        successor = default_model(mode, successor)
+        family = family_of(successor)
+    if family is None:
+        raise ModelUnavailable(f"generator.model_id: {retired.model_id}'s successor {successor} is no image model")
+    if isinstance(retired, family):
+        return successor, retired.model_copy(update={"model_id": successor}), "parameters kept"
+    replaced, note = family.adopt(successor, retired)
+    return successor, replaced, note

@@ -7,12 +7,12 @@ max_retry_attempts * (max_prompt_revisions + 1) * candidates images, which may n
 """
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.errors import InvalidInput, shown
-from common.generators import FAMILIES, GeneratorConfig
+from common.generators import FAMILIES, GeneratorConfig, default_model
 from common.keys import EXECUTION_NAME_PATTERN
 from common.seed_events import structured
 from common.settings import Settings
@@ -45,14 +45,18 @@ class OutputConfig(_Strict):
     @field_validator("bucket")
     @classmethod
     def _bucket_name(cls, value: str) -> str:
-        if not _BUCKET.match(value) or ".." in value:
-            raise ValueError("must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)")
-        return value
+        return valid_bucket(value)
 
     @field_validator("prefix")
     @classmethod
     def _key_prefix(cls, value: str) -> str:
         return valid_prefix(value)
+
+
+def valid_bucket(value: str) -> str:
+    if not _BUCKET.match(value) or ".." in value:
+        raise ValueError("must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)")
+    return value
 
 
 def valid_prefix(value: str) -> str:
@@ -64,6 +68,77 @@ def valid_prefix(value: str) -> str:
             "and '-', each starting with a letter or digit"
         )
     return "/".join(segments)
+
+
+def _s3_uri(value: Any) -> Any:
+    """s3://bucket/key, the form people write, as the structured form."""
+    if isinstance(value, str) and value.startswith("s3://"):
+        bucket, _, key = value.removeprefix("s3://").partition("/")
+        return {"bucket": bucket, "key": key}
+    return value
+
+
+class S3Image(_Strict):
+    """An image in S3 to edit (or its mask): `s3://bucket/key` or `{"bucket": ..., "key": ...}`."""
+
+    bucket: str
+    key: str = Field(min_length=1, max_length=1024)
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        return valid_bucket(value)
+
+    @field_validator("key")
+    @classmethod
+    def _plain_key(cls, value: str) -> str:
+        if _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+ImageRef = Annotated[S3Image, BeforeValidator(_s3_uri)]
+
+
+class Margins(_Strict):
+    """How far to grow the canvas on each side, in pixels (outpainting)."""
+
+    left: int = Field(default=0, ge=0, le=2000)
+    right: int = Field(default=0, ge=0, le=2000)
+    up: int = Field(default=0, ge=0, le=2000)
+    down: int = Field(default=0, ge=0, le=2000)
+
+    @model_validator(mode="after")
+    def _grows(self) -> "Margins":
+        if not (self.left or self.right or self.up or self.down):
+            raise ValueError("at least one of left, right, up and down must be more than 0")
+        return self
+
+
+Mode = Literal["text-to-image", "image-to-image", "inpaint", "outpaint", "search-replace", "erase"]
+# What each mode needs besides the prompt ("|" : one of them), and what it may take.
+MODE_NEEDS: dict[str, tuple[str, ...]] = {
+    "text-to-image": (),
+    "image-to-image": ("source_image",),
+    "inpaint": ("source_image", "mask_image|mask_prompt"),
+    "outpaint": ("source_image", "outpaint"),
+    "search-replace": ("source_image", "search_prompt"),
+    "erase": ("source_image", "mask_image"),
+}
+MODE_TAKES: dict[str, tuple[str, ...]] = {
+    "text-to-image": (),
+    "image-to-image": ("source_image", "strength"),
+    "inpaint": ("source_image", "mask_image", "mask_prompt"),
+    "outpaint": ("source_image", "outpaint"),
+    "search-replace": ("source_image", "search_prompt"),
+    "erase": ("source_image", "mask_image"),
+}
+EDIT_FIELDS = ("source_image", "mask_image", "mask_prompt", "strength", "search_prompt", "outpaint")
+DEFAULT_STRENGTH = 0.5
 
 
 class ConverseConfig(_Strict):
@@ -98,6 +173,14 @@ class RunRequest(_Strict):
     translate: bool = False
     # What to do with a model Bedrock has retired: run its successor in its place, or fail at once.
     retired_models: Literal["successor", "fail"] = "successor"
+    # Editing: what to do with which image (README, "Editing images").
+    mode: Mode = "text-to-image"
+    source_image: ImageRef | None = None
+    mask_image: ImageRef | None = None  # white marks what may change
+    mask_prompt: str | None = Field(default=None, min_length=1, max_length=1000)
+    strength: float | None = Field(default=None, ge=0, le=1)  # image-to-image: 0 keeps the source, 1 ignores it
+    search_prompt: str | None = Field(default=None, min_length=1, max_length=MAX_PROMPT_CHARS)
+    outpaint: Margins | None = None
     # Names the execution when started through the HTTP API, so a retried request starts nothing new.
     idempotency_key: str | None = Field(default=None, pattern=EXECUTION_NAME_PATTERN)
     output: OutputConfig
@@ -105,7 +188,7 @@ class RunRequest(_Strict):
     validator: ConverseConfig
     reviser: ConverseConfig
 
-    @field_validator("prompt", "negative_prompt", "prompt_template")
+    @field_validator("prompt", "negative_prompt", "prompt_template", "mask_prompt", "search_prompt")
     @classmethod
     def _text(cls, value: str | None) -> str | None:
         if value is not None and _CONTROL.search(value):
@@ -122,6 +205,25 @@ class RunRequest(_Strict):
                 f"x candidates = {images}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> "RunRequest":
+        # InvalidInput, not ValueError: pydantic passes it through, so the message names the field
+        # rather than "request".
+        for field in EDIT_FIELDS:
+            if getattr(self, field) is not None and field not in MODE_TAKES[self.mode]:
+                raise InvalidInput(f"{field}: not used by mode {self.mode}")
+        for need in MODE_NEEDS[self.mode]:
+            if all(getattr(self, field) is None for field in need.split("|")):
+                raise InvalidInput(f"{need.replace('|', ' or ')}: required by mode {self.mode}")
+        return self
+
+    @property
+    def starting_strength(self) -> float | None:
+        """The strength of the first image-to-image attempt (the reviser may change it later)."""
+        if self.mode != "image-to-image":
+            return None
+        return DEFAULT_STRENGTH if self.strength is None else self.strength
 
     def max_images(self) -> int:
         return self.max_retry_attempts * (self.max_prompt_revisions + 1) * self.candidates
@@ -142,9 +244,10 @@ class RunRequest(_Strict):
 
 
 def _with_defaults(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    mode = data.get("mode")
     defaults = {
         "output": {"bucket": settings.output_bucket},
-        "generator": {"model_id": settings.generator_model_id},
+        "generator": {"model_id": default_model(mode if isinstance(mode, str) else "", settings.generator_model_id)},
         "validator": {"model_id": settings.validator_model_id},
         "reviser": {"model_id": settings.reviser_model_id},
     }
@@ -208,7 +311,17 @@ def read_request(raw: Any, settings: Settings) -> RunRequest:
 
 
 def allowed_by(request: RunRequest, settings: Settings) -> RunRequest:
-    """The request, if this deployment may run its models and write its bucket."""
+    """The request, if its image model offers its mode and this deployment may run its models and
+    write its bucket."""
+    if request.mode not in request.generator.modes():
+        offering = sorted(
+            {default_model(request.mode, settings.generator_model_id)}
+            | ({settings.generator_model_id} if request.mode == "image-to-image" else set())
+        )
+        raise InvalidInput(
+            f"generator.model_id: {shown(request.generator.model_id)} does not offer mode {request.mode}; "
+            f"leave model_id out to use {' or '.join(offering)}"
+        )
     _check_allowed_models(request, settings)
     if request.output.bucket not in settings.allowed_buckets:
         raise InvalidInput(

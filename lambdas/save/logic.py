@@ -8,10 +8,12 @@ from common.manifest import Entry, Manifest, ManifestStore
 from common.results import Opened, Recorded, Run
 from common.settings import Settings
 from common.tasks import ExecutionStart, RecordTask
+from save.sources import check_sources
 
 
 def open_run(raw_request: Any, execution: ExecutionStart, settings: Settings, s3: Any) -> Opened:
     request, substitutions = check_request(raw_request, settings)
+    check_sources(request, settings, s3)
     run = Run.of(execution.id, execution.name, request.output.bucket, request.output.prefix)
     manifest = Manifest(
         execution_id=execution.id,

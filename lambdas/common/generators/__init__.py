@@ -12,8 +12,21 @@ from common.generators.amazon import NovaCanvasGenerator, TitanGenerator
 from common.generators.base import ImageGenerator
 from common.generators.sdxl import SdxlGenerator
 from common.generators.stability import StabilityGenerator
+from common.generators.stability_edit import SERVICE_MODELS, StabilityEditGenerator
 
-FAMILIES: tuple[type[ImageGenerator], ...] = (StabilityGenerator, SdxlGenerator, NovaCanvasGenerator, TitanGenerator)
+FAMILIES: tuple[type[ImageGenerator], ...] = (
+    StabilityGenerator,
+    StabilityEditGenerator,
+    SdxlGenerator,
+    NovaCanvasGenerator,
+    TitanGenerator,
+)
+
+
+def default_model(mode: str, configured: str) -> str:
+    """The image model a request of this mode runs on when it names none: the deployment's, or the
+    edit service that serves the mode."""
+    return SERVICE_MODELS.get(mode, configured)
 
 
 def family_of(model_id: object) -> type[ImageGenerator] | None:
@@ -30,6 +43,7 @@ def _tag(value: Any) -> str | None:
 
 GeneratorConfig = Annotated[
     Annotated[StabilityGenerator, Tag(StabilityGenerator.family)]
+    | Annotated[StabilityEditGenerator, Tag(StabilityEditGenerator.family)]
     | Annotated[SdxlGenerator, Tag(SdxlGenerator.family)]
     | Annotated[NovaCanvasGenerator, Tag(NovaCanvasGenerator.family)]
     | Annotated[TitanGenerator, Tag(TitanGenerator.family)],

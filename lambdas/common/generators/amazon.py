@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from common.generators.base import GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
+from common.generators.base import EditInput, GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
 
 TITAN_SIZES = {
     (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384), (768, 1280),
@@ -39,7 +39,9 @@ class AmazonImageGenerator(ImageGenerator):
     quality: Literal["standard", "premium"] = "standard"
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
 
-    def request_body(self, prompt: str, negative_prompt: str, seed: int) -> dict[str, Any]:
+    def request_body(
+        self, prompt: str, negative_prompt: str, seed: int, edit: EditInput | None = None
+    ) -> dict[str, Any]:
         text: dict[str, Any] = {"text": prompt}
         if len(negative_prompt) >= 3:  # the API's minimum; shorter is no negative prompt at all
             text["negativeText"] = negative_prompt

@@ -33,6 +33,18 @@ class RefusedGeneration:
 GenerationResult = GeneratedImage | RefusedGeneration
 
 
+@dataclass(frozen=True)
+class EditInput:
+    """What an edit sends besides the prompt: the source (and mask) as base64, and the mode's settings."""
+
+    mode: str
+    image: str
+    mask: str | None = None
+    strength: float | None = None
+    search_prompt: str | None = None
+    margins: dict[str, int] | None = None
+
+
 def image_or_refusal(encoded: object, seed: int, content_type: str, extension: str) -> GenerationResult:
     """The base64 image of a response, or why there is none: a refusal, never a crash."""
     if not encoded:
@@ -64,8 +76,18 @@ class ImageGenerator(BaseModel, ABC):
     def serves(cls, model_id: str) -> bool:
         return re.match(cls.model_pattern, model_id) is not None
 
+    def modes(self) -> frozenset[str]:
+        """The modes this model offers (README, "Editing images")."""
+        return frozenset({"text-to-image"})
+
+    def source_problem(self, width: int, height: int) -> str | None:
+        """Why this model cannot edit a source image of this size (None: it can)."""
+        return None
+
     @abstractmethod
-    def request_body(self, prompt: str, negative_prompt: str, seed: int) -> dict[str, Any]: ...
+    def request_body(
+        self, prompt: str, negative_prompt: str, seed: int, edit: EditInput | None = None
+    ) -> dict[str, Any]: ...
 
     @abstractmethod
     def read_response(self, body: dict[str, Any], seed: int) -> GenerationResult: ...
@@ -76,8 +98,8 @@ class ImageGenerator(BaseModel, ABC):
 
     @property
     @abstractmethod
-    def size(self) -> tuple[int, int]:
-        """The image's width and height in pixels."""
+    def size(self) -> tuple[int, int] | None:
+        """The image's width and height in pixels (None: an edit's size follows its source)."""
 
     @classmethod
     def sized(cls, size: tuple[int, int]) -> dict[str, Any]:
@@ -89,17 +111,20 @@ class ImageGenerator(BaseModel, ABC):
         """This family's parameters for a request written for a retired model of another family: the
         seed and the size carry over as far as this family allows; what has no counterpart is named."""
         seed = retired.seed if retired.seed <= cls.max_seed else 0
-        sized = cls.sized(retired.size)
+        size = retired.size
+        sized = cls.sized(size) if size else {}
         adopted = cls.model_validate({"model_id": model_id, "seed": seed, **sized})
-        width, height = retired.size
-        shape = ", ".join(f"{name} {value}" for name, value in sized.items()) or "this model's default size"
-        notes = [f"{width}x{height} became {shape}"]
+        notes = []
+        if size and sized:
+            notes.append(f"{size[0]}x{size[1]} became {', '.join(f'{name} {value}' for name, value in sized.items())}")
+        elif size:
+            notes.append(f"{size[0]}x{size[1]} not carried over: the result takes the source image's size")
         if seed != retired.seed:
             notes.append(f"seed {retired.seed} is out of range and became 0 (any seed)")
         dropped = sorted(retired.model_fields_set - {"model_id", "seed", "width", "height"} - set(cls.model_fields))
         if dropped:
             notes.append(f"{', '.join(dropped)} dropped: {model_id} has no such parameter")
-        return adopted, "; ".join(notes)
+        return adopted, "; ".join(notes) or "parameters kept"
 
     @classmethod
     def fit(cls, text: str, limit: int | None = None) -> str:

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from common.generators.base import GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
+from common.generators.base import EditInput, GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
 
 # The sizes SDXL 1.0 on Bedrock accepts (width, height).
 SIZES = {
@@ -68,7 +68,9 @@ class SdxlGenerator(ImageGenerator):
             raise ValueError(f"width x height {self.width}x{self.height} is not an SDXL size ({allowed})")
         return self
 
-    def request_body(self, prompt: str, negative_prompt: str, seed: int) -> dict[str, Any]:
+    def request_body(
+        self, prompt: str, negative_prompt: str, seed: int, edit: EditInput | None = None
+    ) -> dict[str, Any]:
         text_prompts = [{"text": prompt, "weight": 1.0}]
         if negative_prompt:
             text_prompts.append({"text": negative_prompt, "weight": -1.0})

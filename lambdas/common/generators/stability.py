@@ -4,7 +4,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from common.generators.base import GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal, nearest_shape
+from common.generators.base import (
+    EditInput,
+    GenerationResult,
+    ImageGenerator,
+    RefusedGeneration,
+    image_or_refusal,
+    nearest_shape,
+)
 
 AspectRatio = Literal["16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"]
 # The pixel size SD3.5 Large draws for each aspect ratio (about one megapixel).
@@ -29,9 +36,40 @@ Everything that must NOT appear goes in the negative prompt, never as "no X" in 
 Write in English: translate any other language."""
 
 
+# Stability's limits on a source image: every side at least 64 px, at most 9,437,184 px in all.
+MIN_SIDE, MAX_PIXELS = 64, 9_437_184
+
+
+def source_size_problem(width: int, height: int, min_pixels: int = 0, max_aspect: float | None = None) -> str | None:
+    if min(width, height) < MIN_SIDE:
+        return f"{width}x{height}: every side must be at least {MIN_SIDE} px"
+    if not min_pixels <= width * height <= MAX_PIXELS:
+        return f"{width}x{height}: must have {min_pixels:,} to {MAX_PIXELS:,} pixels"
+    if max_aspect and max(width, height) / min(width, height) > max_aspect:
+        return f"{width}x{height}: the aspect ratio must be within 1:{max_aspect} and {max_aspect}:1"
+    return None
+
+
+def extension_of(output_format: str) -> str:
+    return "png" if output_format == "png" else "jpg"
+
+
+def stability_answer(body: dict[str, Any], seed: int, output_format: str) -> GenerationResult:
+    """The answer of every Stability model on Bedrock: seeds, finish_reasons and base64 images."""
+    seeds = body.get("seeds") or [seed]
+    used_seed = int(seeds[0])
+    reasons = body.get("finish_reasons") or [None]
+    if reasons[0]:
+        # A filtered generation still answers HTTP 200; the reason is the only sign of it.
+        return RefusedGeneration(reason=f"model refused: {reasons[0]}", seed=used_seed)
+    images = body.get("images") or [None]
+    content_type = "image/png" if output_format == "png" else "image/jpeg"
+    return image_or_refusal(images[0], used_seed, content_type, extension_of(output_format))
+
+
 class StabilityGenerator(ImageGenerator):
     family = "stability"
-    model_pattern = r"^((us|eu|apac)\.)?stability\.(sd3|stable-image)"
+    model_pattern = r"^((us|eu|apac)\.)?stability\.(sd3|stable-image-(ultra|core))"
     max_prompt_chars = 10000
     max_seed = 4294967295
     prompt_guidelines = GUIDELINES
@@ -41,32 +79,32 @@ class StabilityGenerator(ImageGenerator):
     output_format: Literal["png", "jpeg"] = "png"
     seed: int = Field(default=0, ge=0, le=max_seed)
 
-    def request_body(self, prompt: str, negative_prompt: str, seed: int) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "prompt": prompt,
-            "mode": "text-to-image",
-            "aspect_ratio": self.aspect_ratio,
-            "output_format": self.output_format,
-            "seed": seed,
-        }
+    def modes(self) -> frozenset[str]:
+        # SD3 and SD3.5 Large also draw from a source image; Stable Image Core and Ultra do not here.
+        return frozenset({"text-to-image", "image-to-image"} if ".sd3" in self.model_id else {"text-to-image"})
+
+    def source_problem(self, width: int, height: int) -> str | None:
+        return source_size_problem(width, height)
+
+    def request_body(
+        self, prompt: str, negative_prompt: str, seed: int, edit: EditInput | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"prompt": prompt, "output_format": self.output_format, "seed": seed}
+        if edit is None:
+            body |= {"mode": "text-to-image", "aspect_ratio": self.aspect_ratio}
+        else:
+            # The output takes the source's aspect ratio: aspect_ratio belongs to text-to-image only.
+            body |= {"mode": "image-to-image", "image": edit.image, "strength": edit.strength}
         if negative_prompt:
             body["negative_prompt"] = negative_prompt
         return body
 
     def read_response(self, body: dict[str, Any], seed: int) -> GenerationResult:
-        seeds = body.get("seeds") or [seed]
-        used_seed = int(seeds[0])
-        reasons = body.get("finish_reasons") or [None]
-        if reasons[0]:
-            # A filtered generation still answers HTTP 200; the reason is the only sign of it.
-            return RefusedGeneration(reason=f"model refused: {reasons[0]}", seed=used_seed)
-        images = body.get("images") or [None]
-        content_type = "image/png" if self.output_format == "png" else "image/jpeg"
-        return image_or_refusal(images[0], used_seed, content_type, self.extension)
+        return stability_answer(body, seed, self.output_format)
 
     @property
     def extension(self) -> str:
-        return "png" if self.output_format == "png" else "jpg"
+        return extension_of(self.output_format)
 
     @property
     def size(self) -> tuple[int, int]:

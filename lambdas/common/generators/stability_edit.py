@@ -1,0 +1,100 @@
+"""Stability AI's Image Services on Bedrock: inpaint, outpaint, search-and-replace and erase. One model
+id per service and one subscription for all; each takes the source image (and mask) as base64 in a
+flat JSON body and answers in SD3.5's shape. They are invoked through the `us.` cross-region profile."""
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from common.generators.base import EditInput, GenerationResult, ImageGenerator
+from common.generators.stability import extension_of, source_size_problem, stability_answer
+
+# The model each edit mode runs on when the request names none.
+SERVICE_MODELS: dict[str, str] = {
+    "inpaint": "us.stability.stable-image-inpaint-v1:0",
+    "outpaint": "us.stability.stable-outpaint-v1:0",
+    "search-replace": "us.stability.stable-image-search-replace-v1:0",
+    "erase": "us.stability.stable-image-erase-object-v1:0",
+}
+_SERVICES = {
+    "stable-image-inpaint": "inpaint",
+    "stable-outpaint": "outpaint",
+    "stable-image-search-replace": "search-replace",
+    "stable-image-erase-object": "erase",
+}
+# How far each service may grow the mask into its surroundings, in pixels.
+_GROW_MASK = {"inpaint": 100, "search-replace": 20, "erase": 20}
+
+GUIDELINES = """\
+Write for a Stability AI image edit: describe what the edited region (or the grown canvas) must show,
+in plain natural-language sentences, as it should look in the finished picture; the rest of the
+image is kept. Put what must not appear in the negative prompt. Write in English: translate any
+other language."""
+
+
+class StabilityEditGenerator(ImageGenerator):
+    family = "stability-edit"
+    model_pattern = r"^((us|eu|apac)\.)?stability\.(" + "|".join(_SERVICES) + ")"
+    max_prompt_chars = 10000
+    max_seed = 4294967294
+    prompt_guidelines = GUIDELINES
+
+    model_id: str = Field(pattern=model_pattern)
+    seed: int = Field(default=0, ge=0, le=max_seed)
+    output_format: Literal["png", "jpeg"] = "png"
+    grow_mask: int | None = Field(default=None, ge=0, le=100)
+    creativity: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _service_settings(self) -> "StabilityEditGenerator":
+        limit = _GROW_MASK.get(self.service)
+        if self.grow_mask is not None and (limit is None or self.grow_mask > limit):
+            raise ValueError(f"grow_mask: {self.service} takes {f'0-{limit}' if limit else 'no grow_mask'}")
+        if self.creativity is not None and self.service != "outpaint":
+            raise ValueError(f"creativity: {self.service} takes no creativity (outpaint does)")
+        return self
+
+    @property
+    def service(self) -> str:
+        found = re.search("|".join(_SERVICES), self.model_id)
+        assert found is not None  # the model_id pattern names a service
+        return _SERVICES[found.group(0)]
+
+    def modes(self) -> frozenset[str]:
+        return frozenset({self.service})
+
+    def source_problem(self, width: int, height: int) -> str | None:
+        stretched = self.service in ("outpaint", "search-replace")
+        return source_size_problem(width, height, min_pixels=4096, max_aspect=2.5 if stretched else None)
+
+    def request_body(
+        self, prompt: str, negative_prompt: str, seed: int, edit: EditInput | None = None
+    ) -> dict[str, Any]:
+        assert edit is not None  # the input check lets only this service's mode reach it
+        body: dict[str, Any] = {"image": edit.image, "seed": seed, "output_format": self.output_format}
+        if self.service != "erase":
+            body["prompt"] = prompt
+        if self.service in ("inpaint", "search-replace") and negative_prompt:
+            body["negative_prompt"] = negative_prompt
+        if edit.mask is not None:
+            body["mask"] = edit.mask
+        if edit.search_prompt is not None:
+            body["search_prompt"] = edit.search_prompt
+        body |= edit.margins or {}
+        if self.grow_mask is not None:
+            body["grow_mask"] = self.grow_mask
+        if self.creativity is not None:
+            body["creativity"] = self.creativity
+        return body
+
+    def read_response(self, body: dict[str, Any], seed: int) -> GenerationResult:
+        return stability_answer(body, seed, self.output_format)
+
+    @property
+    def extension(self) -> str:
+        return extension_of(self.output_format)
+
+    @property
+    def size(self) -> None:
+        return None
