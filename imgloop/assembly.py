@@ -1,7 +1,6 @@
 """The workflow as CDK synthesized it: read from the cloud assembly, with its ARNs resolved locally."""
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,12 +40,13 @@ class LocalNames:
 
 
 def synthesize(outdir: Path = PROJECT_ROOT / "cdk.out") -> Path:
-    """Run the CDK app in this process (needs Node.js for jsii, no AWS credentials)."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    """Run the CDK app in this process (needs Node.js for jsii, no AWS credentials).
+
+    Assets are not bundled (as `cdk ls` does): local runs use this machine's packages, and a deploy
+    with the CDK CLI bundles the layers anew."""
     from infra.app import build_app
 
-    build_app(str(outdir)).synth()
+    build_app(str(outdir), overrides={"aws:cdk:bundling-stacks": []}).synth()
     return outdir
 
 

@@ -69,31 +69,34 @@ def _acknowledge_resource(construct: IConstruct, stack: Stack, arn: str, reason:
 
 
 # What each function does in the bucket. Keys are made per execution, so rights are on the
-# bucket's objects (or, for Generate, on the staging prefix only).
-S3_ACTIONS = {
-    "generate": (["s3:PutObject"], STAGING_PREFIX + "*"),
-    "save": (["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "*"),
-    "validate": (["s3:GetObject", "s3:PutObject"], "*"),
-    "revise": (["s3:GetObject"], "*"),
-    "status": (["s3:GetObject"], "*"),  # presigns the winning image's URL
+# bucket's objects (or, for Generate's writes, on the staging prefix only).
+S3_ACTIONS: dict[str, list[tuple[list[str], str]]] = {
+    # Generate writes only to staging, and reads the image an edit starts from.
+    "generate": [(["s3:PutObject"], STAGING_PREFIX + "*"), (["s3:GetObject"], "*")],
+    "save": [(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "*")],
+    "validate": [(["s3:GetObject", "s3:PutObject"], "*")],
+    "revise": [(["s3:GetObject"], "*")],
+    "status": [(["s3:GetObject"], "*")],  # presigns the winning image's URL
 }
 
 
 def allow_objects(role: iam.IRole, name: str, bucket: s3.IBucket) -> None:
-    actions, pattern = S3_ACTIONS[name]
     policy = iam.Policy(
         bucket.stack,
         f"{role.node.scope.node.id if role.node.scope else name}Objects",
-        statements=[iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects(pattern)])],
+        statements=[
+            iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects(pattern)])
+            for actions, pattern in S3_ACTIONS[name]
+        ],
     )
     if name == "save":
         # Closing a run lists its folder and what staging still holds for it.
         policy.add_statements(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]))
     policy.attach_to_role(role)
-    shown = f"<{logical_id(bucket)}.Arn>/{pattern}"
-    acknowledge(
-        policy,
-        f"AwsSolutions-IAM5[Resource::{shown}]",
-        "object keys are made per execution (prefix/execution/rNN-aNN.png); the grant covers only this "
-        "stack's bucket and only the actions this function needs",
-    )
+    for pattern in sorted({pattern for _, pattern in S3_ACTIONS[name]}):
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{logical_id(bucket)}.Arn>/{pattern}]",
+            "object keys are made per execution (prefix/execution/rNN-aNN.png) or name an upload to edit; the "
+            "grant covers only this stack's bucket (and the allowed extra buckets) and the actions this function needs",
+        )

@@ -24,7 +24,14 @@ class FunctionFactory:
             **environment,
         }
 
-    def make(self, scope: Construct, construct_id: str, handler: str, timeout: int) -> lambda_.Function:
+    def make(
+        self,
+        scope: Construct,
+        construct_id: str,
+        handler: str,
+        timeout: int,
+        layers: tuple[lambda_.ILayerVersion, ...] = (),
+    ) -> lambda_.Function:
         function = lambda_.Function(
             scope,
             construct_id,
@@ -34,7 +41,7 @@ class FunctionFactory:
             handler=handler,
             timeout=Duration.seconds(timeout),
             memory_size=512,
-            layers=[self._layer],
+            layers=[self._layer, *layers],
             environment=self._environment,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=logs.LogGroup(scope, f"{construct_id}Logs", retention=logs.RetentionDays.ONE_MONTH),

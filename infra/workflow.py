@@ -10,6 +10,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.access import allow_models, allow_objects, logical_id
 from infra.functions import FunctionFactory
+from infra.layers import PILLOW_DIR, pip_layer
 from infra.nag import acknowledge
 from statemachine.definition import ImageLoopDefinition, LoopFunctions
 from statemachine.tasks import RetryPolicy
@@ -40,9 +41,12 @@ class ImageLoopWorkflow(Construct):
                 "ALLOWED_MODELS": ",".join(allowed_models),
             },
         )
+        # Validate measures how far a masked edit strayed outside its mask, with Pillow.
+        pillow = pip_layer(self, "PillowLayer", PILLOW_DIR, "Pillow for imgloop's outside-mask guard")
         functions: dict[str, lambda_.Function] = {}
         for name, (construct_id, handler, timeout) in c.FUNCTIONS.items():
-            function = self.factory.make(self, construct_id, handler, timeout)
+            layers = (pillow,) if name == "validate" else ()
+            function = self.factory.make(self, construct_id, handler, timeout, layers)
             role = function.role
             assert role is not None
             allow_objects(role, name, bucket)

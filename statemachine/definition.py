@@ -41,9 +41,20 @@ def _slot(**fields: Any) -> sfn.TaskInput:
     )
 
 
+def _edit() -> dict[str, Any]:
+    """What an edit works on, for the tasks that look at images."""
+    return {
+        "mode": sfn.JsonPath.string_at("$.request.mode"),
+        "source_image": sfn.JsonPath.object_at("$.request.source_image"),
+        "mask_image": sfn.JsonPath.object_at("$.request.mask_image"),
+    }
+
+
 def _rewrite(mode: str) -> sfn.TaskInput:
     return _payload(
         mode=mode,
+        image_mode=sfn.JsonPath.string_at("$.request.mode"),
+        strength=sfn.JsonPath.number_at("$.loop.strength"),
         revision=sfn.JsonPath.number_at("$.loop.revision"),
         requirement=sfn.JsonPath.string_at("$.request.prompt"),
         prompt=sfn.JsonPath.string_at("$.loop.prompt"),
@@ -113,8 +124,12 @@ class ImageLoopDefinition(Construct):
             functions.generate,
             _slot(
                 **prompts,
+                **_edit(),
                 prompt_template=sfn.JsonPath.string_at("$.request.prompt_template"),
                 generator=sfn.JsonPath.object_at("$.request.generator"),
+                strength=sfn.JsonPath.number_at("$.loop.strength"),
+                search_prompt=sfn.JsonPath.string_at("$.request.search_prompt"),
+                outpaint=sfn.JsonPath.object_at("$.request.outpaint"),
             ),
             "$.generation",
             Generated,
@@ -131,6 +146,7 @@ class ImageLoopDefinition(Construct):
             "Validate image",
             functions.validate,
             _slot(
+                **_edit(),
                 key=sfn.JsonPath.string_at("$.record.key"),
                 requirement=sfn.JsonPath.string_at("$.request.prompt"),
                 prompt=sfn.JsonPath.string_at("$.loop.prompt"),
@@ -284,6 +300,7 @@ class ImageLoopDefinition(Construct):
                 "attempt": attempt,
                 "prompt": sfn.JsonPath.string_at(f"{prompts_from}.prompt"),
                 "negative_prompt": sfn.JsonPath.string_at(f"{prompts_from}.negative_prompt"),
+                "strength": sfn.JsonPath.number_at(f"{prompts_from}.strength"),
                 "candidates": sfn.JsonPath.array_range(1, sfn.JsonPath.number_at("$.request.candidates"), 1),
             },
             result_path="$.loop",

@@ -40,6 +40,8 @@ class Verdict(BaseModel):
     suggested_fix: str = ""
     judged_by: str
     judged_at: str = Field(default_factory=now)
+    # Masked edits: how much the result differs from the source outside the mask (0 to 1).
+    outside_mask_change: float | None = None
     notes: list[str] = Field(default_factory=list)
 
 

@@ -188,6 +188,14 @@ class RunRequest(_Strict):
     validator: ConverseConfig
     reviser: ConverseConfig
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_strength(cls, data: Any) -> Any:
+        # Spelled out, so the loop starts from the value the manifest shows.
+        if isinstance(data, dict) and data.get("mode") == "image-to-image" and data.get("strength") is None:
+            return {**data, "strength": DEFAULT_STRENGTH}
+        return data
+
     @field_validator("prompt", "negative_prompt", "prompt_template", "mask_prompt", "search_prompt")
     @classmethod
     def _text(cls, value: str | None) -> str | None:
@@ -217,13 +225,6 @@ class RunRequest(_Strict):
             if all(getattr(self, field) is None for field in need.split("|")):
                 raise InvalidInput(f"{need.replace('|', ' or ')}: required by mode {self.mode}")
         return self
-
-    @property
-    def starting_strength(self) -> float | None:
-        """The strength of the first image-to-image attempt (the reviser may change it later)."""
-        if self.mode != "image-to-image":
-            return None
-        return DEFAULT_STRENGTH if self.strength is None else self.strength
 
     def max_images(self) -> int:
         return self.max_retry_attempts * (self.max_prompt_revisions + 1) * self.candidates

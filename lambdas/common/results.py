@@ -93,6 +93,7 @@ class CandidateResult(Result):
 class Proposal(Result):
     prompt: str
     negative_prompt: str
+    strength: float | None  # image-to-image: the reviser may move it, within bounds
     note: str
 
 

@@ -12,7 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, m
 
 from common.errors import InvalidInput
 from common.generators import GeneratorConfig
-from common.request import MAX_ATTEMPTS, MAX_CANDIDATES, MAX_REVISIONS, ConverseConfig, explain
+from common.request import (
+    MAX_ATTEMPTS,
+    MAX_CANDIDATES,
+    MAX_REVISIONS,
+    ConverseConfig,
+    Margins,
+    Mode,
+    S3Image,
+    explain,
+)
 from common.results import Generated, Run
 from common.settings import Settings
 
@@ -49,14 +58,25 @@ class Slot(Payload):
         return key in {self.image_key(extension, staging) for extension in ("png", "jpg")}
 
 
-class GenerateTask(Slot):
+class EditSlice(Payload):
+    """What an edit works on; all None when the image is drawn from text."""
+
+    mode: Mode = "text-to-image"
+    source_image: S3Image | None = None
+    mask_image: S3Image | None = None
+
+
+class GenerateTask(Slot, EditSlice):
     prompt: str
     negative_prompt: str
     prompt_template: str | None
     generator: GeneratorConfig
+    strength: float | None = None  # the loop's, which the reviser may change
+    search_prompt: str | None = None
+    outpaint: Margins | None = None
 
 
-class ValidateTask(Slot):
+class ValidateTask(Slot, EditSlice):
     key: str
     requirement: str  # the request's prompt
     prompt: str  # the prompt that drew the image
@@ -83,6 +103,8 @@ class RewriteTask(Payload):
     requirement: str
     prompt: str
     negative_prompt: str
+    image_mode: Mode = "text-to-image"
+    strength: float | None = None
     generator: GeneratorConfig
     reviser: ConverseConfig
 

@@ -1,5 +1,6 @@
 """Ask the image model for one image and put it in S3's staging area; a refusal is an outcome."""
 
+import base64
 import json
 import random
 from typing import Any
@@ -7,10 +8,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.bedrock_errors import error_message, is_refusal, model_call
-from common.errors import ModelServiceError
-from common.generators.base import RefusedGeneration
+from common.errors import ImageMissing, ModelServiceError
+from common.generators.base import EditInput, RefusedGeneration
 from common.images import encode_metadata
 from common.observability import logger
+from common.request import S3Image
 from common.results import Generated
 from common.tasks import GenerateTask
 
@@ -19,7 +21,7 @@ def generate(task: GenerateTask, bedrock: Any, s3: Any, rng: random.Random) -> G
     generator = task.generator
     seed = generator.choose_seed(rng)
     sent, note = _prompt_for_model(task)
-    body = generator.request_body(sent, generator.fit(task.negative_prompt), seed)
+    body = generator.request_body(sent, generator.fit(task.negative_prompt), seed, _edit_input(task, s3))
     refused = Generated(
         outcome="refused", model_id=generator.model_id, seed=seed, sent_prompt=_if_changed(sent, task.prompt), note=note
     )
@@ -62,6 +64,30 @@ def generate(task: GenerateTask, bedrock: Any, s3: Any, rng: random.Random) -> G
     return refused.model_copy(
         update={"outcome": "image", "seed": result.seed, "staging_key": key, "content_type": result.content_type}
     )
+
+
+def _edit_input(task: GenerateTask, s3: Any) -> EditInput | None:
+    """The source (and mask) as the model takes them, read from S3; None when drawing from text."""
+    if task.source_image is None:
+        return None
+    mask = _base64(s3, task.mask_image) if task.mask_image else None
+    margins = task.outpaint.model_dump() if task.outpaint else None
+    return EditInput(
+        mode=task.mode,
+        image=_base64(s3, task.source_image),
+        mask=mask,
+        strength=task.strength,
+        search_prompt=task.search_prompt,
+        margins=margins,
+    )
+
+
+def _base64(s3: Any, image: S3Image) -> str:
+    try:
+        data = s3.get_object(Bucket=image.bucket, Key=image.key)["Body"].read()
+    except s3.exceptions.NoSuchKey as error:
+        raise ImageMissing(f"{image.uri} is gone (it was checked when the run started)") from error
+    return base64.b64encode(data).decode()
 
 
 def _prompt_for_model(task: GenerateTask) -> tuple[str, str | None]:

@@ -43,6 +43,19 @@ class PromptReply(BaseModel):
 
     prompt: str = Field(min_length=1)
     negative_prompt: str
+    strength: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="image-to-image only: how far to move from the source (lower keeps more of it)",
+    )
+    why: str | None = Field(default=None, description="image-to-image only: why the strength changed")
+
+
+# How far one revision may move image-to-image's strength, and the range it stays in: a reviser
+# cannot swing an edit from "keep the source" to "ignore it" in one step.
+MAX_STRENGTH_STEP = 0.3
+STRENGTH_RANGE = (0.05, 0.95)
 
 
 PROMPT_TOOL = ToolSpec(
@@ -74,6 +87,16 @@ def revise(task: RewriteTask, bedrock: Any, s3: Any) -> Proposal:
         f"<last_negative_prompt>\n{task.negative_prompt}\n</last_negative_prompt>\n"
         f"<failures>\n{feedback}\n</failures>"
     )
+    if task.image_mode != "text-to-image":
+        text += (
+            f"\n<edit>\nThe image model edits a source image (mode {task.image_mode}): the prompt describes the result."
+        )
+        if task.strength is not None:
+            text += (
+                f" Strength is {task.strength} (0 keeps the source, 1 ignores it); you may propose another"
+                " strength, with why, if the failures call for more or less change."
+            )
+        text += "\n</edit>"
     return _rewrite(task, bedrock, REVISE_RUBRIC, text)
 
 
@@ -90,17 +113,34 @@ def _rewrite(task: RewriteTask, bedrock: Any, rubric: str, text: str) -> Proposa
     notes = list(reply.notes)
     for note in notes:
         logger.warning(note)
-    kept = f"the {task.mode} model answered without a prompt; the last prompt is kept"
+    kept = Proposal(prompt=task.prompt, negative_prompt=task.negative_prompt, strength=task.strength, note="")
     if reply.data is None:
-        return Proposal(prompt=task.prompt, negative_prompt=task.negative_prompt, note="; ".join([*notes, kept]))
+        note = f"the {task.mode} model answered without a prompt; the last prompt is kept"
+        return kept.model_copy(update={"note": "; ".join([*notes, note])})
     try:
         parsed = PromptReply.model_validate(reply.data)
     except ValidationError as error:
         notes.append(f"the answer broke the schema ({explain(error)}); the last prompt is kept")
-        return Proposal(prompt=task.prompt, negative_prompt=task.negative_prompt, note="; ".join(notes))
+        return kept.model_copy(update={"note": "; ".join(notes)})
     proposed = _PREAMBLE.sub("", parsed.prompt.strip())
     prompt, negative = target.fit(proposed, limit), target.fit(parsed.negative_prompt.strip(), limit)
     if len(prompt) < len(proposed):
         notes.append(f"prompt shortened to {len(prompt)} characters for {target.model_id}")
     negative = negative or (task.negative_prompt if task.mode == "translate" else "")
-    return Proposal(prompt=prompt, negative_prompt=negative, note="; ".join(notes) or f"{task.mode}d")
+    strength = _next_strength(task, parsed, notes)
+    return Proposal(
+        prompt=prompt, negative_prompt=negative, strength=strength, note="; ".join(notes) or f"{task.mode}d"
+    )
+
+
+def _next_strength(task: RewriteTask, parsed: PromptReply, notes: list[str]) -> float | None:
+    """The reviser's strength for image-to-image, kept within one step of the last and the range."""
+    if task.strength is None or parsed.strength is None or task.image_mode != "image-to-image":
+        return task.strength
+    low, high = STRENGTH_RANGE
+    step = max(-MAX_STRENGTH_STEP, min(MAX_STRENGTH_STEP, parsed.strength - task.strength))
+    strength = round(max(low, min(high, task.strength + step)), 3)
+    if strength != task.strength:
+        bounded = "" if strength == parsed.strength else f" (asked {parsed.strength}, bounded)"
+        notes.append(f"strength {task.strength} -> {strength}{bounded}: {parsed.why or 'no reason given'}")
+    return strength

@@ -11,6 +11,15 @@ from common.manifest import Check, Manifest, ManifestStore, Verdict
 from common.request import ConverseConfig, explain
 from common.results import CandidateResult
 from common.tasks import ValidateTask
+from validate.edits import (
+    EDIT_RUBRIC,
+    MASKED_MODES,
+    SPILL_LIMIT,
+    EditImages,
+    change_outside_mask,
+    edit_content,
+    edit_images,
+)
 
 MAX_REASON_CHARS = 500
 
@@ -55,12 +64,22 @@ def _requirement_block(requirement: str) -> str:
     return f"<requirement>\n{requirement.replace('</requirement>', '</ requirement>')}\n</requirement>"
 
 
-def judge(bedrock: Any, config: ConverseConfig, requirement: str, image: bytes, image_format: str) -> Verdict:
+def judge(
+    bedrock: Any,
+    config: ConverseConfig,
+    requirement: str,
+    image: bytes,
+    image_format: str,
+    edit: EditImages | None = None,
+) -> Verdict:
     content: list[dict[str, Any]] = [
         {"image": {"format": image_format, "source": {"bytes": image}}},
         {"text": _requirement_block(requirement)},
     ]
-    reply = ask_with_tool(bedrock, config, RUBRIC, content, VERDICT_TOOL)
+    rubric = RUBRIC
+    if edit is not None:
+        content, rubric = edit_content(edit, content), RUBRIC + EDIT_RUBRIC
+    reply = ask_with_tool(bedrock, config, rubric, content, VERDICT_TOOL)
     if reply.data is None:
         said = f": {_shorten(reply.text)}" if reply.text else ""
         return Verdict(
@@ -101,7 +120,10 @@ def validate(task: ValidateTask, bedrock: Any, s3: Any) -> CandidateResult:
     except s3.exceptions.NoSuchKey as error:
         raise ImageMissing(f"s3://{task.run.bucket}/{task.key} is gone") from error
     image_format = "png" if task.key.endswith(".png") else "jpeg"
-    verdict = judge(bedrock, task.validator, task.judged_requirement, image, image_format)
+    edit = edit_images(task, s3)
+    verdict = _spilled(task, edit, image) or judge(
+        bedrock, task.validator, task.judged_requirement, image, image_format, edit
+    )
 
     def put_verdict(manifest: Manifest) -> None:
         entry = manifest.entry(task.revision, task.attempt, task.candidate)
@@ -119,4 +141,24 @@ def validate(task: ValidateTask, bedrock: Any, s3: Any) -> CandidateResult:
         passed=verdict.passed,
         score=verdict.score,
         reason=verdict.reason,
+    )
+
+
+def _spilled(task: ValidateTask, edit: EditImages | None, result: bytes) -> Verdict | None:
+    """A failing verdict when a masked edit changed the picture outside its mask; the judge is then
+    not asked, since no answer of its could pass the image."""
+    if edit is None or edit.mask is None or task.mode not in MASKED_MODES:
+        return None
+    spill = change_outside_mask(edit.source, edit.mask, result)
+    if spill <= SPILL_LIMIT:
+        return None
+    return Verdict(
+        passed=False,
+        score=0,
+        reason=(
+            f"the edit changed the image outside the mask: mean difference {spill:.1%} there "
+            f"(at most {SPILL_LIMIT:.0%} is allowed); keep everything outside the masked region as it is"
+        ),
+        judged_by="outside-mask guard",
+        outside_mask_change=round(spill, 4),
     )

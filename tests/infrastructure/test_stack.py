@@ -240,3 +240,22 @@ def test_each_function_may_touch_only_what_it_needs_in_the_bucket(template: dict
         "Revise": {"s3:GetObject"},
         "Status": {"s3:GetObject"},
     }
+
+
+def test_the_pillow_layer_bundles_linux_wheels_with_pip_and_no_docker(tmp_path: Path) -> None:
+    from infra.layers import PILLOW_DIR, PipInstall
+
+    assert PipInstall(PILLOW_DIR / "requirements.txt").try_bundle(str(tmp_path), image=None)
+    site = tmp_path / "python"
+    assert (site / "PIL" / "__init__.py").exists()
+    # Built for Lambda's Python 3.13 on x86_64, whatever this machine runs.
+    assert list((site / "PIL").glob("_imaging.cpython-313-x86_64-linux-gnu.so"))
+
+
+def test_validate_alone_gets_the_pillow_layer(template: dict[str, Any]) -> None:
+    [pillow] = _resources(template, "AWS::Lambda::LayerVersion")
+    functions = _resources(template, "AWS::Lambda::Function")
+    with_pillow = [
+        f["Properties"]["Handler"] for f in functions.values() if {"Ref": pillow} in f["Properties"].get("Layers", [])
+    ]
+    assert with_pillow == ["validate.handler.handler"]
