@@ -1,11 +1,10 @@
 """A Bedrock stand-in at the botocore level: the handlers send their real request bodies and parse
 realistic responses, so local runs and tests exercise the same code that runs on AWS.
 
-It answers InvokeModel in the Stability response shape (an image drawn with Pillow, showing the
+It answers InvokeModel in each image family's response shape (an image drawn with Pillow, showing the
 prompt) and Converse with a forced tool call (a verdict or a revised prompt), as a scenario says.
 """
 
-import base64
 import io
 import json
 import threading
@@ -13,31 +12,28 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from botocore.awsrequest import AWSResponse
-from botocore.response import StreamingBody
 from PIL import Image, ImageDraw
 
-STABILITY_SIZES = {
-    "1:1": (1024, 1024),
-    "16:9": (1344, 768),
-    "21:9": (1536, 640),
-    "2:3": (832, 1216),
-    "3:2": (1216, 832),
-    "4:5": (896, 1088),
-    "5:4": (1088, 896),
-    "9:16": (768, 1344),
-    "9:21": (640, 1536),
-}
+from imgloop.answers import (
+    PROMPT_NOT_ENGLISH,
+    THROTTLED,
+    Answered,
+    ImageRequest,
+    failed,
+    image_response,
+    invoke_model_output,
+    ok,
+    tool_use_reply,
+)
+
+_URL = "https://bedrock-runtime.local"
 
 
 @dataclass
 class Scenario:
     reject_first: int = 0  # the judge says no to the first K images
     fail_generate_first: int = 0  # the image model rejects its first K prompts (as SD3.5 rejects Japanese)
-    filter_first: int = 0  # then the next K images are content-filtered, answered with HTTP 200
     throttle_first: int = 0  # the first K Bedrock calls of any kind are throttled
-    judge_without_tool: bool = False  # the judge answers in prose instead of the verdict tool
-    retired: tuple[str, ...] = ()  # model ids Bedrock answers as retired
 
 
 @dataclass
@@ -77,77 +73,30 @@ class BedrockStandIn:
             self.calls.append(call)
         return call
 
-    def _on_invoke_model(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    def _on_invoke_model(self, params: dict[str, Any], **_: Any) -> Answered:
         call = self._record("InvokeModel", params)
-        if call.model_id in self.scenario.retired:
-            return _retired()
         nth = self._admit("generate")
         if nth is None:
-            return _throttled()
+            return failed(THROTTLED, _URL)
         if nth <= self.scenario.fail_generate_first:
-            return _error(
-                400, "ValidationException", "The prompt is not in a supported language: only English is supported."
-            )
-        filtered = nth <= self.scenario.fail_generate_first + self.scenario.filter_first
-        return _ok(
-            {
-                "body": _stream(json.dumps(_image_answer(call.body, filtered)).encode()),
-                "contentType": "application/json",
-            }
-        )
+            return failed(PROMPT_NOT_ENGLISH, _URL)
+        request = ImageRequest.read(call.body)
+        images = [draw(request.prompt, request.width, request.height, request.image_format)] * request.count
+        return ok(invoke_model_output(image_response(request.family, request.seed, images)), _URL)
 
-    def _on_converse(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    def _on_converse(self, params: dict[str, Any], **_: Any) -> Answered:
         call = self._record("Converse", params)
-        if call.model_id in self.scenario.retired:
-            return _retired()
         tool = call.body["toolConfig"]["tools"][0]["toolSpec"]["name"]
         kind = "judge" if tool == "record_verdict" else "revise"
         nth = self._admit(kind)
         if nth is None:
-            return _throttled()
-        if kind == "judge":
-            if self.scenario.judge_without_tool:
-                return _ok(_message([{"text": "Looks great to me, YES."}], "end_turn"))
-            verdict = _verdict(call.body, passed=nth > self.scenario.reject_first)
-            return _ok(
-                _message([{"toolUse": {"toolUseId": f"tool-{nth}", "name": tool, "input": verdict}}], "tool_use")
-            )
-        proposal = _proposal(call.body, nth)
-        return _ok(_message([{"toolUse": {"toolUseId": f"tool-{nth}", "name": tool, "input": proposal}}], "tool_use"))
-
-
-def _image_answer(body: dict[str, Any], filtered: bool) -> dict[str, Any]:
-    """The family's own response shape, including how it reports a content-filtered image."""
-    if "text_prompts" in body:  # SDXL 1.0
-        seed = body.get("seed", 0)
-        if filtered:
-            return {
-                "result": "success",
-                "artifacts": [{"seed": seed, "base64": "", "finishReason": "CONTENT_FILTERED"}],
-            }
-        image = draw(body["text_prompts"][0]["text"], body.get("width", 1024), body.get("height", 1024), "PNG")
-        return {"result": "success", "artifacts": [{"seed": seed, "base64": _b64(image), "finishReason": "SUCCESS"}]}
-    if body.get("taskType") == "TEXT_IMAGE":  # Nova Canvas, Titan Image
-        if filtered:
-            return {"images": [], "error": "This request has been blocked by our content filters."}
-        config = body.get("imageGenerationConfig", {})
-        count = config.get("numberOfImages", 1)
-        image = draw(body["textToImageParams"]["text"], config.get("width", 1024), config.get("height", 1024), "PNG")
-        return {"images": [_b64(image)] * count, "error": None}
-    seed = body.get("seed", 0)  # Stability SD3.5 / Stable Image
-    if filtered:
-        return {"seeds": [seed], "finish_reasons": ["Filter reason: prompt"], "images": []}
-    width, height = STABILITY_SIZES.get(body.get("aspect_ratio", "1:1"), (1024, 1024))
-    fmt = "PNG" if body.get("output_format", "png") == "png" else "JPEG"
-    return {
-        "seeds": [seed],
-        "finish_reasons": [None],
-        "images": [_b64(draw(body.get("prompt", ""), width, height, fmt))],
-    }
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+            return failed(THROTTLED, _URL)
+        answer = (
+            _verdict(call.body, passed=nth > self.scenario.reject_first)
+            if kind == "judge"
+            else _proposal(call.body, nth)
+        )
+        return ok(tool_use_reply(tool, answer, f"tool-{nth}"), _URL)
 
 
 def _user_text(body: dict[str, Any]) -> str:
@@ -185,15 +134,6 @@ def _proposal(body: dict[str, Any], nth: int) -> dict[str, Any]:
     }
 
 
-def _message(content: list[dict[str, Any]], stop: str) -> dict[str, Any]:
-    return {
-        "output": {"message": {"role": "assistant", "content": content}},
-        "stopReason": stop,
-        "usage": {"inputTokens": 1200, "outputTokens": 150, "totalTokens": 1350},
-        "metrics": {"latencyMs": 900},
-    }
-
-
 def draw(prompt: str, width: int, height: int, fmt: str) -> bytes:
     image = Image.new("RGB", (width, height), (20, 40, 80))
     pen = ImageDraw.Draw(image)
@@ -212,25 +152,3 @@ def draw(prompt: str, width: int, height: int, fmt: str) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt)
     return out.getvalue()
-
-
-def _stream(data: bytes) -> StreamingBody:
-    return StreamingBody(io.BytesIO(data), len(data))
-
-
-def _ok(parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
-    parsed["ResponseMetadata"] = {"HTTPStatusCode": 200, "RequestId": "standin"}
-    return AWSResponse("https://bedrock-runtime.local", 200, {}, None), parsed
-
-
-def _error(status: int, code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
-    parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
-    return AWSResponse("https://bedrock-runtime.local", status, {}, None), parsed
-
-
-def _retired() -> tuple[AWSResponse, dict[str, Any]]:
-    return _error(400, "ValidationException", "The provided model identifier is invalid.")
-
-
-def _throttled() -> tuple[AWSResponse, dict[str, Any]]:
-    return _error(429, "ThrottlingException", "Too many requests, please wait before trying again.")

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import load_event
+from tests.faults.injector import LAMBDA_SERVICE_ERROR, LAMBDA_THROTTLED, Fault, function_is, inject
 from tests.statemachine.helpers import counters, exits, failures, keys, manifest
 
 BUCKET = "imgloop-local-images"
@@ -144,8 +145,12 @@ def test_throttling_is_retried_with_jittered_backoff_and_uses_no_attempt(runner:
 
 def test_lambda_too_many_requests_is_retried(runner: Any) -> None:
     run = runner()
-    generate = next(s.logical_id for s in run.workflow.functions.values() if s.handler.startswith("generate."))
-    run.lambdas.faults[generate] = ["TooManyRequestsException", "ServiceException"]
+    generate = function_is("generate")
+    inject(
+        run,
+        Fault("lambda.Invoke", LAMBDA_THROTTLED, when=generate),
+        Fault("lambda.Invoke", LAMBDA_SERVICE_ERROR, when=generate),
+    )
     result = run.run(load_event("small_budget.json"), "lambda-busy")
 
     assert result.status == "SUCCEEDED"
