@@ -91,7 +91,7 @@ def test_a_revised_prompt_follows_when_the_attempts_for_a_prompt_are_used_up(run
     assert "attempt 1: score 4/10" in sent and "attempt 2: score 4/10" in sent
     revised = exits(result, "Revise prompt")[0]["proposal"]["prompt"]
     assert run.standin.calls_of("InvokeModel")[-1].body["prompt"] == revised
-    assert run.standin.calls_of("InvokeModel")[-1].body["negative_prompt"] == "people, text, watermark, blur"
+    assert run.standin.calls_of("InvokeModel")[-1].body["negative_prompt"] == "blurry, distorted, watermark"
     # Every image is judged against the original requirement, not the revised prompt.
     judge_texts = [
         c.body["messages"][0]["content"][1]["text"]

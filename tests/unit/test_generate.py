@@ -19,7 +19,7 @@ from imgloop.answers import (
 from imgloop.standin import draw
 from tests.unit.fakes import attempt, bedrock, invoke_answer
 
-PNG = draw("test", 64, 64, "PNG")
+PNG = draw("test", 64, 64, "PNG", 1)
 
 
 @pytest.fixture
