@@ -1,5 +1,5 @@
-"""The Bedrock stand-in answers as Bedrock does: pictures that differ by seed and prompt, prompts revised in
-the target family's style from the judge's fixes."""
+"""The Bedrock stand-in answers as Bedrock does: retired models refused in Bedrock's words, pictures that
+differ by seed and prompt, prompts revised in the target family's style from the judge's fixes."""
 
 import io
 import json
@@ -8,14 +8,19 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from PIL import Image, ImageChops
 
+from common.bedrock_errors import model_call
+from common.errors import ModelUnavailable
 from common.generators import family_for
 from common.generators.base import GeneratedImage
-from imgloop.standin import draw
+from imgloop.answers import END_OF_LIFE
+from imgloop.standin import Scenario, draw
 
 SD35 = "stability.sd3-5-large-v1:0"
-SDXL = "stability.stable-diffusion-xl-v1"
+SDXL = "stability.stable-diffusion-xl-v1"  # EOL in the catalogue
+RETIRED_JUDGE = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"  # EOL, named through its inference profile
 PROMPT_TOOL = {"tools": [{"toolSpec": {"name": "propose_prompt", "inputSchema": {"json": {"type": "object"}}}}]}
 
 
@@ -25,6 +30,37 @@ def bedrock() -> Any:
 
 def image(model_id: str, body: dict[str, Any]) -> bytes:
     return bytes(bedrock().invoke_model(modelId=model_id, body=json.dumps(body))["body"].read())
+
+
+@pytest.mark.parametrize(
+    ("operation", "model_id"),
+    [("invoke_model", SDXL), ("converse", RETIRED_JUDGE), ("invoke_model", "amazon.nova-canvas-v1:0")],
+)
+def test_an_eol_model_is_answered_as_bedrock_answers_it(standin: Any, operation: str, model_id: str) -> None:
+    standin.scenario = Scenario(honour_lifecycle=True)
+
+    def call() -> Any:
+        if operation == "converse":
+            return bedrock().converse(modelId=model_id, messages=[], toolConfig=PROMPT_TOOL)
+        return bedrock().invoke_model(modelId=model_id, body="{}")
+
+    with pytest.raises(ClientError) as raised:
+        call()
+
+    error = raised.value.response
+    assert error["Error"] == {"Code": "ResourceNotFoundException", "Message": END_OF_LIFE.message}
+    assert error["Error"]["Message"].startswith("This model version has reached the end of its life.")
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert isinstance(raised.value, bedrock().exceptions.ResourceNotFoundException)
+    # The handlers' classification: not retried, the run names the successor.
+    with pytest.raises(ModelUnavailable, match=r"ResourceNotFoundException: .* use \S+ instead"), model_call(model_id):
+        call()
+
+
+def test_lifecycle_is_ignored_unless_honoured_and_active_models_always_answer(standin: Any) -> None:
+    assert image(SDXL, {"text_prompts": [{"text": "a cabin", "weight": 1.0}], "seed": 3})
+    standin.scenario = Scenario(honour_lifecycle=True)
+    assert image(SD35, {"prompt": "a cabin", "seed": 3})
 
 
 def test_pictures_are_the_same_for_the_same_request_and_differ_by_seed_and_prompt() -> None:
