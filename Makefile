@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
 
-.PHONY: demo test browser lint format synth deploy clean
+.PHONY: demo test browser lint format synth deploy clean reliability
 
 $(BIN)/imgloop: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ browser:
 
 test: $(BIN)/imgloop $(ASL_VALIDATOR) browser
 	$(BIN)/pytest
+
+# Runs every fault case and rewrites docs/reliability.md; the tests only check that it is current.
+reliability: $(BIN)/imgloop
+	$(BIN)/python -m tests.faults.matrix
 
 lint: $(BIN)/imgloop
 	$(BIN)/ruff check .

@@ -1,43 +1,49 @@
 """A Bedrock stand-in at the botocore level: the handlers send their real request bodies and parse
 realistic responses, so local runs and tests exercise the same code that runs on AWS.
 
-It answers InvokeModel in the Stability response shape (an image drawn with Pillow, showing the
-prompt) and Converse with a forced tool call (a verdict or a revised prompt), as a scenario says.
+It answers InvokeModel in each image family's response shape, with a picture drawn from the prompt and
+the seed, and Converse with a forced tool call: a verdict, or a prompt rewritten in the target model's
+style from the judge's reasons. A scenario adds the demo's refusals, rejections and throttling.
 """
 
-import base64
+import hashlib
 import io
 import json
+import random
+import re
+import textwrap
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from botocore.awsrequest import AWSResponse
-from botocore.response import StreamingBody
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
-STABILITY_SIZES = {
-    "1:1": (1024, 1024),
-    "16:9": (1344, 768),
-    "21:9": (1536, 640),
-    "2:3": (832, 1216),
-    "3:2": (1216, 832),
-    "4:5": (896, 1088),
-    "5:4": (1088, 896),
-    "9:16": (768, 1344),
-    "9:21": (640, 1536),
-}
+from common.catalogue import lookup
+from imgloop.answers import (
+    END_OF_LIFE,
+    PROMPT_NOT_ENGLISH,
+    THROTTLED,
+    Answered,
+    ImageRequest,
+    failed,
+    image_response,
+    invoke_model_output,
+    ok,
+    tool_use_reply,
+)
+
+_URL = "https://bedrock-runtime.local"
 
 
 @dataclass
 class Scenario:
     reject_first: int = 0  # the judge says no to the first K images
     fail_generate_first: int = 0  # the image model rejects its first K prompts (as SD3.5 rejects Japanese)
-    filter_first: int = 0  # then the next K images are content-filtered, answered with HTTP 200
     throttle_first: int = 0  # the first K Bedrock calls of any kind are throttled
-    judge_without_tool: bool = False  # the judge answers in prose instead of the verdict tool
-    retired: tuple[str, ...] = ()  # model ids Bedrock answers as retired
+    # Models the catalogue lists as EOL are answered as Bedrock answers a retired model. Off while the
+    # seed events still name retired models and the handlers have no successor policy.
+    honour_lifecycle: bool = False
 
 
 @dataclass
@@ -77,160 +83,145 @@ class BedrockStandIn:
             self.calls.append(call)
         return call
 
-    def _on_invoke_model(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    def _retired(self, model_id: str) -> bool:
+        info = lookup(model_id)
+        return self.scenario.honour_lifecycle and info is not None and info.status == "EOL"
+
+    def _on_invoke_model(self, params: dict[str, Any], **_: Any) -> Answered:
         call = self._record("InvokeModel", params)
-        if call.model_id in self.scenario.retired:
-            return _retired()
+        if self._retired(call.model_id):
+            return failed(END_OF_LIFE, _URL)
         nth = self._admit("generate")
         if nth is None:
-            return _throttled()
+            return failed(THROTTLED, _URL)
         if nth <= self.scenario.fail_generate_first:
-            return _error(
-                400, "ValidationException", "The prompt is not in a supported language: only English is supported."
-            )
-        filtered = nth <= self.scenario.fail_generate_first + self.scenario.filter_first
-        return _ok(
-            {
-                "body": _stream(json.dumps(_image_answer(call.body, filtered)).encode()),
-                "contentType": "application/json",
-            }
-        )
+            return failed(PROMPT_NOT_ENGLISH, _URL)
+        request = ImageRequest.read(call.body)
+        images = [
+            draw(request.prompt, request.width, request.height, request.image_format, request.seed + i)
+            for i in range(request.count)
+        ]
+        return ok(invoke_model_output(image_response(request.family, request.seed, images)), _URL)
 
-    def _on_converse(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    def _on_converse(self, params: dict[str, Any], **_: Any) -> Answered:
         call = self._record("Converse", params)
-        if call.model_id in self.scenario.retired:
-            return _retired()
+        if self._retired(call.model_id):
+            return failed(END_OF_LIFE, _URL)
         tool = call.body["toolConfig"]["tools"][0]["toolSpec"]["name"]
         kind = "judge" if tool == "record_verdict" else "revise"
         nth = self._admit(kind)
         if nth is None:
-            return _throttled()
-        if kind == "judge":
-            if self.scenario.judge_without_tool:
-                return _ok(_message([{"text": "Looks great to me, YES."}], "end_turn"))
-            verdict = _verdict(call.body, passed=nth > self.scenario.reject_first)
-            return _ok(
-                _message([{"toolUse": {"toolUseId": f"tool-{nth}", "name": tool, "input": verdict}}], "tool_use")
-            )
-        proposal = _proposal(call.body, nth)
-        return _ok(_message([{"toolUse": {"toolUseId": f"tool-{nth}", "name": tool, "input": proposal}}], "tool_use"))
+            return failed(THROTTLED, _URL)
+        answer = (
+            _verdict(call.body, nth, passed=nth > self.scenario.reject_first)
+            if kind == "judge"
+            else _proposal(call.body)
+        )
+        return ok(tool_use_reply(tool, answer, f"tool-{nth}"), _URL)
 
 
-def _image_answer(body: dict[str, Any], filtered: bool) -> dict[str, Any]:
-    """The family's own response shape, including how it reports a content-filtered image."""
-    if "text_prompts" in body:  # SDXL 1.0
-        seed = body.get("seed", 0)
-        if filtered:
-            return {
-                "result": "success",
-                "artifacts": [{"seed": seed, "base64": "", "finishReason": "CONTENT_FILTERED"}],
-            }
-        image = draw(body["text_prompts"][0]["text"], body.get("width", 1024), body.get("height", 1024), "PNG")
-        return {"result": "success", "artifacts": [{"seed": seed, "base64": _b64(image), "finishReason": "SUCCESS"}]}
-    if body.get("taskType") == "TEXT_IMAGE":  # Nova Canvas, Titan Image
-        if filtered:
-            return {"images": [], "error": "This request has been blocked by our content filters."}
-        config = body.get("imageGenerationConfig", {})
-        count = config.get("numberOfImages", 1)
-        image = draw(body["textToImageParams"]["text"], config.get("width", 1024), config.get("height", 1024), "PNG")
-        return {"images": [_b64(image)] * count, "error": None}
-    seed = body.get("seed", 0)  # Stability SD3.5 / Stable Image
-    if filtered:
-        return {"seeds": [seed], "finish_reasons": ["Filter reason: prompt"], "images": []}
-    width, height = STABILITY_SIZES.get(body.get("aspect_ratio", "1:1"), (1024, 1024))
-    fmt = "PNG" if body.get("output_format", "png") == "png" else "JPEG"
-    return {
-        "seeds": [seed],
-        "finish_reasons": [None],
-        "images": [_b64(draw(body.get("prompt", ""), width, height, fmt))],
-    }
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _user_text(body: dict[str, Any]) -> str:
-    return " ".join(b["text"] for b in body["messages"][0]["content"] if "text" in b)
+def _texts(blocks: list[dict[str, Any]]) -> str:
+    return " ".join(b["text"] for b in blocks if isinstance(b.get("text"), str))
 
 
 def _between(text: str, tag: str) -> str:
     start, end = f"<{tag}>", f"</{tag}>"
-    return text.split(start, 1)[1].split(end, 1)[0].strip() if start in text and end in text else text
+    return text.split(start, 1)[1].split(end, 1)[0].strip() if start in text and end in text else ""
 
 
-def _verdict(body: dict[str, Any], passed: bool) -> dict[str, Any]:
-    requirement = _between(_user_text(body), "requirement")
-    elements = [part.strip() for part in requirement.replace("、", ",").split(",") if part.strip()][:6]
-    checks = [
-        {"requirement": element, "ok": passed or i > 0, "evidence": "visible" if passed or i > 0 else "missing"}
-        for i, element in enumerate(elements)
-    ]
+def _elements(requirement: str) -> list[str]:
+    return [part.strip() for part in requirement.replace("、", ",").split(",") if part.strip()]
+
+
+def _verdict(body: dict[str, Any], nth: int, passed: bool) -> dict[str, Any]:
+    """A judge that finds a different element missing on each image, so the reviser has new reasons."""
+    text = _texts(body["messages"][0]["content"])
+    requirement = _between(text, "requirement") or text
+    elements = _elements(requirement)[:6]
+    missing = elements[(nth - 1) % len(elements)] if elements else requirement
+    shown = {e: passed or e != missing for e in elements}
+    checks = [{"requirement": e, "ok": shown[e], "evidence": "visible" if shown[e] else "absent"} for e in elements]
     return {
         "pass": passed,
         "score": 9 if passed else 4,
         "checks": checks,
-        "primary_issue": "" if passed else f"'{elements[0] if elements else requirement}' is not clearly shown",
-        "suggested_fix": "" if passed else "describe that element first and more concretely",
+        "primary_issue": "" if passed else f"'{missing}' is not clearly shown",
+        "suggested_fix": "" if passed else f"show {_lower_first(missing)} larger, centred and in sharp focus",
     }
 
 
-def _proposal(body: dict[str, Any], nth: int) -> dict[str, Any]:
-    requirement = _between(_user_text(body), "requirement")
-    if "<failures>" not in _user_text(body):  # a translation before the first attempt
+_SUGGESTED_FIX = re.compile(r"\(suggested fix: (.+)\)\s*$", re.MULTILINE)
+# "without people", "no text": what the guidelines want in the negative prompt, not in the prompt.
+_NEGATION = re.compile(r"\s*\b(?:without|no)\s+([^,.;]+)", re.IGNORECASE)
+_QUALITY = ["blurry", "distorted", "watermark"]  # what every negative prompt should exclude
+
+
+def _proposal(body: dict[str, Any]) -> dict[str, Any]:
+    """The requirement restated in the style the system prompt's guidelines ask for, the judge's fixes folded in.
+
+    Without a <failures> block the request is a translation, answered with the preamble the reviser strips
+    (S4 saw Claude v2 add it)."""
+    text = _texts(body["messages"][0]["content"])
+    requirement = _between(text, "requirement")
+    if "<failures>" not in text:
         return {"prompt": f"Here is the translation: English rendering of '{requirement}'", "negative_prompt": ""}
-    return {
-        "prompt": f"Photorealistic landscape (revision {nth}): {requirement}. Sharp focus, natural light.",
-        "negative_prompt": "people, text, watermark, blur",
-    }
+    written = _elements(requirement)
+    kept = [_NEGATION.sub("", e).strip() for e in written]
+    wanted = [e for e in kept if e] or [requirement]
+    fixes = list(dict.fromkeys(_SUGGESTED_FIX.findall(_between(text, "failures"))))
+    for before, after in zip(written, kept, strict=True):
+        fixes = [fix.replace(_lower_first(before), _lower_first(after)) for fix in fixes]
+    stressed = [e for e in wanted if any(_lower_first(e) in fix for fix in fixes)]
+    guidelines = _texts(body.get("system", []))
+    if "comma-separated" in guidelines:  # SDXL: weighted concepts, the important ones first
+        concepts = [f"({e}:1.3)" for e in stressed] + [e for e in wanted if e not in stressed]
+        prompt = ", ".join([*concepts, "highly detailed", "sharp focus"])
+    elif "caption" in guidelines:  # Nova Canvas, Titan: a caption, never a command
+        prompt = f"a photo of {_lower_first(', '.join(wanted))}, in sharp focus"
+        if stressed:
+            prompt += f", with {' and '.join(_lower_first(e) for e in stressed)} large and centred"
+    else:  # SD3.5: natural sentences
+        prompt = ". ".join([", ".join(wanted), *(fix[:1].upper() + fix[1:] for fix in fixes)]) + "."
+    negatives = [n.strip() for n in _between(text, "last_negative_prompt").split(",")]
+    negatives += [n.strip() for n in _NEGATION.findall(requirement)]
+    return {"prompt": prompt, "negative_prompt": ", ".join(dict.fromkeys(n for n in [*negatives, *_QUALITY] if n))}
 
 
-def _message(content: list[dict[str, Any]], stop: str) -> dict[str, Any]:
-    return {
-        "output": {"message": {"role": "assistant", "content": content}},
-        "stopReason": stop,
-        "usage": {"inputTokens": 1200, "outputTokens": 150, "totalTokens": 1350},
-        "metrics": {"latencyMs": 900},
-    }
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
-def draw(prompt: str, width: int, height: int, fmt: str) -> bytes:
-    image = Image.new("RGB", (width, height), (20, 40, 80))
+def draw(prompt: str, width: int, height: int, image_format: str, seed: int) -> bytes:
+    """A picture that is the same for the same prompt, seed and size, and visibly different otherwise: a sky,
+    a horizon and shapes whose colours and places come from a hash of both, with the prompt written on it."""
+    rng = random.Random(hashlib.sha256(f"{seed}\n{prompt}".encode()).digest())
+    top, bottom, ground = (tuple(rng.randrange(256) for _ in range(3)) for _ in range(3))
+    image = Image.new("RGB", (width, height))
     pen = ImageDraw.Draw(image)
-    for y in range(0, height, 16):
-        shade = 40 + int(120 * y / height)
-        pen.rectangle((0, y, width, y + 16), fill=(shade // 3, shade // 2, shade))
-    words, line, lines = prompt.split(), "", []
-    for word in words:
-        if len(line) + len(word) > 48:
-            lines.append(line)
-            line = ""
-        line += word + " "
-    lines.append(line)
-    for i, text in enumerate(lines[:20]):
-        pen.text((24, 24 + 22 * i), text, fill=(255, 255, 255))
+    horizon = int(height * rng.uniform(0.45, 0.75))
+    for y in range(0, horizon, 8):
+        t = y / horizon
+        pen.rectangle((0, y, width, y + 8), fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+    pen.rectangle((0, horizon, width, height), fill=ground)
+    unit = min(width, height)
+    for _ in range(rng.randint(3, 7)):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = int(unit * rng.uniform(0.05, 0.2))
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        shape = rng.choice(("sun", "block", "peak"))
+        if shape == "sun":
+            pen.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+        elif shape == "block":
+            pen.rectangle((x - r, y - r // 2, x + r, y + r), fill=colour)
+        else:
+            pen.polygon([(x - 2 * r, horizon), (x, horizon - 3 * r), (x + 2 * r, horizon)], fill=colour)
+    size = max(10, unit // 40)
+    font = ImageFont.load_default(size=size)
+    lines = [*textwrap.wrap(prompt, width=max(16, width // (size * 6 // 10)))[:12], f"seed {seed}"]
+    band = (len(lines) + 1) * (size + 6)
+    pen.rectangle((0, height - band, width, height), fill=(0, 0, 0))
+    for i, line in enumerate(lines):
+        pen.text((size, height - band + size // 2 + i * (size + 6)), line, fill=(255, 255, 255), font=font)
     out = io.BytesIO()
-    image.save(out, format=fmt)
+    image.save(out, format=image_format)
     return out.getvalue()
-
-
-def _stream(data: bytes) -> StreamingBody:
-    return StreamingBody(io.BytesIO(data), len(data))
-
-
-def _ok(parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
-    parsed["ResponseMetadata"] = {"HTTPStatusCode": 200, "RequestId": "standin"}
-    return AWSResponse("https://bedrock-runtime.local", 200, {}, None), parsed
-
-
-def _error(status: int, code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
-    parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
-    return AWSResponse("https://bedrock-runtime.local", status, {}, None), parsed
-
-
-def _retired() -> tuple[AWSResponse, dict[str, Any]]:
-    return _error(400, "ValidationException", "The provided model identifier is invalid.")
-
-
-def _throttled() -> tuple[AWSResponse, dict[str, Any]]:
-    return _error(429, "ThrottlingException", "Too many requests, please wait before trying again.")

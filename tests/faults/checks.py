@@ -5,9 +5,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgloop.faults import Fault, FaultPlan
 from imgloop.local import LocalRunner, RunResult, run_folder
 from tests.conftest import load_event
+from tests.faults.injector import Fault, FaultPlan
 from tests.statemachine.helpers import counters
 
 BUCKET = "imgloop-local-images"
@@ -31,8 +31,6 @@ class Case:
     faults: tuple[Fault, ...] = ()  # templates: each run gets fresh copies with their own counters
     scenario: dict[str, Any] = field(default_factory=dict)  # the Bedrock stand-in's Scenario
     event: dict[str, Any] = field(default_factory=lambda: dict(SMALL))
-    # Lambda service faults: (function's handler module, Save action or "", error codes in order)
-    lambda_faults: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     cause_mentions: str = ""  # a failed run's cause must say this
     retries: tuple[int, int] | None = None  # (state machine, SDK) retries expected
     may_lose: int = 0  # images S3 itself refused to store: nothing could have kept them

@@ -1,6 +1,7 @@
 """The fault injector itself, on plain clients: S3 faults go through the SDK's retries and never reach moto;
-Bedrock faults are answered ahead of the stand-in; counts, skips and predicates hold."""
+Bedrock and Lambda faults are answered ahead of their stand-ins; counts, skips and predicates hold."""
 
+import json
 from typing import Any
 
 import boto3
@@ -8,16 +9,39 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from imgloop.faults import Body, Crash, Fault, FaultPlan, Hang, HttpError, Reply, key_under, model_is
+from imgloop.answers import THROTTLED, HttpError, filtered_response, message_reply
+from imgloop.assembly import FunctionSpec, LocalNames
+from imgloop.local_lambda import LocalLambdas
 from imgloop.standin import BedrockStandIn
+from tests.faults.injector import (
+    LAMBDA_THROTTLED,
+    Body,
+    Crash,
+    Fault,
+    FaultPlan,
+    Filtered,
+    Hang,
+    Reply,
+    function_is,
+    key_under,
+    model_is,
+)
 
 BUCKET = "fault-bucket"
 SD35 = "stability.sd3-5-large-v1:0"
+SDXL = "stability.stable-diffusion-xl-v1"
+ECHO_ARN = LocalNames().function_arn("EchoFunction")
+FUNCTIONS = {ECHO_ARN: FunctionSpec("EchoFunction", "tests.faults.test_injector.echo", {})}
+
+
+def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"echo": event}
 
 
 def session(plan: FaultPlan) -> boto3.Session:
     made = boto3.Session(region_name="us-west-2")
     BedrockStandIn().register(made.events)
+    LocalLambdas(FUNCTIONS).register(made.events)
     plan.register(made.events)
     return made
 
@@ -74,8 +98,8 @@ def test_bedrock_faults_come_before_the_stand_in_and_the_ledger_counts_images(aw
     plan = FaultPlan(
         [
             Fault("bedrock-runtime.InvokeModel", Body(b"not json"), count=1, when=model_is(SD35)),
-            Fault("bedrock-runtime.InvokeModel", HttpError(429, "ThrottlingException"), count=1),
-            Fault("bedrock-runtime.Converse", Reply({"output": {"message": {"content": []}}}), count=1),
+            Fault("bedrock-runtime.InvokeModel", THROTTLED, count=1),
+            Fault("bedrock-runtime.Converse", Reply(message_reply([], "end_turn")), count=1),
         ]
     )
     bedrock = session(plan).client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}))
@@ -93,3 +117,40 @@ def test_bedrock_faults_come_before_the_stand_in_and_the_ledger_counts_images(aw
 def test_body_answers_are_for_bedrock_only() -> None:
     with pytest.raises(ValueError, match="Bedrock only"):
         FaultPlan([Fault("s3.GetObject", Body(b""))]).register(boto3.Session(region_name="us-west-2").events)
+
+
+def test_a_content_filter_answers_in_the_shape_of_the_requests_family(aws: None) -> None:
+    plan = FaultPlan([Fault("bedrock-runtime.InvokeModel", Filtered(), count=2)])
+    bedrock = session(plan).client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}))
+    sdxl = {"text_prompts": [{"text": "a cabin", "weight": 1.0}], "seed": 7}
+
+    answers = [
+        json.loads(bedrock.invoke_model(modelId=model, body=json.dumps(body))["body"].read())
+        for model, body in [(SD35, {"prompt": "a cabin", "seed": 7}), (SDXL, sdxl)]
+    ]
+    assert answers == [filtered_response("stability", 7), filtered_response("sdxl", 7)]
+    assert plan.images_answered == 0
+
+
+def test_lambda_service_errors_are_answered_ahead_of_the_local_function(aws: None) -> None:
+    plan = FaultPlan(
+        [
+            Fault("lambda.Invoke", LAMBDA_THROTTLED, count=1, when=function_is("tests", action="record")),
+            Fault("lambda.Invoke", HttpError(500, "ServiceException"), count=1, skip=1, when=function_is("tests")),
+        ],
+        functions=FUNCTIONS,
+    )
+    lam = session(plan).client("lambda", config=Config(retries={"total_max_attempts": 1}))
+
+    def invoke(action: str) -> Any:
+        return lam.invoke(FunctionName=ECHO_ARN, Payload=json.dumps({"action": action}))
+
+    with pytest.raises(ClientError) as throttled:
+        invoke("record")
+    assert throttled.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert throttled.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert json.loads(invoke("open")["Payload"].read()) == {"echo": {"action": "open"}}  # skipped
+    with pytest.raises(ClientError, match="ServiceException"):
+        invoke("open")
+    assert json.loads(invoke("record")["Payload"].read()) == {"echo": {"action": "record"}}
+    assert [f.fired for f in plan.faults] == [1, 1]

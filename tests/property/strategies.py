@@ -29,7 +29,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from common.generators import amazon, sdxl, stability
-from common.keys import STAGING_PREFIX, RunKeys
+from common.keys import EXECUTION_NAME_PATTERN, STAGING_PREFIX, RunKeys
 from common.payloads import Attempt, CandidateAttempt, Execution, Rewrite, Run
 from common.request import (
     FLAT_KEYS,
@@ -329,7 +329,7 @@ def structured_requests(draw: st.DrawFn) -> Raw:
             st.one_of(st.none(), st.builds(lambda a, b: f"{a}{{prompt}}{b}", valid_negative_prompts, _short_text))
         ),
         "translate": draw(st.booleans()),
-        "idempotency_key": draw(st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9_-]{1,80}", fullmatch=True))),
+        "idempotency_key": draw(st.one_of(st.none(), st.from_regex(EXECUTION_NAME_PATTERN, fullmatch=True))),
         "output": {
             "bucket": draw(st.sampled_from(SETTINGS.allowed_buckets)),
             "prefix": draw(valid_prefixes()),

@@ -47,7 +47,7 @@ def test_progress_names_each_state_with_revision_attempt_and_verdict(
     out = capsys.readouterr().out
     assert code == 0
     assert "[r00 a01] Validate image     FAIL score 4/10" in out
-    assert "[r00 a01] Revise prompt      new prompt: Photorealistic landscape" in out
+    assert "[r00 a01] Revise prompt      new prompt: a lighthouse. Show a lighthouse larger" in out
     assert "[r01 a01] Validate image     PASS score 9/10" in out
     assert "task failed: ModelThrottled" in out
     assert "execution cli-live: SUCCEEDED" in out

@@ -3,22 +3,29 @@
 import json
 from typing import Any
 
+from imgloop.answers import END_OF_LIFE, text_reply
 from tests.conftest import load_event
+from tests.faults.injector import LAMBDA_NOT_FOUND, Fault, Filtered, Reply, function_is, inject, model_is, tool_is
 from tests.statemachine.helpers import counters, exits, failures, keys, manifest
 
 BUCKET = "imgloop-local-images"
 
 
 def test_a_retired_judge_ends_the_run_as_model_unavailable_and_keeps_the_image(runner: Any, s3: Any) -> None:
-    run = runner(retired=("us.anthropic.claude-sonnet-4-6",))
+    run = runner()
+    inject(
+        run, Fault("bedrock-runtime.Converse", END_OF_LIFE, count=None, when=model_is("us.anthropic.claude-sonnet-4-6"))
+    )
     result = run.run(load_event("small_budget.json"), "retired-judge")
 
     assert result.status == "FAILED" and result.error == "ModelUnavailable"
-    assert result.cause.startswith("us.anthropic.claude-sonnet-4-6: ValidationException: The provided model identifier")
+    assert result.cause.startswith(
+        "us.anthropic.claude-sonnet-4-6: ResourceNotFoundException: This model version has reached the end of its life."
+    )
     assert "stackTrace" not in result.cause and "Traceback" not in result.cause
     assert f"Manifest: s3://{BUCKET}/generated-images/retired-judge/manifest.json" in result.cause
     assert result.states_entered()[-2:] == ["Report failure", "Run failed"]
-    assert len(run.standin.calls_of("Converse")) == 1  # not retried
+    assert failures(result) == ["ModelUnavailable"]  # not retried
     record = manifest(s3, result)
     assert record["status"] == "failed"
     assert record["failure"]["error"] == "ModelUnavailable"
@@ -27,18 +34,18 @@ def test_a_retired_judge_ends_the_run_as_model_unavailable_and_keeps_the_image(r
 
 
 def test_a_retired_image_model_fails_at_once_instead_of_burning_the_budget(runner: Any) -> None:
-    run = runner(retired=("stability.sd3-5-large-v1:0",))
+    run = runner()
+    inject(run, Fault("bedrock-runtime.InvokeModel", END_OF_LIFE, count=None))
     result = run.run(load_event("small_budget.json"), "retired-generator")
 
     assert result.error == "ModelUnavailable"
-    assert len(run.standin.calls_of("InvokeModel")) == 1
+    assert failures(result) == ["ModelUnavailable"]
     assert "Revise prompt" not in result.states_entered()
 
 
 def test_an_image_that_save_never_filed_is_filed_when_the_run_fails(runner: Any, s3: Any) -> None:
     run = runner()
-    save = next(s.logical_id for s in run.workflow.functions.values() if s.handler.startswith("save."))
-    run.lambdas.faults[f"{save}:record"] = ["ResourceNotFoundException"]
+    inject(run, Fault("lambda.Invoke", LAMBDA_NOT_FOUND, when=function_is("save", action="record")))
     result = run.run(load_event("small_budget.json"), "unsaved")
 
     assert result.status == "FAILED" and result.error == "Lambda.ResourceNotFoundException"
@@ -53,7 +60,8 @@ def test_an_image_that_save_never_filed_is_filed_when_the_run_fails(runner: Any,
 
 
 def test_an_http_200_content_filter_is_a_refused_attempt(runner: Any, s3: Any) -> None:
-    run = runner(filter_first=1)
+    run = runner()
+    inject(run, Fault("bedrock-runtime.InvokeModel", Filtered()))
     result = run.run(load_event("small_budget.json"), "filtered")
 
     assert result.status == "SUCCEEDED"
@@ -63,7 +71,9 @@ def test_an_http_200_content_filter_is_a_refused_attempt(runner: Any, s3: Any) -
 
 
 def test_a_judge_that_answers_in_prose_never_passes_an_image(runner: Any, s3: Any) -> None:
-    run = runner(judge_without_tool=True)
+    run = runner()
+    prose = Reply(text_reply("Looks great to me, YES."))
+    inject(run, Fault("bedrock-runtime.Converse", prose, count=None, when=tool_is("record_verdict")))
     result = run.run(load_event("small_budget.json"), "prose-judge")
 
     assert result.error == "RequirementsNotMet"

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import load_event
+from tests.faults.injector import LAMBDA_SERVICE_ERROR, LAMBDA_THROTTLED, Fault, function_is, inject
 from tests.statemachine.helpers import counters, exits, failures, keys, manifest
 
 BUCKET = "imgloop-local-images"
@@ -88,7 +89,7 @@ def test_a_revised_prompt_follows_when_the_attempts_for_a_prompt_are_used_up(run
     assert "attempt 1: score 4/10" in sent and "attempt 2: score 4/10" in sent
     revised = exits(result, "Revise prompt")[0]["proposal"]["prompt"]
     assert run.standin.calls_of("InvokeModel")[-1].body["prompt"] == revised
-    assert run.standin.calls_of("InvokeModel")[-1].body["negative_prompt"] == "people, text, watermark, blur"
+    assert run.standin.calls_of("InvokeModel")[-1].body["negative_prompt"] == "blurry, distorted, watermark"
     # Every image is judged against the original requirement, not the revised prompt.
     judge_texts = [
         c.body["messages"][0]["content"][1]["text"]
@@ -142,8 +143,12 @@ def test_throttling_is_retried_with_jittered_backoff_and_uses_no_attempt(runner:
 
 def test_lambda_too_many_requests_is_retried(runner: Any) -> None:
     run = runner()
-    generate = next(s.logical_id for s in run.workflow.functions.values() if s.handler.startswith("generate."))
-    run.lambdas.faults[generate] = ["TooManyRequestsException", "ServiceException"]
+    generate = function_is("generate")
+    inject(
+        run,
+        Fault("lambda.Invoke", LAMBDA_THROTTLED, when=generate),
+        Fault("lambda.Invoke", LAMBDA_SERVICE_ERROR, when=generate),
+    )
     result = run.run(load_event("small_budget.json"), "lambda-busy")
 
     assert result.status == "SUCCEEDED"

@@ -1,11 +1,8 @@
 """Bedrock clients with scripted answers (botocore Stubber) and payload builders for handler tests."""
 
-import io
-import json
 from typing import Any
 
 import boto3
-from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from common.request import RunRequest, parse_request
@@ -13,35 +10,17 @@ from common.results import Run
 from common.settings import Settings
 from common.tasks import GenerateTask, RewriteTask, ValidateTask
 
+# Bedrock's answers are spelled once, where the stand-in builds its own.
+from imgloop.answers import invoke_model_output as invoke_answer
+from imgloop.answers import text_reply as prose_answer
+from imgloop.answers import tool_use_reply as tool_answer
+
+__all__ = ["attempt", "bedrock", "invoke_answer", "prose_answer", "request", "rewrite", "tool_answer"]
+
 
 def bedrock() -> tuple[Any, Stubber]:
     client = boto3.client("bedrock-runtime", region_name="us-west-2", aws_access_key_id="k", aws_secret_access_key="s")
     return client, Stubber(client)
-
-
-def invoke_answer(payload: dict[str, Any]) -> dict[str, Any]:
-    data = json.dumps(payload).encode()
-    return {"body": StreamingBody(io.BytesIO(data), len(data)), "contentType": "application/json"}
-
-
-def tool_answer(name: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "output": {
-            "message": {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": name, "input": data}}]}
-        },
-        "stopReason": "tool_use",
-        "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
-        "metrics": {"latencyMs": 1},
-    }
-
-
-def prose_answer(text: str) -> dict[str, Any]:
-    return {
-        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-        "stopReason": "end_turn",
-        "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
-        "metrics": {"latencyMs": 1},
-    }
 
 
 def request(settings: Settings, **fields: Any) -> RunRequest:

@@ -1,6 +1,5 @@
 """Generate: the exact SD3.5 request, the image in staging, refusals as outcomes, errors by name."""
 
-import base64
 import random
 from typing import Any
 
@@ -9,10 +8,18 @@ from botocore.stub import ANY
 
 from common.errors import ModelRequestRejected, ModelThrottled, ModelUnavailable
 from generate.logic import generate
+from imgloop.answers import (
+    END_OF_LIFE,
+    PROMPT_NOT_ENGLISH,
+    THROTTLED,
+    HttpError,
+    filtered_response,
+    image_response,
+)
 from imgloop.standin import draw
 from tests.unit.fakes import attempt, bedrock, invoke_answer
 
-PNG = draw("test", 64, 64, "PNG")
+PNG = draw("test", 64, 64, "PNG", 1)
 
 
 @pytest.fixture
@@ -27,7 +34,7 @@ def test_sends_the_sd35_body_and_puts_the_image_in_staging(s3: Any, settings: An
     task = task.model_copy(update={"negative_prompt": "people"})
     stub.add_response(
         "invoke_model",
-        invoke_answer({"seeds": [42], "finish_reasons": [None], "images": [base64.b64encode(PNG).decode()]}),
+        invoke_answer(image_response("stability", 42, [PNG])),
         {
             "modelId": "stability.sd3-5-large-v1:0",
             "body": '{"prompt": "A red bicycle, a blue wall", "mode": "text-to-image", "aspect_ratio": "16:9", '
@@ -49,7 +56,7 @@ def test_seed_zero_picks_a_seed_and_records_the_one_used(s3: Any, settings: Any,
     client, stub = bedrock()
     stub.add_response(
         "invoke_model",
-        invoke_answer({"seeds": [1234], "finish_reasons": [None], "images": [base64.b64encode(PNG).decode()]}),
+        invoke_answer(image_response("stability", 1234, [PNG])),
         {"modelId": ANY, "body": ANY, "contentType": ANY, "accept": ANY},
     )
     with stub:
@@ -60,12 +67,9 @@ def test_seed_zero_picks_a_seed_and_records_the_one_used(s3: Any, settings: Any,
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        (
-            {"seeds": [5], "finish_reasons": ["Filter reason: prompt"], "images": []},
-            "model refused: Filter reason: prompt",
-        ),
-        ({"seeds": [5], "finish_reasons": [None], "images": []}, "model answered with no image"),
-        ({"seeds": [5], "finish_reasons": [None], "images": ["%%%"]}, "not base64"),
+        (filtered_response("stability", 5), "model refused: Filter reason: prompt"),
+        (image_response("stability", 5, []), "model answered with no image"),
+        ({**image_response("stability", 5, [PNG]), "images": ["%%%"]}, "not base64"),
     ],
 )
 def test_an_http_200_refusal_is_an_outcome_and_writes_nothing(
@@ -84,27 +88,28 @@ def test_an_http_200_refusal_is_an_outcome_and_writes_nothing(
 
 def test_a_rejected_prompt_is_a_refusal(s3: Any, settings: Any, bucket: str) -> None:
     client, stub = bedrock()
-    stub.add_client_error("invoke_model", "ValidationException", "Only English prompts are supported", 400)
+    refusal = PROMPT_NOT_ENGLISH
+    stub.add_client_error("invoke_model", refusal.code, refusal.message, refusal.status)
     with stub:
         result = generate(attempt(settings), client, s3, random.Random(1))
     assert result.outcome == "refused"
-    assert result.refusal == "model rejected the prompt: Only English prompts are supported"
+    assert result.refusal == f"model rejected the prompt: {refusal.message}"
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "error"),
+    ("answer", "error"),
     [
-        ("ThrottlingException", 429, ModelThrottled),
-        ("ResourceNotFoundException", 404, ModelUnavailable),
-        ("AccessDeniedException", 403, ModelUnavailable),
-        ("SomethingNew", 400, ModelRequestRejected),
+        (THROTTLED, ModelThrottled),
+        (END_OF_LIFE, ModelUnavailable),
+        (HttpError(403, "AccessDeniedException", "nope"), ModelUnavailable),
+        (HttpError(400, "SomethingNew", "nope"), ModelRequestRejected),
     ],
 )
 def test_bedrock_errors_surface_as_named_errors(
-    s3: Any, settings: Any, bucket: str, code: str, status: int, error: type[Exception]
+    s3: Any, settings: Any, bucket: str, answer: HttpError, error: type[Exception]
 ) -> None:
     client, stub = bedrock()
-    stub.add_client_error("invoke_model", code, "nope", status)
+    stub.add_client_error("invoke_model", answer.code, answer.message, answer.status)
     with stub, pytest.raises(error) as raised:
         generate(attempt(settings), client, s3, random.Random(1))
     assert "stability.sd3-5-large-v1:0" in str(raised.value)

@@ -1,6 +1,5 @@
 """Each image family: the exact request body, its response shapes, and its parameter ranges."""
 
-import base64
 import random
 from typing import Any
 
@@ -11,8 +10,9 @@ from common.errors import InvalidInput
 from common.generators import generator_config
 from common.generators.base import GeneratedImage, ImageGenerator, RefusedGeneration
 from common.request import parse_request
+from imgloop.answers import filtered_response, image_response
 
-PNG = base64.b64encode(b"\x89PNG fake").decode()
+PNG = b"\x89PNG fake"
 
 
 def generator(model_id: str, **values: Any) -> ImageGenerator:
@@ -61,10 +61,11 @@ def test_sdxl_body_weights_the_negative_prompt() -> None:
 @pytest.mark.parametrize("finish", ["CONTENT_FILTERED", "ERROR"])
 def test_sdxl_finish_reasons_other_than_success_are_refusals(finish: str) -> None:
     sdxl = generator("stability.stable-diffusion-xl-v1")
-    answer = {"result": "success", "artifacts": [{"seed": 3, "base64": PNG, "finishReason": finish}]}
+    answer = image_response("sdxl", 3, [PNG])
+    answer["artifacts"][0]["finishReason"] = finish
     result = sdxl.read_response(answer, 3)
     assert isinstance(result, RefusedGeneration) and result.reason == f"model refused: finishReason {finish}"
-    ok = sdxl.read_response({"artifacts": [{"seed": 3, "base64": PNG, "finishReason": "SUCCESS"}]}, 3)
+    ok = sdxl.read_response(image_response("sdxl", 3, [PNG]), 3)
     assert isinstance(ok, GeneratedImage) and ok.seed == 3
 
 
@@ -84,8 +85,9 @@ def test_amazon_body_is_a_text_image_task(model_id: str) -> None:
             "seed": 42,
         },
     }
-    refused = amazon.read_response({"images": [], "error": "blocked by content filters"}, 42)
-    assert isinstance(refused, RefusedGeneration) and refused.reason == "model refused: blocked by content filters"
+    refused = amazon.read_response(filtered_response("amazon", 42), 42)
+    assert isinstance(refused, RefusedGeneration)
+    assert refused.reason == "model refused: This request has been blocked by our content filters."
 
 
 @pytest.mark.parametrize(

@@ -1,32 +1,32 @@
 """Fault injection for local runs, at the botocore level, so the handlers meet faults the way they would on AWS.
 
 A `FaultPlan` is a list of `Fault`s, each (operation, predicate on the call, how many calls, answer). Every
-fault counts the calls it matched and answered. One plan per run:
+fault counts the calls it matched and answered; the first fault in the list that claims a call answers it.
+One plan per run:
 
-    plan = FaultPlan([Fault("s3.PutObject", HttpError(503, "SlowDown"), count=3, when=key_under("_staging/"))])
-    runner.hooks.append(plan.register)
+    plan = inject(runner, Fault("s3.PutObject", HttpError(503, "SlowDown"), count=3, when=key_under("_staging/")))
     with plan.recorded_sdk_waits():
         result = runner.run(event, "name")
 
-- Bedrock (`bedrock-runtime.InvokeModel`, `bedrock-runtime.Converse`) is answered on `before-call`, ahead of
-  the stand-in (`register_first`). An answer there skips botocore's retry loop; that loses nothing, since the
-  project's Bedrock client makes one try only and leaves retrying to the state machine.
-- S3 (and any other service) is answered on `before-send`, inside botocore's retry loop, so the SDK's own
-  retries (standard mode; the project's S3 client makes up to 6 tries) see the fault as they would see a real
-  5xx: a short burst recovers in the SDK, a long one reaches the handler. `recorded_sdk_waits()` records the
-  SDK's backoff instead of sleeping it.
+- Bedrock (`bedrock-runtime.InvokeModel`, `bedrock-runtime.Converse`) and Lambda (`lambda.Invoke`) are answered
+  in-process by stand-ins, so a fault answers them on `before-call`, ahead of the stand-in (`register_first`).
+  An answer there skips botocore's retry loop; that loses nothing, since the project's Bedrock client makes one
+  try only and leaves retrying to the state machine, as Step Functions does for Lambda's service errors.
+- S3 (and any other service moto serves) is answered on `before-send`, inside botocore's retry loop, so the
+  SDK's own retries (standard mode; the project's S3 client makes up to 6 tries) see the fault as they would
+  see a real 5xx: a short burst recovers in the SDK, a long one reaches the handler. `recorded_sdk_waits()`
+  records the SDK's backoff instead of sleeping it.
 
+Bedrock's answers (errors, bodies, Converse replies) are built by `imgloop.answers`, as the stand-in's are.
 The plan also keeps a ledger of the images the image model handed out (`images_answered`), whoever answered,
 so a test can check that every one of them was kept.
 """
 
-import base64
-import binascii
 import io
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,10 +37,33 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from botocore.response import StreamingBody
 
+from imgloop.answers import (
+    Answered,
+    HttpError,
+    ImageRequest,
+    carries_image,
+    failed,
+    filtered_response,
+    invoke_model_output,
+    ok,
+    streamed,
+)
+from imgloop.assembly import FunctionSpec
+from imgloop.local import LocalRunner
+
 # Where a request answered on before-send is pointed so that moto's stub (the next before-send handler)
 # matches no service and leaves the answer to the fault: the call must not also reach moto's S3.
 _UNROUTED_URL = "https://fault-injected.invalid/"
 _TARGET = "imgloop.fault_target"
+# Services answered in-process by a stand-in (the Bedrock stand-in, the local Lambdas) rather than by moto.
+_STOOD_IN = {"bedrock-runtime", "lambda"}
+
+# What Lambda and S3 answer when they fail.
+LAMBDA_THROTTLED = HttpError(429, "TooManyRequestsException", "Rate Exceeded.")
+LAMBDA_SERVICE_ERROR = HttpError(500, "ServiceException", "An error occurred in the Lambda service.")
+LAMBDA_NOT_FOUND = HttpError(404, "ResourceNotFoundException", "Function not found.")
+S3_INTERNAL = HttpError(500, "InternalError", "We encountered an internal error. Please try again.")
+S3_SLOW_DOWN = HttpError(503, "SlowDown", "Please reduce your request rate.")
 
 
 @dataclass(frozen=True)
@@ -53,18 +76,8 @@ class Target:
     tool: str = ""  # Converse: the tool the caller forces (record_verdict, propose_prompt...)
     bucket: str = ""  # S3
     key: str = ""  # S3 (CopyObject: the destination)
-
-
-@dataclass(frozen=True)
-class HttpError:
-    """The service answers with this HTTP status and error code."""
-
-    status: int
-    code: str
-    message: str = "Injected fault."
-
-    def describe(self) -> str:
-        return f"HTTP {self.status} {self.code}"
+    function: str = ""  # Lambda: the handler's package (generate, save...), else the function's name
+    action: str = ""  # Lambda: the payload's action (Save's open, record, close...)
 
 
 @dataclass(frozen=True)
@@ -73,8 +86,10 @@ class Body:
 
     data: bytes
 
-    def describe(self) -> str:
-        return f"HTTP 200, body {self.data[:40]!r}"
+
+@dataclass(frozen=True)
+class Filtered:
+    """HTTP 200 with the content filter's refusal, in the response shape of the family the request is for."""
 
 
 @dataclass(frozen=True)
@@ -83,16 +98,10 @@ class Reply:
 
     parsed: dict[str, Any]
 
-    def describe(self) -> str:
-        return f"HTTP 200, {json.dumps(self.parsed)[:60]}"
-
 
 @dataclass(frozen=True)
 class Hang:
     """No answer before the read timeout: botocore's ReadTimeoutError, raised at once instead of waiting."""
-
-    def describe(self) -> str:
-        return "read timeout"
 
 
 @dataclass(frozen=True)
@@ -101,11 +110,8 @@ class Crash:
 
     message: str = "injected crash"
 
-    def describe(self) -> str:
-        return f"RuntimeError({self.message!r})"
 
-
-Answer = HttpError | Body | Reply | Hang | Crash
+Answer = HttpError | Body | Filtered | Reply | Hang | Crash
 
 
 def always(_: Target) -> bool:
@@ -131,6 +137,11 @@ def tool_is(tool: str) -> Callable[[Target], bool]:
     return lambda target: target.tool == tool
 
 
+def function_is(function: str, action: str = "") -> Callable[[Target], bool]:
+    """Lambda invocations of the function whose handler is in this package ('save'), with this action if given."""
+    return lambda target: target.function == function and (not action or target.action == action)
+
+
 @dataclass
 class Fault:
     """Answer `count` calls of `operation` ('service.Operation') that match `when`, after letting `skip` through.
@@ -149,10 +160,6 @@ class Fault:
     def service(self) -> str:
         return self.operation.split(".", 1)[0]
 
-    @property
-    def operation_name(self) -> str:
-        return self.operation.split(".", 1)[1]
-
     def _claim(self, target: Target) -> bool:
         """Whether this call is one the fault answers (call under the plan's lock)."""
         if not self.when(target):
@@ -169,6 +176,8 @@ class Fault:
 @dataclass
 class FaultPlan:
     faults: list[Fault] = field(default_factory=list)
+    # The local functions by ARN, so that a Lambda fault can name a function by its handler's package.
+    functions: Mapping[str, FunctionSpec] = field(default_factory=dict)
     images_answered: int = 0  # InvokeModel answers that carried an image, from the stand-in or a fault
     sdk_waits: list[float] = field(default_factory=list)  # backoff the SDK's own retries asked for
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -180,11 +189,11 @@ class FaultPlan:
     def register(self, events: Any) -> None:
         """A LocalRunner hook: called with the session's events before any client exists (one plan per run)."""
         for fault in self.faults:
-            if isinstance(fault.answer, Body | Reply) and fault.service != "bedrock-runtime":
+            if isinstance(fault.answer, Body | Filtered | Reply) and fault.service != "bedrock-runtime":
                 raise ValueError(f"{fault.operation}: a {type(fault.answer).__name__} answer is for Bedrock only")
         for operation in sorted({f.operation for f in self.faults}):
-            if operation.startswith("bedrock-runtime."):
-                events.register_first(f"before-call.{operation}", self._on_bedrock_call)
+            if operation.split(".", 1)[0] in _STOOD_IN:
+                events.register_first(f"before-call.{operation}", self._on_stood_in_call)
             else:
                 events.register_first(f"before-parameter-build.{operation}", self._remember_target)
                 events.register_first(f"before-send.{operation}", self._on_send)
@@ -210,38 +219,49 @@ class FaultPlan:
                     return fault
         return None
 
-    # Bedrock: before-call, ahead of the stand-in.
-    def _on_bedrock_call(
-        self, params: dict[str, Any], model: Any, **_: Any
-    ) -> tuple[AWSResponse, dict[str, Any]] | None:
-        target = _bedrock_target(model.name, params)
+    # Bedrock and Lambda: before-call, ahead of their stand-ins.
+    def _on_stood_in_call(self, params: dict[str, Any], model: Any, **_: Any) -> Answered | None:
+        service = model.service_model.service_id.hyphenize()
+        target = self._stood_in_target(service, model.name, params)
         fault = self._pick(target)
         if fault is None:
             return None
-        url = f"https://bedrock-runtime.local{params.get('url_path', '/')}"
-        answer = fault.answer
-        match answer:
-            case HttpError(status=status, code=code, message=message):
-                parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
-                return AWSResponse(url, status, {}, None), parsed
+        url = f"https://{service}.local{params.get('url_path', '/')}"
+        match fault.answer:
+            case HttpError() as error:
+                return failed(error, url)
             case Body(data=data):
-                stream = StreamingBody(io.BytesIO(data), len(data))
-                return AWSResponse(url, 200, {}, None), {
-                    "body": stream,
-                    "contentType": "application/json",
-                    "ResponseMetadata": {"HTTPStatusCode": 200, "RequestId": "fault"},
-                }
+                return ok(invoke_model_output(data), url)
+            case Filtered():
+                request = ImageRequest.read(json.loads(params["body"]))
+                return ok(invoke_model_output(filtered_response(request.family, request.seed)), url)
             case Reply(parsed=reply):
-                return AWSResponse(url, 200, {}, None), {
-                    **json.loads(json.dumps(reply)),
-                    "ResponseMetadata": {"HTTPStatusCode": 200, "RequestId": "fault"},
-                }
+                return ok(json.loads(json.dumps(reply)), url)
             case Hang():
                 raise ReadTimeoutError(endpoint_url=url)
             case Crash(message=message):
                 raise RuntimeError(message)
 
-    # Other services: before-send, inside the SDK's retry loop.
+    def _stood_in_target(self, service: str, operation: str, params: dict[str, Any]) -> Target:
+        path = str(params.get("url_path", ""))
+        try:
+            body = json.loads(params.get("body") or b"{}")
+        except ValueError:
+            body = None
+        body = body if isinstance(body, dict) else {}
+        if service == "lambda":
+            arn = unquote(path.split("/functions/", 1)[1].split("/", 1)[0]) if "/functions/" in path else ""
+            spec = self.functions.get(arn)
+            function = spec.handler.split(".", 1)[0] if spec else arn.rsplit(":", 1)[-1]
+            return Target(service, operation, function=function, action=str(body.get("action", "")))
+        model_id = unquote(path.split("/model/", 1)[1].rsplit("/", 1)[0]) if "/model/" in path else ""
+        try:
+            tool = str(body["toolConfig"]["tools"][0]["toolSpec"]["name"])
+        except (KeyError, IndexError, TypeError):
+            tool = ""
+        return Target(service, operation, model_id=model_id, tool=tool)
+
+    # Services moto serves: before-send, inside the SDK's retry loop.
     def _remember_target(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         service = model.service_model.service_id.hyphenize()
         context[_TARGET] = Target(
@@ -259,8 +279,7 @@ class FaultPlan:
         if fault is None:
             return None
         url = request.url
-        answer = fault.answer
-        match answer:
+        match fault.answer:
             case Hang():
                 raise ReadTimeoutError(endpoint_url=url)
             case Crash(message=message):
@@ -274,7 +293,7 @@ class FaultPlan:
                 ).encode()
                 headers = {"Content-Type": "application/xml", "Content-Length": str(len(body))}
                 return AWSResponse(url, status, headers, _Raw(body))
-            case Body() | Reply():  # refused by register()
+            case Body() | Filtered() | Reply():  # refused by register()
                 return None
 
     def _count_image(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
@@ -282,50 +301,17 @@ class FaultPlan:
         if getattr(http_response, "status_code", 0) != 200 or not isinstance(stream, StreamingBody):
             return
         data = stream.read()
-        parsed["body"] = StreamingBody(io.BytesIO(data), len(data))  # the caller reads it again
+        parsed["body"] = streamed(data)  # the caller reads it again
         if carries_image(data):
             with self._lock:
                 self.images_answered += 1
 
 
-def carries_image(data: bytes) -> bool:
-    """Whether an InvokeModel answer holds an image, in any of the image families' response shapes."""
-    try:
-        body = json.loads(data)
-    except ValueError:
-        return False
-    if not isinstance(body, dict):
-        return False
-    if isinstance(body.get("artifacts"), list):  # SDXL
-        artifacts = body["artifacts"]
-        first = artifacts[0] if artifacts and isinstance(artifacts[0], dict) else {}
-        return first.get("finishReason", "SUCCESS") == "SUCCESS" and _is_base64(first.get("base64"))
-    reasons = body.get("finish_reasons") or [None]  # Stability
-    images = body.get("images") or []
-    return not body.get("error") and not reasons[0] and bool(images) and _is_base64(images[0])
-
-
-def _is_base64(value: Any) -> bool:
-    if not isinstance(value, str) or not value:
-        return False
-    try:
-        base64.b64decode(value, validate=True)
-    except binascii.Error:
-        return False
-    return True
-
-
-def _bedrock_target(operation: str, params: dict[str, Any]) -> Target:
-    path = str(params.get("url_path", ""))
-    model_id = unquote(path.split("/model/", 1)[1].rsplit("/", 1)[0]) if "/model/" in path else ""
-    tool = ""
-    if operation == "Converse":
-        try:
-            body = json.loads(params.get("body") or b"{}")
-            tool = str(body["toolConfig"]["tools"][0]["toolSpec"]["name"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            tool = ""
-    return Target(service="bedrock-runtime", operation=operation, model_id=model_id, tool=tool)
+def inject(runner: LocalRunner, *faults: Fault) -> FaultPlan:
+    """A plan of these faults, hooked into the runner's next session."""
+    plan = FaultPlan(list(faults), functions=runner.workflow.functions)
+    runner.hooks.append(plan.register)
+    return plan
 
 
 class _Raw(io.BytesIO):
