@@ -60,8 +60,8 @@ def test_python_313_functions_with_the_powertools_layer_and_active_tracing(templ
         props = function["Properties"]
         assert props["Runtime"] == "python3.13"
         assert props["TracingConfig"] == {"Mode": "Active"}
-        [layer] = props["Layers"]
-        assert parameters[layer["Ref"]]["Default"] == "/aws/service/powertools/python/x86_64/python3.13/latest"
+        powertools = props["Layers"][0]
+        assert parameters[powertools["Ref"]]["Default"] == "/aws/service/powertools/python/x86_64/python3.13/latest"
         env = props["Environment"]["Variables"]
         assert env["GENERATOR_MODEL_ID"] == "stability.sd3-5-large-v1:0"
         assert env["VALIDATOR_MODEL_ID"] == env["REVISER_MODEL_ID"] == "us.anthropic.claude-sonnet-4-6"
@@ -234,12 +234,18 @@ def test_each_function_may_touch_only_what_it_needs_in_the_bucket(template: dict
     names = ("Generate", "Save", "Validate", "Revise", "Status")
     by_function = {next(f for f in names if f in k): v for k, v in actions.items()}
     assert by_function == {
-        "Generate": {"s3:PutObject"},
+        "Generate": {"s3:PutObject", "s3:GetObject"},  # reads the image an edit starts from
         "Save": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"},
         "Validate": {"s3:GetObject", "s3:PutObject"},
         "Revise": {"s3:GetObject"},
         "Status": {"s3:GetObject"},
     }
+
+
+def test_generate_writes_only_to_staging(template: dict[str, Any]) -> None:
+    [policy] = [p for name, p in _resources(template, "AWS::IAM::Policy").items() if "GenerateFunctionObjects" in name]
+    writes = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "s3:PutObject" in s["Action"]]
+    assert [s["Resource"]["Fn::Join"][1][-1] for s in writes] == ["/_staging/*"]
 
 
 def test_the_pillow_layer_bundles_linux_wheels_with_pip_and_no_docker(tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def test_an_unknown_image_model_is_invalid_input_naming_the_families(settings: A
     with pytest.raises(InvalidInput) as raised:
         parse_request({"prompt": "a fox", "generator": {"model_id": "amazon.nova-reel-v1:0"}}, settings)
     assert str(raised.value) == (
-        "generator.model_id: must name a model of a supported image family (stability, sdxl, nova-canvas, titan-image)"
+        "generator.model_id: must name a model of a supported image family "
+        "(stability, stability-edit, sdxl, nova-canvas, titan-image)"
     )
 
 

@@ -89,12 +89,13 @@ class StabilityGenerator(ImageGenerator):
     def request_body(
         self, prompt: str, negative_prompt: str, seed: int, edit: EditInput | None = None
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"prompt": prompt, "output_format": self.output_format, "seed": seed}
+        body: dict[str, Any] = {"prompt": prompt}
         if edit is None:
             body |= {"mode": "text-to-image", "aspect_ratio": self.aspect_ratio}
         else:
             # The output takes the source's aspect ratio: aspect_ratio belongs to text-to-image only.
             body |= {"mode": "image-to-image", "image": edit.image, "strength": edit.strength}
+        body |= {"output_format": self.output_format, "seed": seed}
         if negative_prompt:
             body["negative_prompt"] = negative_prompt
         return body
