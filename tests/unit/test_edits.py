@@ -98,7 +98,8 @@ def test_an_edit_mode_runs_on_its_service_unless_the_request_names_a_model(setti
             settings,
         )
     assert str(raised.value) == (
-        f"generator.model_id: stability.sd3-5-large-v1:0 does not offer mode inpaint; leave model_id out to use {INPAINT}"
+        "generator.model_id: stability.sd3-5-large-v1:0 does not offer mode inpaint; "
+        f"leave model_id out to use {INPAINT}"
     )
 
 
