@@ -41,9 +41,9 @@ class Scenario:
     reject_first: int = 0  # the judge says no to the first K images
     fail_generate_first: int = 0  # the image model rejects its first K prompts (as SD3.5 rejects Japanese)
     throttle_first: int = 0  # the first K Bedrock calls of any kind are throttled
-    # Models the catalogue lists as EOL are answered as Bedrock answers a retired model. Off while the
-    # seed events still name retired models and the handlers have no successor policy.
-    honour_lifecycle: bool = False
+    # Models the catalogue lists as EOL are answered as Bedrock answers a retired model, so a local run
+    # fails where a run on AWS would; off only to see a retired family's own response shapes.
+    honour_lifecycle: bool = True
 
 
 @dataclass
