@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.bedrock_errors import error_code, model_call
-from common.request import ConverseConfig
+from common.sections import ConverseConfig
 
 # Claude 3.x and the first Claude 4 releases take temperature and top_p together; later Claude
 # models answer "temperature and top_p cannot both be specified for this model".

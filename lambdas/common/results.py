@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from common.errors import InvalidInput
 from common.keys import RunKeys
-from common.request import RunRequest, valid_prefix
+from common.request import RunRequest
+from common.sections import valid_prefix
 
 
 class Result(BaseModel):

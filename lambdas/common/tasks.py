@@ -12,17 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, m
 
 from common.errors import InvalidInput
 from common.generators import GeneratorConfig
-from common.request import (
-    MAX_ATTEMPTS,
-    MAX_CANDIDATES,
-    MAX_REVISIONS,
-    ConverseConfig,
-    Margins,
-    Mode,
-    S3Image,
-    explain,
-)
+from common.request import MAX_ATTEMPTS, MAX_CANDIDATES, MAX_REVISIONS, explain
 from common.results import Generated, Run
+from common.sections import ConverseConfig, Margins, Mode, S3Image
 from common.settings import Settings
 
 _Number = Annotated[int, Field(strict=True)]

@@ -12,8 +12,8 @@ from common.errors import ImageMissing, ModelServiceError
 from common.generators.base import EditInput, RefusedGeneration
 from common.images import encode_metadata
 from common.observability import logger
-from common.request import S3Image
 from common.results import Generated
+from common.sections import S3Image
 from common.tasks import GenerateTask
 
 

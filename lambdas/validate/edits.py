@@ -7,7 +7,7 @@ from typing import Any
 
 from common.errors import ImageMissing
 from common.image_files import probe
-from common.request import S3Image
+from common.sections import S3Image
 from common.tasks import ValidateTask
 
 EDIT_RUBRIC = """

@@ -8,8 +8,9 @@ from common.converse import ToolSpec, ask_with_tool
 from common.errors import ImageMissing, ManifestConflict
 from common.json_schema import plain_schema
 from common.manifest import Check, Manifest, ManifestStore, Verdict
-from common.request import ConverseConfig, explain
+from common.request import explain
 from common.results import CandidateResult
+from common.sections import ConverseConfig
 from common.tasks import ValidateTask
 from validate.edits import (
     EDIT_RUBRIC,

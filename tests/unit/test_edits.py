@@ -265,7 +265,7 @@ def test_generate_sends_the_source_and_mask_as_base64(s3: Any, settings: Any, bu
 
 
 def _image(uri: str) -> Any:
-    from common.request import S3Image
+    from common.sections import S3Image
 
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return S3Image(bucket=bucket, key=key)

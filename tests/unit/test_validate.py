@@ -6,7 +6,7 @@ import pytest
 from botocore.stub import ANY
 
 from common.manifest import Entry, Manifest, ManifestStore
-from common.request import ConverseConfig
+from common.sections import ConverseConfig
 from tests.unit.fakes import bedrock, judging, prose_answer, tool_answer
 from validate.logic import RUBRIC, VERDICT_TOOL, judge, validate
 
