@@ -3,8 +3,8 @@
 "Check input" checks the request once; after that each task gets only its part (Generate: the generator
 and the prompt; Validate: the requirement and the judge; Revise: the reviser and the target model), plus
 the run it belongs to. A payload still cannot point outside its run: `Run` checks that its places follow
-from its name, `parse_payload` that its bucket is one this deployment may write, and each task that
-names an image checks that the image is its own."""
+from its name, `parse_payload` that its bucket (and that of any image it edits) is one this deployment
+may use, and each task that names an image it made checks that the image is its own."""
 
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -156,15 +156,22 @@ T = TypeVar("T", bound=BaseModel)
 
 
 def parse_payload(model: type[T], event: Any, settings: Settings) -> T:
-    """The task's payload, or InvalidInput naming the broken field; its run must be in an allowed bucket."""
+    """The task's payload, or InvalidInput naming the broken field; its run, and any image it edits,
+    must be in a bucket this deployment may use."""
     try:
         parsed = model.model_validate(event)
     except ValidationError as error:
         raise InvalidInput(explain(error)) from None
     task = parsed.root if isinstance(parsed, RootModel) else parsed
+    allowed = settings.allowed_buckets
     run = getattr(task, "run", None)
-    if isinstance(run, Run) and run.bucket not in settings.allowed_buckets:
-        raise InvalidInput(
-            f"run.bucket: must be one of the buckets this stack may write ({', '.join(settings.allowed_buckets)})"
-        )
+    if isinstance(run, Run) and run.bucket not in allowed:
+        raise InvalidInput(f"run.bucket: must be one of the buckets this stack may write ({', '.join(allowed)})")
+    if isinstance(task, EditSlice):
+        for field in ("source_image", "mask_image"):
+            image = getattr(task, field)
+            if image is not None and image.bucket not in allowed:
+                raise InvalidInput(
+                    f"{field}.bucket: must be one of the buckets this stack may use ({', '.join(allowed)})"
+                )
     return parsed

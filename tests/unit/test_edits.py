@@ -387,3 +387,15 @@ def test_the_reviser_moves_strength_one_bounded_step_and_says_why(
 ) -> None:
     proposal = _reviser_answer(s3, settings, asked)
     assert proposal.strength == given and note in proposal.note
+
+
+def test_a_task_cannot_be_pointed_at_an_image_outside_the_allowed_buckets(settings: Any) -> None:
+    from common.tasks import GenerateTask, parse_payload
+
+    task = attempt(settings).model_dump(mode="json") | {
+        "mode": "image-to-image",
+        "source_image": {"bucket": "someone-elses-bucket", "key": "secret.png"},
+        "strength": 0.5,
+    }
+    with pytest.raises(InvalidInput, match=r"^source_image\.bucket: must be one of the buckets this stack may use"):
+        parse_payload(GenerateTask, task, settings)
