@@ -50,7 +50,14 @@ def with_successors(request: RunRequest) -> tuple[RunRequest, list[Substitution]
                 '(set "retired_models": "successor" to run it in its place)'
             )
         if section == "generator":
-            successor, replaced, note = _image_successor(config, successor, request.mode)
+            mode = request.mode
+            if mode == "inpaint" and request.mask_prompt and request.mask_image is None:
+                # Nova Canvas found the region to repaint from a text; Stability's search-and-replace does.
+                mode = "search-replace"
+                changes |= {"mode": mode, "search_prompt": request.mask_prompt, "mask_prompt": None}
+            successor, replaced, note = _image_successor(config, successor, mode)
+            if mode != request.mode:
+                note += f"; mode {request.mode} with mask_prompt became {mode} with search_prompt"
         else:
             replaced, note = config.model_copy(update={"model_id": successor}), "sampling settings kept"
         changes[section] = replaced

@@ -197,6 +197,12 @@ def allowed_by(request: RunRequest, settings: Settings) -> RunRequest:
             f"generator.model_id: {shown(request.generator.model_id)} does not offer mode {request.mode}; "
             f"leave model_id out to use {' or '.join(offering)}"
         )
+    if request.mask_prompt is not None:
+        # Only Nova Canvas (retired) found a region from a text; its requests become search-and-replace.
+        raise InvalidInput(
+            f"mask_prompt: {shown(request.generator.model_id)} takes no mask_prompt; send a mask_image, or name "
+            "what to change with mode search-replace and search_prompt"
+        )
     _check_allowed_models(request, settings)
     if request.output.bucket not in settings.allowed_buckets:
         raise InvalidInput(

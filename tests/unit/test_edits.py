@@ -399,3 +399,18 @@ def test_a_task_cannot_be_pointed_at_an_image_outside_the_allowed_buckets(settin
     }
     with pytest.raises(InvalidInput, match=r"^source_image\.bucket: must be one of the buckets this stack may use"):
         parse_payload(GenerateTask, task, settings)
+
+
+def test_a_mask_prompt_is_refused_with_the_way_forward_unless_a_retired_model_is_translated(settings: Any) -> None:
+    inpaint = {"prompt": "a red door", "mode": "inpaint", "source_image": SOURCE, "mask_prompt": "the door"}
+    with pytest.raises(InvalidInput) as raised:
+        check_request(inpaint, settings)
+    assert str(raised.value) == (
+        f"mask_prompt: {INPAINT} takes no mask_prompt; send a mask_image, or name what to change with mode "
+        "search-replace and search_prompt"
+    )
+    nova = {**inpaint, "generator": {"model_id": "amazon.nova-canvas-v1:0"}}
+    request, [substitution] = check_request(nova, settings)
+    assert (request.mode, request.search_prompt, request.mask_prompt) == ("search-replace", "the door", None)
+    assert request.generator.model_id == substitution.successor == "us.stability.stable-image-search-replace-v1:0"
+    assert substitution.note.endswith("mode inpaint with mask_prompt became search-replace with search_prompt")
