@@ -311,6 +311,17 @@ def test_spill_edits_is_a_local_only_option(capsys: pytest.CaptureFixture[str]) 
     assert "--spill-edits: only with --local" in capsys.readouterr().err
 
 
+def test_a_local_run_keeps_no_metrics_from_one_invocation_to_the_next(runner: Any) -> None:
+    """Unpublished metrics would pile up over a long local run until Powertools published them mid-run,
+    or, with no namespace set, failed the 100th image's Generate."""
+    from common.observability import metrics
+
+    result = runner(reject_first=1).run({"prompt": "a lighthouse", "max_retry_attempts": 2}, "metrics")
+
+    assert result.status == "SUCCEEDED"
+    assert metrics.metric_set == {}
+
+
 ARN = "arn:aws:states:eu-central-1:123456789012:execution:ImageLoop:some-run"
 
 
