@@ -46,7 +46,7 @@ class Scenario:
     # Models the catalogue lists as EOL are answered as Bedrock answers a retired model. Off while the
     # seed events still name retired models and the handlers have no successor policy.
     honour_lifecycle: bool = False
-    # Every edit also recolours the picture outside its mask (or its region), as a careless model
+    # Every edit also recolours the whole picture, outside its mask (or region) too, as a careless model
     # might, so that Validate's outside-mask guard can be seen to catch it.
     spill_edits: bool = False
 
@@ -165,6 +165,8 @@ _SUGGESTED_FIX = re.compile(r"\(suggested fix: (.+)\)\s*$", re.MULTILINE)
 # "without people", "no text": what the guidelines want in the negative prompt, not in the prompt.
 _NEGATION = re.compile(r"\s*\b(?:without|no)\s+([^,.;]+)", re.IGNORECASE)
 _QUALITY = ["blurry", "distorted", "watermark"]  # what every negative prompt should exclude
+# The strength an image-to-image edit ran at, as the reviser's <edit> block states it, and how much more
+# the stand-in asks for after a failure.
 _STRENGTH = re.compile(r"Strength is ([0-9.]+)")
 STRENGTH_STEP = 0.4
 
@@ -256,8 +258,8 @@ def _encoded(image: Image.Image, image_format: str) -> bytes:
     return out.getvalue()
 
 
-# How far a spilled edit shifts every channel outside its mask (modulo 256): at least a quarter of full
-# scale per pixel, far above Validate's limit, and plain to see.
+# How far a spilled edit shifts every channel of the whole picture, outside the mask too (modulo 256): at
+# least a quarter of full scale per pixel, far above Validate's limit, and plain to see.
 SPILL_SHIFT = 64
 # How often erase blurs its fill: enough to carry the edge's colours about 25 px into the region at an
 # eighth of the size, which is 200 px in the picture.
