@@ -87,6 +87,49 @@ STABILITY_SIZES = {
 }
 
 
+EditMode = Literal["image-to-image", "inpaint", "outpaint", "search-replace", "erase"]
+_MARGINS = ("left", "right", "up", "down")
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """What a Stability edit body asks for: SD3.5's image-to-image, or one of the Image Services. The
+    services share one body shape, so the mode is read from the fields each one takes: search_prompt
+    (search-replace), margins (outpaint), no prompt (erase), else a prompt and a mask (inpaint)."""
+
+    mode: EditMode
+    source: bytes
+    mask: bytes | None
+    strength: float  # image-to-image: 0 keeps the source, 1 ignores it
+    margins: tuple[int, int, int, int]  # left, right, up, down
+
+    @classmethod
+    def read(cls, body: dict[str, Any]) -> "EditRequest | None":
+        image = body.get("image")
+        if not isinstance(image, str):
+            return None
+        mode: EditMode
+        if body.get("mode") == "image-to-image":
+            mode = "image-to-image"
+        elif "search_prompt" in body:
+            mode = "search-replace"
+        elif any(side in body for side in _MARGINS):
+            mode = "outpaint"
+        elif "prompt" not in body:
+            mode = "erase"
+        else:
+            mode = "inpaint"
+        mask = body.get("mask")
+        left, right, up, down = (int(body.get(side) or 0) for side in _MARGINS)
+        return cls(
+            mode=mode,
+            source=base64.b64decode(image),
+            mask=base64.b64decode(mask) if isinstance(mask, str) else None,
+            strength=float(body.get("strength") or 0),
+            margins=(left, right, up, down),
+        )
+
+
 @dataclass(frozen=True)
 class ImageRequest:
     """What an InvokeModel body asks of an image model, read from its family's request shape."""
@@ -98,6 +141,7 @@ class ImageRequest:
     height: int
     image_format: Literal["PNG", "JPEG"]
     count: int
+    edit: EditRequest | None = None  # an edit of a source image; its size follows the source
 
     @classmethod
     def read(cls, body: dict[str, Any]) -> "ImageRequest":
@@ -113,7 +157,8 @@ class ImageRequest:
             return cls("amazon", body["textToImageParams"]["text"], config.get("seed", 0), *size, "PNG", count)
         size = STABILITY_SIZES.get(body.get("aspect_ratio", "1:1"), (1024, 1024))
         image_format: Literal["PNG", "JPEG"] = "PNG" if body.get("output_format", "png") == "png" else "JPEG"
-        return cls("stability", body.get("prompt", ""), body.get("seed", 0), *size, image_format, 1)
+        edit = EditRequest.read(body)
+        return cls("stability", body.get("prompt", ""), body.get("seed", 0), *size, image_format, 1, edit)
 
 
 def image_response(family: ImageFamily, seed: int, images: list[bytes]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 from imgloop.assembly import synthesize
 from imgloop.executions import new_name
 from imgloop.progress import describe_event
-from imgloop.remote import Command, UsageError, asking_aws, aws_session, fetched, read_event
+from imgloop.remote import Command, UsageError, add_image_options, asking_aws, aws_session, fetched, read_event
 from imgloop.remote import add_commands as add_remote_commands
 from infra.constants import STACK_NAME
 
@@ -28,6 +28,7 @@ _LOCAL_ONLY = (
     ("reject_first", "--reject-first"),
     ("fail_generate_first", "--fail-generate-first"),
     ("throttle_first", "--throttle-first"),
+    ("spill_edits", "--spill-edits"),
     ("assembly", "--assembly"),
     ("json", "--json"),
     ("verbose", "--verbose"),
@@ -64,6 +65,11 @@ def _add_local_options(parser: argparse.ArgumentParser) -> None:
         "--throttle-first", type=_count, default=0, metavar="K", help="the first K Bedrock calls are throttled"
     )
     parser.add_argument(
+        "--spill-edits",
+        action="store_true",
+        help="the image model's edits also change the picture outside the mask (Validate's guard catches it)",
+    )
+    parser.add_argument(
         "--assembly", type=Path, help="use this synthesized cloud assembly instead of synthesizing anew"
     )
     parser.add_argument(
@@ -81,6 +87,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     )
     run.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
     run.add_argument("--name", type=_execution_name, help="execution name (default: imgloop-<time>-<random>)")
+    add_image_options(run)
     _add_local_options(run)
     check = commands.add_parser("check-models", help="ask Bedrock whether the configured models are still served")
     check.add_argument("--input", type=Path, help="also check the models this input event names")
@@ -193,14 +200,19 @@ def _assembly(args: argparse.Namespace) -> Path:
 def _run_local(args: argparse.Namespace) -> int:
     from imgloop.local import LocalRunner
     from imgloop.standin import Scenario
+    from imgloop.uploads import naming, read_uploads
 
     event = read_event(args.input)
     out = args.out or Path("out")
     name = args.name or new_name()
+    uploads = read_uploads(event, name, {"source_image": args.image, "mask_image": args.mask})
     _free_folder(out / name, args.replace)
     assembly = _assembly(args)
     scenario = Scenario(
-        reject_first=args.reject_first, fail_generate_first=args.fail_generate_first, throttle_first=args.throttle_first
+        reject_first=args.reject_first,
+        fail_generate_first=args.fail_generate_first,
+        throttle_first=args.throttle_first,
+        spill_edits=args.spill_edits,
     )
 
     def show(history_event: dict[str, Any]) -> None:
@@ -209,7 +221,9 @@ def _run_local(args: argparse.Namespace) -> int:
             print(line, flush=True)
 
     runner = LocalRunner(assembly, scenario)
-    result = runner.run(event, name, out, on_event=show, log_level="INFO" if args.verbose else "WARNING")
+    event = naming(event, runner.names.bucket, uploads)
+    log_level = "INFO" if args.verbose else "WARNING"
+    result = runner.run(event, name, out, on_event=show, log_level=log_level, uploads=uploads)
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False))
     else:

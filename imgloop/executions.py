@@ -34,12 +34,17 @@ def new_name() -> str:
     return f"imgloop-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def start(sfn: Any, state_machine_arn: str, event: Any, name: str | None = None) -> str:
-    """Start an execution; an idempotency key in the event names it, as the HTTP API does."""
+def execution_name(event: Any, name: str | None = None) -> str:
+    """The name given, else the event's idempotency key (as the HTTP API names it), else a new one."""
     key = event.get("idempotency_key") if isinstance(event, dict) else None
+    return name or (key if isinstance(key, str) and key else None) or new_name()
+
+
+def start(sfn: Any, state_machine_arn: str, event: Any, name: str | None = None) -> str:
+    """Start an execution, named as `execution_name` says."""
     started = sfn.start_execution(
         stateMachineArn=state_machine_arn,
-        name=name or key or new_name(),
+        name=execution_name(event, name),
         input=json.dumps(event, ensure_ascii=False),
     )
     return str(started["executionArn"])
@@ -94,7 +99,8 @@ def run_folder(events: list[dict[str, Any]]) -> tuple[str, str] | None:
 
 
 def fetch(s3: Any, execution: Execution, out_dir: Path) -> list[Path]:
-    """Copy the run's images and manifest into out_dir/<execution name>, with execution.json."""
+    """Copy the run's images and manifest into out_dir/<execution name>, with execution.json, and for
+    an edit the source and mask it started from (source.<ext>, mask.<ext>)."""
     target = out_dir / execution.name
     if target.resolve().parent != out_dir.resolve():
         raise ValueError(f"execution name {execution.name!r} would leave {out_dir}")
@@ -111,9 +117,45 @@ def fetch(s3: Any, execution: Execution, out_dir: Path) -> list[Path]:
                 path = target / name
                 path.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
                 files.append(path)
+        files.extend(_edited_images(s3, target))
     summary = target / "execution.json"
     summary.write_text(json.dumps(execution.summary(), indent=2, ensure_ascii=False))
     files.append(summary)
+    return files
+
+
+# What the edit started from, as the manifest's request names it, and the name its copy takes.
+EDITED_IMAGES = {"source_image": "source", "mask_image": "mask"}
+# The file extension of each image format `common.image_files.probe` tells apart.
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+
+
+def _edited_images(s3: Any, target: Path) -> list[Path]:
+    """The source and mask of an edit, copied beside its images. One that is gone (uploads expire) or
+    unreadable is left out: the report then names it instead of showing it."""
+    from botocore.exceptions import ClientError
+
+    from common.image_files import probe
+
+    manifest = target / "manifest.json"
+    if not manifest.is_file():
+        return []
+    request = json.loads(manifest.read_text(encoding="utf-8")).get("request") or {}
+    files = []
+    for request_field, name in EDITED_IMAGES.items():
+        image = request.get(request_field)
+        if not isinstance(image, dict):
+            continue
+        try:
+            data = s3.get_object(Bucket=image["bucket"], Key=image["key"])["Body"].read()
+        except ClientError:
+            continue
+        found = probe(data)
+        if found is None:
+            continue
+        path = target / f"{name}.{EXTENSIONS[found.format]}"
+        path.write_bytes(data)
+        files.append(path)
     return files
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +21,7 @@ from imgloop.assembly import LocalNames, load_workflow
 from imgloop.executions import Execution, fetch, follow, run_folder, start
 from imgloop.local_lambda import LocalLambdas
 from imgloop.standin import BedrockStandIn, Scenario
+from imgloop.uploads import Upload, put_uploads
 
 _POLL_SECONDS = 0.05
 _LOCAL_ENV = {
@@ -62,8 +63,11 @@ class LocalRunner:
         self.hooks: list[Callable[[Any], None]] = []
 
     @contextmanager
-    def session(self, event: Any = None, log_level: str = "WARNING") -> Iterator[tuple[Any, str]]:
-        """A local account with the state machine created: yields its Step Functions client and ARN."""
+    def session(
+        self, event: Any = None, log_level: str = "WARNING", uploads: Sequence[Upload] = ()
+    ) -> Iterator[tuple[Any, str]]:
+        """A local account with the state machine created, and the images to edit uploaded to its bucket:
+        yields its Step Functions client and ARN."""
         # moto logs every failed task at length; the history already says it all.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         # A task that raises (a throttled call, say) has no metrics to flush; that is expected here.
@@ -84,6 +88,8 @@ class LocalRunner:
             serial_s3.register(boto3.DEFAULT_SESSION.events)
             self._fresh_clients()
             self._prepare_account(event)
+            # The account exists only inside this session, so the images go in before the run starts.
+            put_uploads(boto3.client("s3"), self.names.bucket, uploads)
             sfn = boto3.client("stepfunctions")
             machine = sfn.create_state_machine(
                 name=self.names.state_machine,
@@ -99,8 +105,9 @@ class LocalRunner:
         out_dir: Path | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         log_level: str = "WARNING",
+        uploads: Sequence[Upload] = (),
     ) -> RunResult:
-        with self.session(event, log_level) as (sfn, machine_arn):
+        with self.session(event, log_level, uploads) as (sfn, machine_arn):
             arn = start(sfn, machine_arn, event, name)
             result = follow(sfn, arn, on_event, poll_seconds=_POLL_SECONDS)
             if out_dir is not None:

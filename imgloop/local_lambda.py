@@ -61,7 +61,18 @@ class LocalLambdas:
                 "stackTrace": traceback.format_tb(error.__traceback__),
             }
             return ok(_invoke_result(payload, function_error="Unhandled"), _URL)
+        finally:
+            _drop_metrics()
         return ok(_invoke_result(result), _URL)
+
+
+def _drop_metrics() -> None:
+    """Forget the invocation's metrics, as a Lambda's flush does. Locally they are not published
+    (POWERTOOLS_METRICS_DISABLED), and Powertools then keeps them: one process running many functions
+    would reach its 100 values, and publish them mid-run, or fail there with no namespace set."""
+    from common.observability import metrics
+
+    metrics.clear_metrics()
 
 
 def _invoke_result(payload: Any, function_error: str | None = None) -> dict[str, Any]:

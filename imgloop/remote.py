@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from imgloop.executions import Execution, described, fetch, follow, history, stack_outputs, start
+from imgloop.executions import Execution, described, execution_name, fetch, follow, history, stack_outputs, start
 from imgloop.progress import describe_event
 from infra.constants import STACK_NAME
 
@@ -70,11 +70,22 @@ def aws_session(region: str | None, arn: str | None = None) -> Any:
     return session
 
 
+def add_image_options(parser: argparse.ArgumentParser) -> None:
+    """The local files an edit starts from: uploaded to the stack's bucket and named in the event."""
+    parser.add_argument(
+        "--image", type=Path, metavar="FILE", help="the image to edit (PNG, JPEG or WebP): fills source_image"
+    )
+    parser.add_argument(
+        "--mask", type=Path, metavar="FILE", help="the edit's mask, white where it may change: fills mask_image"
+    )
+
+
 def add_commands(commands: Any) -> dict[str, Command]:
     """Add the commands' parsers; returns the function that runs each."""
     begin = commands.add_parser("start", help="start an execution of the deployed stack")
     begin.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
     begin.add_argument("--name", help="execution name (default: the event's idempotency_key, else generated)")
+    add_image_options(begin)
     begin.add_argument("--wait", action="store_true", help="follow the execution until it ends")
     begin.add_argument(
         "--local", action="store_true", help="start it on the local runner instead (the same as `run --local`)"
@@ -110,7 +121,12 @@ def read_event(path: Path) -> Any:
 
 
 def _start(args: argparse.Namespace) -> int:
+    from imgloop.uploads import naming, put_uploads, read_uploads
+
     event = read_event(args.input)
+    name = execution_name(event, args.name)
+    # The files are checked before AWS is asked anything, and sent before the run that reads them starts.
+    uploads = read_uploads(event, name, {"source_image": args.image, "mask_image": args.mask})
     session = aws_session(args.region)
     try:
         outputs = stack_outputs(session.client("cloudformation"), args.stack)
@@ -121,8 +137,11 @@ def _start(args: argparse.Namespace) -> int:
             f"no stack {args.stack} in {session.region_name}: deploy it first (README: Deploying and starting "
             "runs), or pass --stack / --region"
         ) from None
+    if uploads:
+        put_uploads(session.client("s3"), outputs["BucketName"], uploads)
+        event = naming(event, outputs["BucketName"], uploads)
     sfn = session.client("stepfunctions")
-    arn = start(sfn, outputs["StateMachineArn"], event, args.name)
+    arn = start(sfn, outputs["StateMachineArn"], event, name)
     print(arn, flush=True)
     if not args.wait:
         return 0

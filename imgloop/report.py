@@ -1,12 +1,14 @@
 """A run's report: one self-contained HTML page with every image, verdict and refusal of the run.
 
 One row per prompt revision, one column per attempt, the candidates of an attempt side by side in
-its cell. Images are embedded as data: URIs and the style is inline, so the file opens anywhere.
-The page is report.html.j2, rendered by jinja2 with autoescaping: every text from the run (prompts,
-reasons, refusals, causes) is data, never markup.
+its cell. An edit's source image (its mask outlined in red, or the canvas an outpaint grows to) stands
+at the top left, beside every attempt. Images are embedded as data: URIs and the style is inline, so
+the file opens anywhere. The page is report.html.j2, rendered by jinja2 with autoescaping: every text
+from the run (prompts, reasons, refusals, causes) is data, never markup.
 """
 
 import base64
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,8 +17,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
+from PIL import Image, ImageDraw, ImageFilter
 
 from common.manifest import Entry, Manifest
+from imgloop.executions import EDITED_IMAGES
 
 _MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 _STATUS = {
@@ -51,6 +55,14 @@ class _Figure:
 
 
 @dataclass(frozen=True)
+class _Source:
+    """What an edit started from: the source as shown (or None when its file is missing), and its settings."""
+
+    picture: str | None
+    lines: list[str]
+
+
+@dataclass(frozen=True)
 class _Row:
     revision: int
     prompt: str
@@ -61,8 +73,9 @@ class _Row:
 def render_report(
     manifest: dict[str, Any], images: Mapping[str, bytes], execution: Mapping[str, Any] | None = None
 ) -> str:
-    """The report page of a run's manifest; images are the run's files keyed by file name, execution
-    the summary (status, output, error, cause) the execution ended with, when known."""
+    """The report page of a run's manifest; images are the run's files keyed by file name (an edit's
+    source and mask as source.<ext> and mask.<ext>), execution the summary (status, output, error,
+    cause) the execution ended with, when known."""
     return _render(Manifest.model_validate(manifest), images, execution or {})
 
 
@@ -96,6 +109,9 @@ def report_from_local_run(run_dir: Path) -> str:
         path = run_dir / name
         if path.is_file():
             images[name] = path.read_bytes()
+    for name in EDITED_IMAGES.values():
+        for path in run_dir.glob(f"{name}.*"):
+            images[path.name] = path.read_bytes()
     return _render(run, images, execution)
 
 
@@ -115,8 +131,64 @@ def _render(run: Manifest, images: Mapping[str, bytes], execution: Mapping[str, 
         facts=_facts(run, execution),
         attempts=attempts,
         rows=[_row(run, revision, attempts, images) for revision in sorted({e.revision for e in run.entries})],
+        source=_source(run.request, images),
         execution_id=run.execution_id,
     )
+
+
+# The source is shown at most this wide or tall: the outline stays visible and the page stays small.
+SOURCE_SIDE = 768
+OUTLINE = (230, 30, 30)
+
+
+def _source(request: Mapping[str, Any], images: Mapping[str, bytes]) -> _Source | None:
+    """The source panel of an edit (None for a picture drawn from text)."""
+    mode = request.get("mode") or "text-to-image"
+    source = request.get("source_image")
+    if mode == "text-to-image" or not isinstance(source, Mapping):
+        return None
+    lines = [f"mode: {mode}", f"source: s3://{source.get('bucket')}/{source.get('key')}"]
+    mask = request.get("mask_image")
+    if isinstance(mask, Mapping):
+        lines.append(f"mask (outlined): s3://{mask.get('bucket')}/{mask.get('key')}")
+    margins = request.get("outpaint")
+    labelled = {"mask_prompt": "mask prompt", "search_prompt": "search", "strength": "strength"}
+    lines.extend(f"{label}: {request[field]}" for field, label in labelled.items() if request.get(field) is not None)
+    if isinstance(margins, Mapping):
+        grown = [f"{side} {margins[side]} px" for side in ("left", "right", "up", "down") if margins.get(side)]
+        lines.append("outpaint: " + ", ".join(grown))
+    picture = _edited(images, "source")
+    if picture is None:
+        lines.append("the source's file is not in the run's folder (uploads expire; fetch copies them)")
+        return _Source(None, lines)
+    shown = _outlined(picture, _edited(images, "mask"), margins if isinstance(margins, Mapping) else None)
+    return _Source(f"data:image/png;base64,{base64.b64encode(shown).decode()}", lines)
+
+
+def _edited(images: Mapping[str, bytes], name: str) -> bytes | None:
+    return next((data for file, data in images.items() if PurePosixPath(file).stem == name), None)
+
+
+def _outlined(source: bytes, mask: bytes | None, margins: Mapping[str, Any] | None) -> bytes:
+    """The source with the mask's edge drawn over it in red; for an outpaint, on the canvas it grows to."""
+    image = Image.open(io.BytesIO(source)).convert("RGB")
+    # Lines thick enough to stay visible when the page shows the picture a few hundred pixels wide.
+    line = max(1, max(image.size) // 300)
+    if mask is not None:
+        region = Image.open(io.BytesIO(mask)).convert("L").resize(image.size).point(lambda v: 255 if v >= 128 else 0)
+        edge = region.filter(ImageFilter.FIND_EDGES).filter(ImageFilter.MaxFilter(2 * line + 1))
+        image.paste(OUTLINE, mask=edge)
+    if margins is not None:
+        left, right, up, down = (int(margins.get(side) or 0) for side in ("left", "right", "up", "down"))
+        canvas = Image.new("RGB", (image.width + left + right, image.height + up + down), (228, 231, 235))
+        canvas.paste(image, (left, up))
+        frame = (left, up, left + image.width - 1, up + image.height - 1)
+        ImageDraw.Draw(canvas).rectangle(frame, outline=OUTLINE, width=2 * line)
+        image = canvas
+    image.thumbnail((SOURCE_SIDE, SOURCE_SIDE))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def _facts(run: Manifest, execution: Mapping[str, Any]) -> list[tuple[str, str]]:

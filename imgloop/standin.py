@@ -2,8 +2,9 @@
 realistic responses, so local runs and tests exercise the same code that runs on AWS.
 
 It answers InvokeModel in each image family's response shape, with a picture drawn from the prompt and
-the seed, and Converse with a forced tool call: a verdict, or a prompt rewritten in the target model's
-style from the judge's reasons. A scenario adds the demo's refusals, rejections and throttling.
+the seed (or, for an edit, the source image edited as the mode asks), and Converse with a forced tool
+call: a verdict, or a prompt rewritten in the target model's style from the judge's reasons. A scenario
+adds the demo's refusals, rejections and throttling, and edits that spill outside their mask.
 """
 
 import hashlib
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps, ImageStat
 
 from common.catalogue import lookup
 from imgloop.answers import (
@@ -25,6 +26,7 @@ from imgloop.answers import (
     PROMPT_NOT_ENGLISH,
     THROTTLED,
     Answered,
+    EditRequest,
     ImageRequest,
     failed,
     image_response,
@@ -44,6 +46,9 @@ class Scenario:
     # Models the catalogue lists as EOL are answered as Bedrock answers a retired model, so a local run
     # fails where a run on AWS would; off only to see a retired family's own response shapes.
     honour_lifecycle: bool = True
+    # Every edit also recolours the whole picture, outside its mask (or region) too, as a careless model
+    # might, so that Validate's outside-mask guard can be seen to catch it.
+    spill_edits: bool = False
 
 
 @dataclass
@@ -97,10 +102,13 @@ class BedrockStandIn:
         if nth <= self.scenario.fail_generate_first:
             return failed(PROMPT_NOT_ENGLISH, _URL)
         request = ImageRequest.read(call.body)
-        images = [
-            draw(request.prompt, request.width, request.height, request.image_format, request.seed + i)
-            for i in range(request.count)
-        ]
+        if request.edit is not None:
+            images = [edit(request.edit, request.prompt, request.image_format, request.seed, self.scenario.spill_edits)]
+        else:
+            images = [
+                draw(request.prompt, request.width, request.height, request.image_format, request.seed + i)
+                for i in range(request.count)
+            ]
         return ok(invoke_model_output(image_response(request.family, request.seed, images)), _URL)
 
     def _on_converse(self, params: dict[str, Any], **_: Any) -> Answered:
@@ -141,6 +149,9 @@ def _verdict(body: dict[str, Any], nth: int, passed: bool) -> dict[str, Any]:
     missing = elements[(nth - 1) % len(elements)] if elements else requirement
     shown = {e: passed or e != missing for e in elements}
     checks = [{"requirement": e, "ok": shown[e], "evidence": "visible" if shown[e] else "absent"} for e in elements]
+    if "Source image:" in text:
+        # An edit is shown its source first: the judge also vouches for what was to stay the same.
+        checks.append({"requirement": "the rest of the source is kept", "ok": True, "evidence": "as in the source"})
     return {
         "pass": passed,
         "score": 9 if passed else 4,
@@ -154,6 +165,10 @@ _SUGGESTED_FIX = re.compile(r"\(suggested fix: (.+)\)\s*$", re.MULTILINE)
 # "without people", "no text": what the guidelines want in the negative prompt, not in the prompt.
 _NEGATION = re.compile(r"\s*\b(?:without|no)\s+([^,.;]+)", re.IGNORECASE)
 _QUALITY = ["blurry", "distorted", "watermark"]  # what every negative prompt should exclude
+# The strength an image-to-image edit ran at, as the reviser's <edit> block states it, and how much more
+# the stand-in asks for after a failure.
+_STRENGTH = re.compile(r"Strength is ([0-9.]+)")
+STRENGTH_STEP = 0.4
 
 
 def _proposal(body: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +199,15 @@ def _proposal(body: dict[str, Any]) -> dict[str, Any]:
         prompt = ". ".join([", ".join(wanted), *(fix[:1].upper() + fix[1:] for fix in fixes)]) + "."
     negatives = [n.strip() for n in _between(text, "last_negative_prompt").split(",")]
     negatives += [n.strip() for n in _NEGATION.findall(requirement)]
-    return {"prompt": prompt, "negative_prompt": ", ".join(dict.fromkeys(n for n in [*negatives, *_QUALITY] if n))}
+    proposal: dict[str, Any] = {
+        "prompt": prompt,
+        "negative_prompt": ", ".join(dict.fromkeys(n for n in [*negatives, *_QUALITY] if n)),
+    }
+    strength = _STRENGTH.search(_between(text, "edit"))
+    if strength:
+        # An image-to-image edit that failed asks for more change: a bolder step than the reviser may take.
+        proposal |= {"strength": round(float(strength.group(1)) + STRENGTH_STEP, 3), "why": "the change is too faint"}
+    return proposal
 
 
 def _lower_first(text: str) -> str:
@@ -194,6 +217,10 @@ def _lower_first(text: str) -> str:
 def draw(prompt: str, width: int, height: int, image_format: str, seed: int) -> bytes:
     """A picture that is the same for the same prompt, seed and size, and visibly different otherwise: a sky,
     a horizon and shapes whose colours and places come from a hash of both, with the prompt written on it."""
+    return _encoded(picture(prompt, width, height, seed), image_format)
+
+
+def picture(prompt: str, width: int, height: int, seed: int) -> Image.Image:
     rng = random.Random(hashlib.sha256(f"{seed}\n{prompt}".encode()).digest())
     top, bottom, ground = (tuple(rng.randrange(256) for _ in range(3)) for _ in range(3))
     image = Image.new("RGB", (width, height))
@@ -222,6 +249,88 @@ def draw(prompt: str, width: int, height: int, image_format: str, seed: int) -> 
     pen.rectangle((0, height - band, width, height), fill=(0, 0, 0))
     for i, line in enumerate(lines):
         pen.text((size, height - band + size // 2 + i * (size + 6)), line, fill=(255, 255, 255), font=font)
+    return image
+
+
+def _encoded(image: Image.Image, image_format: str) -> bytes:
     out = io.BytesIO()
     image.save(out, format=image_format)
     return out.getvalue()
+
+
+# How far a spilled edit shifts every channel of the whole picture, outside the mask too (modulo 256): at
+# least a quarter of full scale per pixel, far above Validate's limit, and plain to see.
+SPILL_SHIFT = 64
+# How often erase blurs its fill: enough to carry the edge's colours about 25 px into the region at an
+# eighth of the size, which is 200 px in the picture.
+DIFFUSION_STEPS = 60
+
+
+def edit(request: EditRequest, prompt: str, image_format: str, seed: int, spill: bool = False) -> bytes:
+    """The source edited as the mode asks; the new content is a picture drawn from the prompt and seed.
+
+    image-to-image blends the source toward that picture by `strength`; inpaint paints it into the mask's
+    white region only; erase fills the masked region from the colours around it; search-replace paints
+    the central third (the stand-in cannot find the object named); outpaint grows the canvas by the
+    margins, the new picture around the untouched source."""
+    source = Image.open(io.BytesIO(request.source)).convert("RGB")
+    width, height = source.size
+    if request.mode == "image-to-image":
+        result = Image.blend(source, picture(prompt, width, height, seed), request.strength)
+    elif request.mode == "outpaint":
+        left, right, up, down = request.margins
+        result = picture(prompt, width + left + right, height + up + down, seed)
+        result.paste(source, (left, up))
+    else:
+        region = _region(request, source)
+        new = _surroundings(source, region) if request.mode == "erase" else _painted(prompt, region, seed)
+        result = Image.composite(new, source, region)
+    if spill:
+        result = ImageChops.add_modulo(result, Image.new("RGB", result.size, (SPILL_SHIFT,) * 3))
+    return _encoded(result, image_format)
+
+
+def _region(request: EditRequest, source: Image.Image) -> Image.Image:
+    """What the edit may change, white on black: the mask, else (as Stability's services read it) the
+    source's transparent pixels, else everything; for search-replace, the central third."""
+    width, height = source.size
+    if request.mode == "search-replace":
+        region = Image.new("L", source.size, 0)
+        ImageDraw.Draw(region).rectangle((width // 3, height // 3, 2 * width // 3, 2 * height // 3), fill=255)
+        return region
+    if request.mask is not None:
+        mask = Image.open(io.BytesIO(request.mask)).convert("L").resize(source.size)
+        return mask.point(lambda v: 255 if v >= 128 else 0)
+    original = Image.open(io.BytesIO(request.source))
+    if "A" in original.getbands():
+        return original.getchannel("A").point(lambda v: 255 if v < 128 else 0)
+    return Image.new("L", source.size, 255)
+
+
+def _painted(prompt: str, region: Image.Image, seed: int) -> Image.Image:
+    """A picture of the prompt drawn to fill the region's bounding box, so that all of it (the prompt
+    written at its foot included) shows where the edit went."""
+    canvas = Image.new("RGB", region.size)
+    box = region.getbbox()
+    if box is not None:
+        left, top, right, bottom = box
+        canvas.paste(picture(prompt, right - left, bottom - top, seed), (left, top))
+    return canvas
+
+
+def _surroundings(source: Image.Image, region: Image.Image) -> Image.Image:
+    """The colours around the region diffused into it: starting from their mean, the region is blurred
+    again and again while the kept pixels stay fixed, so each filled pixel takes the colour of the edge
+    nearest it. Done at an eighth of the size, since only a smooth fill is wanted."""
+    small = (max(1, source.width // 8), max(1, source.height // 8))
+    around = source.resize(small)
+    kept = ImageOps.invert(region).resize(small).point(lambda v: 255 if v >= 128 else 0)
+    if kept.getbbox() is None:
+        return around.resize(source.size)  # nothing is kept: there are no surroundings to fill from
+    mean = ImageStat.Stat(around, mask=kept).mean
+    filled = Image.new("RGB", small, tuple(round(v) for v in mean))
+    for _ in range(DIFFUSION_STEPS):
+        filled.paste(around, mask=kept)
+        filled = filled.filter(ImageFilter.GaussianBlur(2))
+    filled.paste(around, mask=kept)
+    return filled.resize(source.size, Image.Resampling.BILINEAR)

@@ -1,4 +1,5 @@
-"""The HTTP API: POST /generations starts an execution, GET /generations/{id} reports on it.
+"""The HTTP API: POST /generations starts an execution, GET /generations/{id} reports on it, and
+POST /uploads answers a presigned URL to send an image to edit to.
 
 The start is a direct Step Functions integration (no Lambda in between) and asynchronous: the
 machine is STANDARD and may run for many minutes, so the answer is 202 with the execution's id.
@@ -16,6 +17,7 @@ from common.schema import request_schema
 from infra.access import allow_objects, logical_id
 from infra.functions import FunctionFactory
 from infra.nag import acknowledge
+from infra.storage import UPLOADS_PREFIX
 
 # $util.escapeJavaScript keeps quotes, backslashes, newlines and non-Latin text intact inside a JSON
 # string, but it also escapes single quotes (\'), which JSON does not allow; every use undoes that
@@ -175,9 +177,15 @@ class GenerationsApi(Construct):
 
         self.status_function = factory.make(self, "StatusFunction", "status.handler.handler", 10)
         self.status_function.add_environment("STATE_MACHINE_ARN", state_machine.state_machine_arn)
+        self.status_function.add_environment("UPLOADS_PREFIX", UPLOADS_PREFIX)
         status_role = self.status_function.role
         assert status_role is not None
         allow_objects(status_role, "status", bucket)
+        # A presigned PUT is made with the signer's own rights: the status function's, on the stack's
+        # own bucket's uploads only (the extra buckets take no uploads).
+        status_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{UPLOADS_PREFIX}/*")])
+        )
         for extra in extra_buckets:
             allow_objects(status_role, "status", s3.Bucket.from_bucket_name(self, f"Status{extra}", extra))
         machine = state_machine.state_machine_name
@@ -192,9 +200,12 @@ class GenerationsApi(Construct):
             request_parameters={"method.request.path.id": True},
             **method_auth,
         )
+        self.api.root.add_resource("uploads").add_method(
+            "POST", apigw.LambdaIntegration(self.status_function), request_validator=validator, **method_auth
+        )
         if auth == "api_key":
             self._api_key_plan()
-        self._acknowledge(status_role, auth)
+        self._acknowledge(status_role, auth, bucket)
         # RestApi.url ends in "/", so "$API_URL/generations" would hold "//"; this one does not.
         self.url = (
             f"https://{self.api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/"
@@ -213,7 +224,7 @@ class GenerationsApi(Construct):
         plan.add_api_key(key)
         plan.add_api_stage(stage=self.api.deployment_stage)
 
-    def _acknowledge(self, status_role: iam.IRole, auth: str) -> None:
+    def _acknowledge(self, status_role: iam.IRole, auth: str, bucket: s3.IBucket) -> None:
         acknowledge(
             self.api.deployment_stage,
             "AwsSolutions-APIG3",
@@ -237,4 +248,9 @@ class GenerationsApi(Construct):
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
             f"<{logical_id(self._state_machine)}.Name>:*]",
             "the status function may describe the executions of this one state machine, whatever their names",
+        )
+        acknowledge(
+            status_role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::<{logical_id(bucket)}.Arn>/{UPLOADS_PREFIX}/*]",
+            "POST /uploads presigns a PUT of a new random key under the uploads prefix; it may write nowhere else",
         )

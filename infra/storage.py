@@ -11,6 +11,11 @@ from infra.nag import acknowledge
 
 # The functions build staging keys under this prefix; the lifecycle rule below expires it.
 STAGING_PREFIX = f"{keys.STAGING_PREFIX}/"
+# Images sent to be edited: `imgloop run/start --image` and the API's POST /uploads put them here (the
+# status function is told the prefix through its environment). Runs read them at their start and at
+# every attempt, and `imgloop fetch` copies them beside the run's images, so they are kept a week.
+UPLOADS_PREFIX = "uploads"
+UPLOADS_DAYS = 7
 
 
 def _private_bucket(scope: Construct, id: str, **settings: Any) -> s3.Bucket:
@@ -46,6 +51,9 @@ class ImageStorage(Construct):
             lifecycle_rules=[
                 # Staging holds an image between Generate and Save; a run that ends files what is left.
                 s3.LifecycleRule(id="ExpireStaging", prefix=STAGING_PREFIX, expiration=Duration.days(30)),
+                s3.LifecycleRule(
+                    id="ExpireUploads", prefix=f"{UPLOADS_PREFIX}/", expiration=Duration.days(UPLOADS_DAYS)
+                ),
                 s3.LifecycleRule(id="ExpireOldVersions", noncurrent_version_expiration=Duration.days(30)),
                 s3.LifecycleRule(id="AbortUploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],

@@ -1,17 +1,34 @@
-"""Status: answers `GET /generations/{id}` with the run's status, result and a short-lived image URL."""
+"""Status: answers `GET /generations/{id}` with the run's status, result and a short-lived image URL,
+and `POST /uploads` with a short-lived URL to send an image to edit to."""
 
 import os
+from functools import cache
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 
 from common import clients
 from common.errors import InvalidInput
 from common.observability import logger, tracer
 from status.logic import describe
+from status.uploads import new_upload
 
 app = APIGatewayRestResolver()
+
+
+@cache
+def presigner() -> Any:
+    """An S3 client whose URLs name the bucket's regional endpoint. botocore presigns for the global one,
+    which S3 may answer with a redirect for a day after a bucket outside us-east-1 is made, and a
+    redirect changes the signed host."""
+    return boto3.client(
+        "s3",
+        endpoint_url=clients.s3().meta.endpoint_url,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}),
+    )
 
 
 def _message(status: int, text: str) -> Response[dict[str, str]]:
@@ -21,12 +38,23 @@ def _message(status: int, text: str) -> Response[dict[str, str]]:
 @app.get("/generations/<name>")
 def get_generation(name: str) -> dict[str, Any] | Response[dict[str, str]]:
     try:
-        generation = describe(name, os.environ["STATE_MACHINE_ARN"], clients.stepfunctions(), clients.s3())
+        generation = describe(name, os.environ["STATE_MACHINE_ARN"], clients.stepfunctions(), presigner())
     except InvalidInput as error:
         return _message(400, str(error))
     if generation is None:
         return _message(404, f"no generation with id {name}")
     return generation.model_dump(exclude_none=True)
+
+
+@app.post("/uploads")
+def post_upload() -> Response[dict[str, Any]]:
+    try:
+        upload = new_upload(
+            app.current_event.body, os.environ["OUTPUT_BUCKET"], os.environ["UPLOADS_PREFIX"], presigner()
+        )
+    except InvalidInput as error:
+        return _message(400, str(error))
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=upload.model_dump())
 
 
 @logger.inject_lambda_context

@@ -359,3 +359,112 @@ def test_a_retired_model_replaced_by_its_successor_is_shown_in_the_header() -> N
         "generator: stability.stable-diffusion-xl-v1 is retired on Bedrock; stability.sd3-5-large-v1:0 ran instead "
         "(1024x1024 became aspect_ratio 1:1)" in page
     )
+
+
+def _edit_manifest(mode: str, **fields: Any) -> dict[str, Any]:
+    manifest = _manifest()
+    source = {"bucket": "stack-bucket", "key": "uploads/edit-run/source-0123456789ab.png"}
+    manifest["request"] |= {"mode": mode, "source_image": source, "mask_image": None, **fields}
+    return manifest
+
+
+def _source_picture(page: str) -> Image.Image:
+    [source] = [i for i in _parse(page).images if i["alt"] == "source"]
+    assert source["src"].startswith("data:image/png;base64,")
+    return Image.open(io.BytesIO(base64.b64decode(source["src"].split(",", 1)[1]))).convert("RGB")
+
+
+def _grey(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (128, 128, 128)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_an_edit_shows_its_source_with_the_mask_outlined_in_red_beside_the_attempts() -> None:
+    mask = Image.new("L", (200, 100), 0)
+    mask.paste(255, (50, 25, 150, 75))
+    buffer = io.BytesIO()
+    mask.save(buffer, "PNG")
+    manifest = _edit_manifest("inpaint", mask_image={"bucket": "stack-bucket", "key": "uploads/edit-run/mask.png"})
+    images = _images(manifest) | {"source.png": _grey((200, 100)), "mask.png": buffer.getvalue()}
+
+    page = render_report(manifest, images)
+
+    aside = page.split("<aside class='source'>", 1)[1].split("</aside>", 1)[0]
+    assert "<span class='tag source'>SOURCE</span>" in aside
+    assert "mode: inpaint" in aside and "source: s3://stack-bucket/uploads/edit-run/source-0123456789ab.png" in aside
+    assert "mask (outlined): s3://stack-bucket/uploads/edit-run/mask.png" in aside
+    assert page.index("<aside class='source'>") < page.index("<table class='grid'>")  # the attempts beside it
+    picture = _source_picture(page)
+    assert picture.size == (200, 100)
+    red = (230, 30, 30)
+    assert picture.getpixel((50, 50)) == red and picture.getpixel((100, 25)) == red  # on the mask's edge
+    assert picture.getpixel((100, 50)) == (128, 128, 128) == picture.getpixel((10, 10))  # inside, outside
+
+
+def test_an_outpaint_shows_the_canvas_the_source_grows_to() -> None:
+    margins = {"left": 100, "right": 0, "up": 0, "down": 50}
+    manifest = _edit_manifest("outpaint", outpaint=margins)
+
+    page = render_report(manifest, _images(manifest) | {"source.png": _grey((200, 100))})
+
+    assert "outpaint: left 100 px, down 50 px" in page
+    picture = _source_picture(page)
+    assert picture.size == (300, 150)
+    assert picture.getpixel((150, 50)) == (128, 128, 128)  # the source, where it will stay
+    assert picture.getpixel((20, 20)) == picture.getpixel((150, 140)) == (228, 231, 235)  # the margins
+
+
+def test_an_edit_whose_source_was_not_fetched_names_it_instead() -> None:
+    manifest = _edit_manifest("image-to-image", strength=0.5)
+
+    page = render_report(manifest, _images(manifest))
+
+    aside = page.split("<aside class='source'>", 1)[1].split("</aside>", 1)[0]
+    assert "<div class='placeholder'>Source not fetched</div>" in aside and "<img" not in aside
+    assert "strength: 0.5" in aside and "uploads expire" in aside
+
+
+def test_a_picture_drawn_from_text_has_no_source_panel() -> None:
+    manifest = _manifest()
+
+    assert "<aside" not in render_report(manifest, _images(manifest))
+
+
+@pytest.mark.browser
+def test_report_of_a_local_edit_renders_the_source_beside_the_attempts_in_chromium(
+    runner: Callable[..., Any], tmp_path: Path
+) -> None:
+    from imgloop.uploads import Upload, naming
+    from tests.conftest import EVENTS
+
+    images = {"source_image": "lake.png", "mask_image": "lake_sheep_mask.png"}
+    uploads = [
+        Upload(field, f"uploads/edit/{name}", (EVENTS / name).read_bytes(), "image/png")
+        for field, name in images.items()
+    ]
+    event = naming(
+        {"prompt": "add a sheep", "mode": "inpaint", "max_retry_attempts": 2}, "imgloop-local-images", uploads
+    )
+    result = runner(reject_first=1).run(event, "report-edit", tmp_path / "out", uploads=uploads)
+    assert result.status == "SUCCEEDED"
+    page = tmp_path / "report.html"
+    page.write_text(report_from_local_run(tmp_path / "out" / "report-edit"), encoding="utf-8")
+
+    driver = _chromium(tmp_path / "chromium-profile")
+    try:
+        driver.get(page.as_uri())
+        rendered = driver.execute_script(
+            "return Array.from(document.images, i => [i.alt, i.complete ? i.naturalWidth : 0]);"
+        )
+        source, grid = driver.execute_script(
+            "return [document.querySelector('aside.source').getBoundingClientRect().toJSON(),"
+            " document.querySelector('table.grid').getBoundingClientRect().toJSON()];"
+        )
+        logs: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    finally:
+        driver.quit()
+
+    assert [e for e in logs if e["level"] == "SEVERE"] == []
+    assert rendered == [["source", 768], ["r00-a01.png", 768], ["r00-a02.png", 768]]
+    assert source["right"] <= grid["left"] and source["top"] == grid["top"]  # side by side, at the top

@@ -218,6 +218,110 @@ def test_a_name_that_could_leave_the_out_folder_is_refused(tmp_path: Path, capsy
     assert "--name: must be 1-80 letters, digits" in capsys.readouterr().err
 
 
+def test_image_and_mask_are_uploaded_next_to_the_run_and_named_in_the_event(
+    assembly: Path, s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+
+    lake, mask = EVENTS / "lake.png", EVENTS / "lake_sheep_mask.png"
+    local = ["run", "--local", "--input", str(EVENTS / "s5_add_sheep.json"), "--assembly", str(assembly)]
+    code = main([*local, "--out", str(tmp_path), "--name", "sheep", "--image", str(lake), "--mask", str(mask)])
+
+    assert code == 0
+    assert "execution sheep: SUCCEEDED" in capsys.readouterr().out
+    folder = tmp_path / "sheep"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "execution.json",
+        "manifest.json",
+        "mask.png",
+        "r00-a01.png",
+        "source.png",
+    ]
+    assert (folder / "source.png").read_bytes() == lake.read_bytes()
+    assert (folder / "mask.png").read_bytes() == mask.read_bytes()
+    request = json.loads((folder / "manifest.json").read_text())["request"]
+    digest = hashlib.sha256(lake.read_bytes()).hexdigest()[:12]
+    assert request["source_image"] == {"bucket": "imgloop-local-images", "key": f"uploads/sheep/source-{digest}.png"}
+    assert request["mask_image"]["key"].startswith("uploads/sheep/mask-")
+    stored = s3.head_object(Bucket="imgloop-local-images", Key=request["source_image"]["key"])
+    assert stored["ContentType"] == "image/png"
+
+
+@pytest.mark.parametrize(
+    ("event", "options", "message"),
+    [
+        (
+            {"prompt": "x", "mode": "image-to-image"},
+            ["--image", "missing.png"],
+            "imgloop: --image TMP/missing.png: cannot read it: No such file or directory\n",
+        ),
+        (
+            {"prompt": "x", "mode": "image-to-image"},
+            ["--image", "event.json"],
+            "imgloop: --image TMP/event.json: not a PNG, JPEG or WebP image\n",
+        ),
+        (
+            {"prompt": "x", "mode": "inpaint", "mask_image": "s3://imgloop-local-images/uploads/m.png"},
+            ["--image", "lake.png", "--mask", "lake.png"],
+            "imgloop: --mask: the event already names mask_image; give the image one way only\n",
+        ),
+        (
+            ["x"],
+            ["--image", "lake.png"],
+            "imgloop: --image: the event must be a JSON object, to name the image in its source_image\n",
+        ),
+    ],
+    ids=["a missing file", "not an image", "the event names it already", "an event that is no object"],
+)
+def test_an_image_the_command_cannot_send_is_refused_before_anything_runs(
+    event: Any, options: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "lake.png").write_bytes((EVENTS / "lake.png").read_bytes())
+    options = [str(tmp_path / o) if o.endswith((".png", ".json")) else o for o in options]
+    # No assembly and no AWS account: the command stops before it needs either.
+    code = _run(tmp_path, tmp_path, event, "--name", "refused", *options)
+
+    assert code == 2
+    assert capsys.readouterr().err == message.replace("TMP", str(tmp_path))
+    assert not (tmp_path / "refused").exists()
+
+
+def test_start_uploads_the_image_to_the_stacks_bucket_and_fetch_brings_it_back(
+    runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = runner()
+    outputs = {"BucketName": run.names.bucket}
+    monkeypatch.setattr("imgloop.remote.stack_outputs", lambda cloudformation, stack: outputs)
+    images = ["--image", str(EVENTS / "lake.png"), "--mask", str(EVENTS / "lake_boat_mask.png")]
+    with run.session() as (_, machine):
+        outputs["StateMachineArn"] = machine
+        event = ["--input", str(EVENTS / "edit_erase.json"), "--name", "remote-erase", "--region", "us-west-2"]
+        started = main(["start", *event, *images, "--wait"])
+        arn = capsys.readouterr().out.splitlines()[0]
+        reported = main(["report", arn, "--out", str(tmp_path / "report.html"), "--region", "us-west-2"])
+
+    assert started == 0 and reported == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "<img src='data:image/png;base64," in page and "alt='source'" in page
+    assert "mask (outlined): s3://imgloop-local-images/uploads/remote-erase/mask-" in page
+
+
+def test_spill_edits_is_a_local_only_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["start", "--input", "event.json", "--spill-edits"]) == 2
+    assert "--spill-edits: only with --local" in capsys.readouterr().err
+
+
+def test_a_local_run_keeps_no_metrics_from_one_invocation_to_the_next(runner: Any) -> None:
+    """Unpublished metrics would pile up over a long local run until Powertools published them mid-run,
+    or, with no namespace set, failed the 100th image's Generate."""
+    from common.observability import metrics
+
+    result = runner(reject_first=1).run({"prompt": "a lighthouse", "max_retry_attempts": 2}, "metrics")
+
+    assert result.status == "SUCCEEDED"
+    assert metrics.metric_set == {}
+
+
 ARN = "arn:aws:states:eu-central-1:123456789012:execution:ImageLoop:some-run"
 
 

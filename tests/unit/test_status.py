@@ -77,3 +77,90 @@ def test_unknown_and_malformed_ids(aws: None, context: Any, monkeypatch: pytest.
     bad = handler(_get("../etc/passwd"), context)
     assert bad["statusCode"] == 400 and json.loads(bad["body"])["message"].startswith("id: must be")
     assert handler(_get("api-run-1", "DELETE"), context)["statusCode"] == 404  # only GET is routed
+
+
+def _post_upload(body: str | None) -> dict[str, Any]:
+    """The event API Gateway's Lambda proxy integration sends for `POST /uploads`."""
+    return {
+        "resource": "/uploads",
+        "path": "/uploads",
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "queryStringParameters": None,
+        "pathParameters": None,
+        "requestContext": {"requestId": "req-2", "stage": "v1", "path": "/v1/uploads", "httpMethod": "POST"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def uploads_bucket(s3: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    from status.handler import presigner
+
+    from common import clients
+
+    s3.create_bucket(Bucket="stack-bucket", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    monkeypatch.setenv("OUTPUT_BUCKET", "stack-bucket")
+    monkeypatch.setenv("UPLOADS_PREFIX", "uploads")
+    clients.s3.cache_clear()
+    presigner.cache_clear()
+    return "stack-bucket"
+
+
+def test_post_uploads_answers_a_presigned_put_for_a_new_key_under_uploads(
+    uploads_bucket: str, s3: Any, context: Any
+) -> None:
+    import requests
+    from status.handler import handler
+
+    answer = handler(_post_upload('{"content_type": "image/jpeg"}'), context)
+
+    assert answer["statusCode"] == 201
+    upload = json.loads(answer["body"])
+    key = upload["source_image"]["key"]
+    assert upload["source_image"] == {"bucket": uploads_bucket, "key": key}
+    assert upload["s3_uri"] == f"s3://{uploads_bucket}/{key}"
+    assert key.startswith("uploads/") and key.endswith(".jpg")
+    assert upload["method"] == "PUT" and upload["headers"] == {"Content-Type": "image/jpeg"}
+    url = urlparse(upload["upload_url"])
+    # The bucket's regional endpoint: the global one may redirect, and a redirect breaks the signature.
+    assert url.netloc == f"{uploads_bucket}.s3.us-west-2.amazonaws.com" and url.path == f"/{key}"
+    query = parse_qs(url.query)
+    assert query["X-Amz-Expires"] == ["900"] == [str(upload["expires_in"])]
+    assert query["X-Amz-SignedHeaders"] == ["content-type;host"]
+
+    sent = requests.put(upload["upload_url"], data=b"\xff\xd8 a photo", headers=upload["headers"], timeout=10)
+
+    assert sent.status_code == 200
+    stored = s3.get_object(Bucket=uploads_bucket, Key=key)
+    assert stored["Body"].read() == b"\xff\xd8 a photo" and stored["ContentType"] == "image/jpeg"
+
+
+def test_each_upload_gets_a_key_of_its_own_png_by_default(uploads_bucket: str, context: Any) -> None:
+    from status.handler import handler
+
+    keys = {json.loads(handler(_post_upload(None), context)["body"])["source_image"]["key"] for _ in range(2)}
+
+    assert len(keys) == 2 and all(k.startswith("uploads/") and k.endswith(".png") for k in keys)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"content_type": "image/gif"}', "content_type: Input should be 'image/png', 'image/jpeg' or 'image/webp'"),
+        ('{"content_type": "image/png", "key": "../x"}', "key: unknown field (not part of the request)"),
+        ("not json", 'body: must be JSON, e.g. {"content_type": "image/png"}'),
+    ],
+    ids=["not an image type", "a key of the caller's choosing", "not JSON"],
+)
+def test_post_uploads_refuses_a_body_it_cannot_serve_naming_the_field(
+    body: str, message: str, uploads_bucket: str, context: Any
+) -> None:
+    from status.handler import handler
+
+    answer = handler(_post_upload(body), context)
+
+    assert answer["statusCode"] == 400
+    assert json.loads(answer["body"]) == {"message": message}

@@ -1,0 +1,64 @@
+"""What `POST /uploads` answers: a new key under the bucket's uploads prefix and a presigned PUT URL for
+it, so a client can send the image to edit before it starts the run that names it."""
+
+import json
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from common.errors import InvalidInput
+from common.request import explain
+from status.logic import URL_SECONDS
+
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    content_type: Literal["image/png", "image/jpeg", "image/webp"] = "image/png"
+
+
+class S3Object(BaseModel):
+    bucket: str
+    key: str
+
+
+class Upload(BaseModel):
+    # The request's own form, to paste as source_image or mask_image.
+    source_image: S3Object
+    s3_uri: str
+    upload_url: str
+    method: Literal["PUT"] = "PUT"
+    # The PUT must send these headers: the content type is part of the signature.
+    headers: dict[str, str]
+    expires_in: int = URL_SECONDS
+
+
+def new_upload(body: str | None, bucket: str, prefix: str, s3: Any) -> Upload:
+    """A fresh key under the prefix with its PUT URL; InvalidInput names what is wrong with the body."""
+    request = _read(body)
+    key = f"{prefix}/{uuid.uuid4().hex}.{_EXTENSIONS[request.content_type]}"
+    url = s3.generate_presigned_url(
+        "put_object",
+        Params={"Bucket": bucket, "Key": key, "ContentType": request.content_type},
+        ExpiresIn=URL_SECONDS,
+    )
+    return Upload(
+        source_image=S3Object(bucket=bucket, key=key),
+        s3_uri=f"s3://{bucket}/{key}",
+        upload_url=url,
+        headers={"Content-Type": request.content_type},
+    )
+
+
+def _read(body: str | None) -> UploadRequest:
+    if not body or not body.strip():
+        return UploadRequest()
+    try:
+        return UploadRequest.model_validate(json.loads(body))
+    except ValidationError as error:  # before ValueError, which it is a kind of
+        raise InvalidInput(explain(error)) from None
+    except ValueError:
+        raise InvalidInput('body: must be JSON, e.g. {"content_type": "image/png"}') from None
