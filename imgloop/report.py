@@ -254,7 +254,8 @@ def _figure(run: Manifest, entry: Entry, images: Mapping[str, bytes]) -> _Figure
         lines.append(("meta", f"note: {entry.note}"))
     offset = _seconds(run.started_at, entry.created_at)
     at = _when(entry.created_at, clock_only=True) + (f" (+{offset:.2f} s)" if offset is not None else "")
-    lines.append(("meta", f"{at} \N{MIDDLE DOT} seed {entry.seed}"))
+    strength = f" \N{MIDDLE DOT} strength {entry.strength}" if entry.strength is not None else ""
+    lines.append(("meta", f"{at} \N{MIDDLE DOT} seed {entry.seed}{strength}"))
     return _Figure(label, entry.outcome, winner, picture, placeholder, verdict, score, tag, lines)
 
 

@@ -11,10 +11,9 @@ from infra.nag import acknowledge
 
 # The functions build staging keys under this prefix; the lifecycle rule below expires it.
 STAGING_PREFIX = f"{keys.STAGING_PREFIX}/"
-# Images sent to be edited: `imgloop run/start --image` and the API's POST /uploads put them here (the
-# status function is told the prefix through its environment). Runs read them at their start and at
-# every attempt, and `imgloop fetch` copies them beside the run's images, so they are kept a week.
-UPLOADS_PREFIX = "uploads"
+# Images sent to be edited (common.keys.UPLOADS_PREFIX). Runs read them at their start and at every
+# attempt, and `imgloop fetch` copies them beside the run's images, so they are kept a week.
+UPLOADS_PREFIX = keys.UPLOADS_PREFIX
 UPLOADS_DAYS = 7
 
 

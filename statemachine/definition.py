@@ -137,7 +137,12 @@ class ImageLoopDefinition(Construct):
         record = task(
             "Save image",
             functions.save,
-            _slot(action="record", generation=sfn.JsonPath.object_at("$.generation"), **prompts),
+            _slot(
+                action="record",
+                generation=sfn.JsonPath.object_at("$.generation"),
+                strength=sfn.JsonPath.number_at("$.loop.strength"),
+                **prompts,
+            ),
             "$.record",
             Recorded,
         )

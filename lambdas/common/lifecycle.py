@@ -69,12 +69,13 @@ def _image_successor(retired: ImageGenerator, successor: str, mode: str) -> tupl
     """The successor's parameters for the retired image model's. The catalogued successor draws from
     text; an edit goes to the model that serves its mode instead."""
     family = family_of(successor)
-    if family is not None and mode not in family.adopt(successor, retired)[0].modes():
+    drawn = mode == "text-to-image"
+    if family is not None and mode not in family.adopt(successor, retired, drawn)[0].modes():
         successor = default_model(mode, successor)
         family = family_of(successor)
     if family is None:
         raise ModelUnavailable(f"generator.model_id: {retired.model_id}'s successor {successor} is no image model")
     if isinstance(retired, family):
         return successor, retired.model_copy(update={"model_id": successor}), "parameters kept"
-    replaced, note = family.adopt(successor, retired)
+    replaced, note = family.adopt(successor, retired, drawn)
     return successor, replaced, note

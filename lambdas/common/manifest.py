@@ -57,6 +57,7 @@ class Entry(BaseModel):
     key: str | None = None
     refusal: str | None = None
     sent_prompt: str | None = None
+    strength: float | None = None  # image-to-image: the strength this attempt ran at
     note: str | None = None
     verdict: Verdict | None = None
     created_at: str = Field(default_factory=now)

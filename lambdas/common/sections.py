@@ -4,7 +4,7 @@ model ids, plain text), the output, judge and reviser sections, and what an edit
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 _MODEL_ID = re.compile(
     r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?$"  # model id or cross-region inference profile id
@@ -84,7 +84,12 @@ class S3Image(Strict):
         return f"s3://{self.bucket}/{self.key}"
 
 
-ImageRef = Annotated[S3Image, BeforeValidator(_s3_uri)]
+# The s3:// form is a string in the API's JSON schema too (the bucket's rules hold for it as well).
+S3_URI = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+"
+ImageRef = Annotated[
+    S3Image,
+    BeforeValidator(_s3_uri, json_schema_input_type=Annotated[str, StringConstraints(pattern=S3_URI)] | S3Image),
+]
 
 
 class Margins(Strict):

@@ -117,6 +117,7 @@ class RecordTask(Slot):
     action: Literal["record"]
     prompt: str
     negative_prompt: str
+    strength: float | None = None
     generation: Generated
 
     @model_validator(mode="after")

@@ -45,6 +45,7 @@ def record_generation(task: RecordTask, s3: Any) -> Recorded:
         key=key,
         refusal=generation.refusal,
         sent_prompt=generation.sent_prompt,
+        strength=task.strength,
         note=generation.note,
     )
     ManifestStore(s3, task.run.bucket, task.run.manifest_key).update(lambda m: m.put_entry(entry))

@@ -7,6 +7,7 @@ from botocore.exceptions import ClientError
 
 from common.errors import InvalidInput
 from common.image_files import HEADER_BYTES, ImageFile, probe
+from common.keys import UPLOADS_PREFIX
 from common.request import RunRequest
 from common.sections import S3Image
 from common.settings import Settings
@@ -32,7 +33,7 @@ def _image(field: str, image: S3Image, settings: Settings, s3: Any) -> ImageFile
     if image.bucket not in settings.allowed_buckets:
         raise InvalidInput(
             f"{field}: s3://{image.bucket}/ is not a bucket this stack may read (allowed: "
-            f"{', '.join(settings.allowed_buckets)}); upload to the stack's bucket under uploads/"
+            f"{', '.join(settings.allowed_buckets)}); upload to the stack's bucket under {UPLOADS_PREFIX}/"
         )
     try:
         head = s3.get_object(Bucket=image.bucket, Key=image.key, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()

@@ -122,9 +122,12 @@ def validate(task: ValidateTask, bedrock: Any, s3: Any) -> CandidateResult:
         raise ImageMissing(f"s3://{task.run.bucket}/{task.key} is gone") from error
     image_format = "png" if task.key.endswith(".png") else "jpeg"
     edit = edit_images(task, s3)
-    verdict = _spilled(task, edit, image) or judge(
-        bedrock, task.validator, task.judged_requirement, image, image_format, edit
-    )
+    spill = _outside_mask_change(task, edit, image)
+    if spill is not None and spill > SPILL_LIMIT:
+        verdict = _spilled(spill)
+    else:
+        verdict = judge(bedrock, task.validator, task.judged_requirement, image, image_format, edit)
+        verdict = verdict.model_copy(update={"outside_mask_change": spill})
 
     def put_verdict(manifest: Manifest) -> None:
         entry = manifest.entry(task.revision, task.attempt, task.candidate)
@@ -145,14 +148,16 @@ def validate(task: ValidateTask, bedrock: Any, s3: Any) -> CandidateResult:
     )
 
 
-def _spilled(task: ValidateTask, edit: EditImages | None, result: bytes) -> Verdict | None:
-    """A failing verdict when a masked edit changed the picture outside its mask; the judge is then
-    not asked, since no answer of its could pass the image."""
+def _outside_mask_change(task: ValidateTask, edit: EditImages | None, result: bytes) -> float | None:
+    """How much a masked edit changed the picture outside its mask (None for other images)."""
     if edit is None or edit.mask is None or task.mode not in MASKED_MODES:
         return None
-    spill = change_outside_mask(edit.source, edit.mask, result)
-    if spill <= SPILL_LIMIT:
-        return None
+    return round(change_outside_mask(edit.source, edit.mask, result), 4)
+
+
+def _spilled(spill: float) -> Verdict:
+    """The verdict on a masked edit that changed the picture outside its mask; the judge is not asked,
+    since no answer of its could pass the image."""
     return Verdict(
         passed=False,
         score=0,
@@ -161,5 +166,5 @@ def _spilled(task: ValidateTask, edit: EditImages | None, result: bytes) -> Verd
             f"(at most {SPILL_LIMIT:.0%} is allowed); keep everything outside the masked region as it is"
         ),
         judged_by="outside-mask guard",
-        outside_mask_change=round(spill, 4),
+        outside_mask_change=spill,
     )

@@ -94,15 +94,14 @@ def test_uploads_expire_after_a_week(template: dict[str, Any]) -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: common.schema's source_image takes only {bucket, key}, not the request's s3://bucket/key",
-)
-def test_the_body_schema_takes_an_image_as_an_s3_uri() -> None:
+def test_the_body_schema_takes_an_image_as_an_s3_uri_or_an_object() -> None:
     import jsonschema
 
-    body = {"prompt": "add a sheep", "mode": "image-to-image", "source_image": "s3://bucket/uploads/photo.png"}
-    jsonschema.Draft4Validator(request_schema()).validate(body)
+    schema = jsonschema.Draft4Validator(request_schema())
+    for image in ("s3://bucket/uploads/photo.png", {"bucket": "bucket", "key": "uploads/photo.png"}):
+        schema.validate({"prompt": "add a sheep", "mode": "image-to-image", "source_image": image})
+    for wrong in ("https://bucket/photo.png", "s3://Bucket/photo.png", "s3://bucket/", {"bucket": "bucket"}):
+        assert not schema.is_valid({"prompt": "x", "mode": "image-to-image", "source_image": wrong}), wrong
 
 
 def test_access_logging_tracing_and_throttling_are_on(template: dict[str, Any]) -> None:

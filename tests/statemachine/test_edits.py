@@ -120,6 +120,8 @@ def test_a_revision_of_an_image_to_image_edit_may_move_the_strength_within_one_s
     # The reviser asked for 0.9; one revision may move strength by 0.3 at most.
     [proposal] = exits(result, "Revise prompt")
     assert proposal["proposal"]["note"] == "strength 0.5 -> 0.8 (asked 0.9, bounded): the change is too faint"
+    # Each attempt's entry records the strength it ran at.
+    assert [e["strength"] for e in manifest(s3, result)["entries"]] == [0.5, 0.8]
 
 
 def test_s5_add_a_sheep_runs_on_stable_image_inpaint_which_changes_only_the_mask(runner: Any, s3: Any) -> None:
@@ -360,15 +362,10 @@ def _png(size: tuple[int, int]) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: inpaint takes mask_prompt alone, but no current model's body carries it: the edit goes out "
-    "with neither mask nor mask_prompt (Stable Image Inpaint has no mask_prompt field)",
-)
-def test_an_inpaint_named_by_mask_prompt_alone_is_refused_or_sent_with_its_region(runner: Any) -> None:
+def test_an_inpaint_named_by_mask_prompt_alone_is_refused_with_the_way_forward(runner: Any) -> None:
     event = {"prompt": "add a sheep", "mode": "inpaint", "mask_prompt": "the meadow", "max_retry_attempts": 1}
     run, result = _run(runner, event, "edit-mask-prompt")
 
-    refused = result.error == "InvalidInput" and "mask_prompt" in str(result.cause)
-    sent = any({"mask", "mask_prompt"} & set(c.body) for c in run.standin.calls_of("InvokeModel"))
-    assert refused or sent
+    assert result.error == "InvalidInput" and str(result.cause).startswith("mask_prompt: ")
+    assert "search-replace and search_prompt" in str(result.cause)
+    assert run.standin.calls_of("InvokeModel") == []

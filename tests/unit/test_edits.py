@@ -120,7 +120,12 @@ def test_retired_sdxl_edits_go_to_the_successor_for_their_mode(settings: Any) ->
         settings,
     )
     assert sheep.generator.model_id == masked.successor == INPAINT and sheep.generator.seed == 321
-    assert "cfg_scale, steps dropped" in masked.note and "the result takes the source image's size" in masked.note
+    assert masked.note == f"cfg_scale, steps dropped: {INPAINT} has no such parameter"
+    sized = {**sdxl, "width": 1344, "height": 768}
+    _, [edit] = check_request(
+        {"prompt": "vibrant sky", "mode": "image-to-image", "source_image": SOURCE, "generator": sized}, settings
+    )
+    assert edit.note.startswith("1344x768 not used: the result takes the source image's size; cfg_scale, steps")
 
 
 @pytest.mark.parametrize(
@@ -348,6 +353,8 @@ def test_an_edit_inside_its_mask_goes_to_the_judge_with_source_mask_and_result(
     with stub:
         result = validate(task, client, s3)
     assert result.passed
+    [entry] = ManifestStore(s3, bucket, "generated-images/run-1/manifest.json").read()[0].entries
+    assert entry.verdict is not None and entry.verdict.outside_mask_change == 0.0  # measured, and kept
     content = sent[0]["messages"][0]["content"]
     labels = [block.get("text") for block in content if "text" in block]
     assert labels[:3] == ["Source image:", "Mask (white = the region that was to change):", "Result:"]

@@ -31,6 +31,8 @@ class RefusedGeneration:
 
 
 GenerationResult = GeneratedImage | RefusedGeneration
+# The parameters by which a family sets its image's size.
+SIZE_FIELDS = frozenset({"width", "height", "aspect_ratio"})
 
 
 @dataclass(frozen=True)
@@ -107,21 +109,24 @@ class ImageGenerator(BaseModel, ABC):
         return {}
 
     @classmethod
-    def adopt(cls, model_id: str, retired: "ImageGenerator") -> tuple[Self, str]:
+    def adopt(cls, model_id: str, retired: "ImageGenerator", drawn: bool = True) -> tuple[Self, str]:
         """This family's parameters for a request written for a retired model of another family: the
-        seed and the size carry over as far as this family allows; what has no counterpart is named."""
+        seed and the size the request gave carry over as far as this family allows (an edit's size is
+        its source's, `drawn` False); what has no counterpart is named."""
         seed = retired.seed if retired.seed <= cls.max_seed else 0
-        size = retired.size
-        sized = cls.sized(size) if size else {}
+        size = retired.size if retired.model_fields_set & SIZE_FIELDS else None
+        sized = cls.sized(size) if size and drawn else {}
         adopted = cls.model_validate({"model_id": model_id, "seed": seed, **sized})
         notes = []
         if size and sized:
             notes.append(f"{size[0]}x{size[1]} became {', '.join(f'{name} {value}' for name, value in sized.items())}")
         elif size:
-            notes.append(f"{size[0]}x{size[1]} not carried over: the result takes the source image's size")
+            notes.append(
+                f"{size[0]}x{size[1]} not used: the result takes the {'source image' if not drawn else 'model'}'s size"
+            )
         if seed != retired.seed:
             notes.append(f"seed {retired.seed} is out of range and became 0 (any seed)")
-        dropped = sorted(retired.model_fields_set - {"model_id", "seed", "width", "height"} - set(cls.model_fields))
+        dropped = sorted(retired.model_fields_set - {"model_id", "seed", *SIZE_FIELDS} - set(cls.model_fields))
         if dropped:
             notes.append(f"{', '.join(dropped)} dropped: {model_id} has no such parameter")
         return adopted, "; ".join(notes) or "parameters kept"
