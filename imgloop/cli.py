@@ -222,7 +222,9 @@ def _run_local(args: argparse.Namespace) -> int:
 
     runner = LocalRunner(assembly, scenario)
     event = naming(event, runner.names.bucket, uploads)
-    log_level = "INFO" if args.verbose else "WARNING"
+    # The functions' warnings are notes the manifest keeps (a prompt shortened, a sampling setting not
+    # sent); in the progress they would break the lines, so they show with --verbose only.
+    log_level = "INFO" if args.verbose else "ERROR"
     result = runner.run(event, name, out, on_event=show, log_level=log_level, uploads=uploads)
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False))
