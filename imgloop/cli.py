@@ -140,8 +140,9 @@ def _check_models(args: argparse.Namespace) -> int:
 
 
 def configured_models(event_path: Path | None) -> dict[str, str]:
-    """The deployment's default models (cdk.json), or those an input event resolves to."""
-    from common.request import parse_request
+    """The deployment's default models (cdk.json), or those an input event names, as written: a
+    retired one is what check-models is for (the run itself would replace it)."""
+    from common.request import read_request
     from common.settings import Settings
     from infra.app import project_context
 
@@ -156,7 +157,7 @@ def configured_models(event_path: Path | None) -> dict[str, str]:
     raw = json.loads(event_path.read_text(encoding="utf-8")) if event_path else {"prompt": "check"}
     if isinstance(raw, dict):
         raw = {k: v for k, v in raw.items() if not k.startswith("output")}
-    request = parse_request(raw, settings)
+    request = read_request(raw, settings)
     return {
         "generator": request.generator.model_id,
         "validator": request.validator.model_id,

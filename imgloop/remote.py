@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -62,7 +63,8 @@ def aws_session(region: str | None, arn: str | None = None) -> Any:
         if region and region != home:
             raise UsageError(f"--region {region}, but the execution's ARN is in {home}")
         region = home
-    session = boto3.session.Session(region_name=region)
+    # boto3 reads AWS_DEFAULT_REGION but not AWS_REGION, the name Lambda and the AWS CLI v2 also use.
+    session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
     if not session.region_name:
         raise UsageError(NO_REGION)
     if session.get_credentials() is None:

@@ -19,7 +19,7 @@ class ImageFile:
 
 def probe(data: bytes) -> ImageFile | None:
     """The file's format and size, or None if it is not a PNG, JPEG or WebP image we can read."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and len(data) >= 24:
         width, height = struct.unpack(">II", data[16:24])
         return ImageFile("png", width, height)
     if data.startswith(b"\xff\xd8"):
@@ -31,7 +31,7 @@ def probe(data: bytes) -> ImageFile | None:
 
 def _jpeg(data: bytes) -> ImageFile | None:
     at = 2
-    while at + 9 < len(data):
+    while at + 9 <= len(data):
         if data[at] != 0xFF:
             return None
         marker = data[at + 1]

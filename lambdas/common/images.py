@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote
 
 from botocore.exceptions import ClientError
 
+from common.errors import ImageMissing
 from common.keys import STAGING_PREFIX, is_image_name
 
 _METADATA_BUDGET = 1500
@@ -72,3 +73,14 @@ def file_staged_images(s3: Any, bucket: str, folder: str) -> None:
 
 def stored_image(s3: Any, bucket: str, key: str) -> StoredImage:
     return StoredImage(key=key, metadata=decode_metadata(s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})))
+
+
+def read_edited(s3: Any, bucket: str, key: str) -> bytes:
+    """An image an edit works on (its source or mask), which "Check input" read. Without ListBucket
+    S3 answers a deleted key with 403, not 404: either way the image is gone."""
+    try:
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "AccessDenied", *_MISSING):
+            raise
+        raise ImageMissing(f"s3://{bucket}/{key} is gone (it was read when the run started)") from None

@@ -9,46 +9,45 @@ from typing import Any
 
 from common.catalogue import base_model_id, lookup
 from common.errors import ModelUnavailable
-from common.generators import default_model, family_of
+from common.generators import default_model, family_of, offered_modes
 from common.generators.base import ImageGenerator
 from common.manifest import Substitution
 from common.request import RunRequest, allowed_by, read_request
 from common.settings import Settings
 
 
-def _successor(model_id: str) -> str | None:
+def _successor(model_id: str, allowed: tuple[str, ...]) -> str | None:
+    """The id to run the retired model's catalogued successor by, or None if the model is served.
+
+    Newer models run through cross-region profiles: the successor keeps the retired id's profile where
+    it is served through it, else takes the deployment's allow-listed id for it, else its own id."""
     info = lookup(model_id)
     if info is None or info.status != "EOL" or not info.successor:
         return None
-    # A cross-region profile id keeps its profile: us.<retired> becomes us.<successor> where the
-    # successor is itself served through profiles, else the successor's own id.
     profile = model_id[: len(model_id) - len(base_model_id(model_id))]
     successor = lookup(info.successor)
-    served = successor is not None and profile.rstrip(".") in successor.profiles
-    return f"{profile}{info.successor}" if profile and served else info.successor
+    if profile and successor is not None and profile.rstrip(".") in successor.profiles:
+        return f"{profile}{info.successor}"
+    listed = [allowed_id for allowed_id in allowed if base_model_id(allowed_id) == info.successor]
+    return listed[0] if listed else info.successor
 
 
 def check_request(raw: Any, settings: Settings) -> tuple[RunRequest, list[Substitution]]:
     """The request as "Check input" accepts it: its own rules, retired models replaced by their
     successors, and then the deployment's allow-lists, which the successors must be on too."""
-    request, substitutions = with_successors(read_request(raw, settings))
+    request, substitutions = with_successors(read_request(raw, settings), settings.allowed_models)
     return allowed_by(request, settings), substitutions
 
 
-def with_successors(request: RunRequest) -> tuple[RunRequest, list[Substitution]]:
+def with_successors(request: RunRequest, allowed: tuple[str, ...] = ()) -> tuple[RunRequest, list[Substitution]]:
     """The request with each retired model replaced by its successor, and what was replaced."""
     changes: dict[str, object] = {}
     substitutions = []
     for section in ("generator", "validator", "reviser"):
         config = getattr(request, section)
-        successor = _successor(config.model_id)
+        successor = _successor(config.model_id, allowed)
         if successor is None:
             continue
-        if request.retired_models == "fail":
-            raise ModelUnavailable(
-                f"{section}.model_id: {config.model_id} is retired on Bedrock; its successor is {successor} "
-                '(set "retired_models": "successor" to run it in its place)'
-            )
         if section == "generator":
             mode = request.mode
             if mode == "inpaint" and request.mask_prompt and request.mask_image is None:
@@ -60,6 +59,11 @@ def with_successors(request: RunRequest) -> tuple[RunRequest, list[Substitution]
                 note += f"; mode {request.mode} with mask_prompt became {mode} with search_prompt"
         else:
             replaced, note = config.model_copy(update={"model_id": successor}), "sampling settings kept"
+        if request.retired_models == "fail":
+            raise ModelUnavailable(
+                f"{section}.model_id: {config.model_id} is retired on Bedrock; its successor is {successor} "
+                '(set "retired_models": "successor" to run it in its place)'
+            )
         changes[section] = replaced
         substitutions.append(Substitution(section=section, retired=config.model_id, successor=successor, note=note))
     return request.model_copy(update=changes), substitutions
@@ -68,14 +72,12 @@ def with_successors(request: RunRequest) -> tuple[RunRequest, list[Substitution]
 def _image_successor(retired: ImageGenerator, successor: str, mode: str) -> tuple[str, ImageGenerator, str]:
     """The successor's parameters for the retired image model's. The catalogued successor draws from
     text; an edit goes to the model that serves its mode instead."""
-    family = family_of(successor)
-    drawn = mode == "text-to-image"
-    if family is not None and mode not in family.adopt(successor, retired, drawn)[0].modes():
+    if mode not in offered_modes(successor):
         successor = default_model(mode, successor)
-        family = family_of(successor)
+    family = family_of(successor)
     if family is None:
         raise ModelUnavailable(f"generator.model_id: {retired.model_id}'s successor {successor} is no image model")
     if isinstance(retired, family):
         return successor, retired.model_copy(update={"model_id": successor}), "parameters kept"
-    replaced, note = family.adopt(successor, retired, drawn)
+    replaced, note = family.adopt(successor, retired, drawn=mode == "text-to-image")
     return successor, replaced, note

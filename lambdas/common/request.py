@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from common.errors import InvalidInput, shown
-from common.generators import FAMILIES, GeneratorConfig, default_model
+from common.generators import FAMILIES, GeneratorConfig, default_model, offered_modes
 from common.keys import EXECUTION_NAME_PATTERN
 from common.sections import (
     CONTROL,
@@ -34,6 +34,8 @@ MAX_REVISIONS = 10
 MAX_CANDIDATES = 4
 MAX_IMAGES = 120
 MAX_PROMPT_CHARS = 4000
+# The served model that draws from a source image (SD3 Large is legacy).
+DRAWS_FROM_SOURCE = "stability.sd3-5-large-v1:0"
 
 
 class RunRequest(Strict):
@@ -64,10 +66,12 @@ class RunRequest(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_strength(cls, data: Any) -> Any:
-        # Spelled out, so the loop starts from the value the manifest shows.
+    def _mode_defaults(cls, data: Any) -> Any:
+        # Spelled out, so the loop starts from the values the manifest shows.
         if isinstance(data, dict) and data.get("mode") == "image-to-image" and data.get("strength") is None:
             return {**data, "strength": DEFAULT_STRENGTH}
+        if isinstance(data, dict) and data.get("mode") == "erase" and "max_prompt_revisions" not in data:
+            return {**data, "max_prompt_revisions": 0}
         return data
 
     @field_validator("prompt", "negative_prompt", "prompt_template", "mask_prompt", "search_prompt")
@@ -98,6 +102,10 @@ class RunRequest(Strict):
         for need in MODE_NEEDS[self.mode]:
             if all(getattr(self, field) is None for field in need.split("|")):
                 raise InvalidInput(f"{need.replace('|', ' or ')}: required by mode {self.mode}")
+        if self.mode == "erase" and self.max_prompt_revisions:
+            raise InvalidInput(
+                "max_prompt_revisions: must be 0 for mode erase, which sends no prompt a revision could change"
+            )
         return self
 
     def max_images(self) -> int:
@@ -189,13 +197,14 @@ def allowed_by(request: RunRequest, settings: Settings) -> RunRequest:
     """The request, if its image model offers its mode and this deployment may run its models and
     write its bucket."""
     if request.mode not in request.generator.modes():
-        offering = sorted(
-            {default_model(request.mode, settings.generator_model_id)}
-            | ({settings.generator_model_id} if request.mode == "image-to-image" else set())
+        default = default_model(request.mode, settings.generator_model_id)
+        way = (
+            f"leave model_id out to use {default}"
+            if request.mode in offered_modes(default)
+            else f"name a model that does, such as {DRAWS_FROM_SOURCE}"
         )
         raise InvalidInput(
-            f"generator.model_id: {shown(request.generator.model_id)} does not offer mode {request.mode}; "
-            f"leave model_id out to use {' or '.join(offering)}"
+            f"generator.model_id: {shown(request.generator.model_id)} does not offer mode {request.mode}; {way}"
         )
     if request.mask_prompt is not None:
         # Only Nova Canvas (retired) found a region from a text; its requests become search-and-replace.

@@ -43,7 +43,8 @@ class Run(Result):
             expected = RunKeys(prefix=valid_prefix(prefix), execution_name=self.execution_name)
         except (InvalidInput, ValueError) as error:
             raise ValueError(f"folder: {error}") from None
-        if name != self.execution_name or self.manifest_key != expected.manifest:
+        # Exactly those: valid_prefix() forgives slashes at the ends, a key must not have them.
+        if (self.folder, self.manifest_key) != (expected.folder, expected.manifest) or name != self.execution_name:
             raise ValueError("folder and manifest_key must be the run's own: <prefix>/<execution name>")
         return self
 

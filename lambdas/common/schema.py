@@ -6,19 +6,21 @@ fields (the image budget, a template's slot, a family's sizes) are the workflow'
 
 from typing import Any
 
-from common.generators import FAMILIES, family_of
+from common.generators import FAMILIES, SERVICE_MODELS, family_of
 from common.json_schema import plain_schema
 from common.request import RunRequest
 from common.seed_events import FLAT_KEYS
 
 
 def _generator_schema(default_model_id: str) -> dict[str, Any]:
-    """One branch per member of the generator union: its model ids and its own parameters. Only the
-    default model's family may leave model_id out, since the workflow then uses the default model."""
+    """One branch per member of the generator union: its model ids and its own parameters. A family
+    that serves a default model (the deployment's, or an edit mode's) may leave model_id out, since the
+    workflow then picks that model."""
+    defaults = {default_model_id, *SERVICE_MODELS.values()}
     branches = []
     for family in FAMILIES:
         branch = {"type": "object", **plain_schema(family)}
-        if family.serves(default_model_id):
+        if any(family.serves(model_id) for model_id in defaults):
             branch.pop("required", None)
         branches.append(branch)
     return {"type": "object", "anyOf": branches}

@@ -67,6 +67,17 @@ class GenerateTask(Slot, EditSlice):
     search_prompt: str | None = None
     outpaint: Margins | None = None
 
+    @model_validator(mode="after")
+    def _mode_fits(self) -> "GenerateTask":
+        # InvalidInput passes through pydantic, so the message names the field rather than "request".
+        if self.mode not in self.generator.modes():
+            raise InvalidInput(f"mode: {self.generator.model_id} does not offer {self.mode}")
+        if (self.source_image is None) != (self.mode == "text-to-image"):
+            raise InvalidInput(
+                f"source_image: mode {self.mode} {'needs' if self.source_image is None else 'takes no'} one"
+            )
+        return self
+
 
 class ValidateTask(Slot, EditSlice):
     key: str
@@ -175,4 +186,9 @@ def parse_payload(model: type[T], event: Any, settings: Settings) -> T:
                 raise InvalidInput(
                     f"{field}.bucket: must be one of the buckets this stack may use ({', '.join(allowed)})"
                 )
+    for field in ("generator", "validator", "reviser"):
+        # IAM lets the functions call the allow-listed models only; this names the field first.
+        model_id = getattr(getattr(task, field, None), "model_id", None)
+        if model_id is not None and settings.allowed_models and model_id not in settings.allowed_models:
+            raise InvalidInput(f"{field}.model_id: must be on this stack's model allow-list")
     return parsed

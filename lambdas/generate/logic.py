@@ -8,9 +8,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.bedrock_errors import error_message, is_refusal, model_call
-from common.errors import ImageMissing, ModelServiceError
+from common.errors import ModelServiceError
 from common.generators.base import EditInput, RefusedGeneration
-from common.images import encode_metadata
+from common.images import encode_metadata, read_edited
 from common.observability import logger
 from common.results import Generated
 from common.sections import S3Image
@@ -73,7 +73,6 @@ def _edit_input(task: GenerateTask, s3: Any) -> EditInput | None:
     mask = _base64(s3, task.mask_image) if task.mask_image else None
     margins = task.outpaint.model_dump() if task.outpaint else None
     return EditInput(
-        mode=task.mode,
         image=_base64(s3, task.source_image),
         mask=mask,
         strength=task.strength,
@@ -83,11 +82,7 @@ def _edit_input(task: GenerateTask, s3: Any) -> EditInput | None:
 
 
 def _base64(s3: Any, image: S3Image) -> str:
-    try:
-        data = s3.get_object(Bucket=image.bucket, Key=image.key)["Body"].read()
-    except s3.exceptions.NoSuchKey as error:
-        raise ImageMissing(f"{image.uri} is gone (it was checked when the run started)") from error
-    return base64.b64encode(data).decode()
+    return base64.b64encode(read_edited(s3, image.bucket, image.key)).decode()
 
 
 def _prompt_for_model(task: GenerateTask) -> tuple[str, str | None]:

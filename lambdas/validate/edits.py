@@ -5,9 +5,9 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from common.errors import ImageMissing
 from common.image_files import probe
-from common.sections import S3Image
+from common.images import read_edited
+from common.sections import MODE_TAKES
 from common.tasks import ValidateTask
 
 EDIT_RUBRIC = """
@@ -19,7 +19,7 @@ keep (outside the mask, or outside the named object) still looks as it does in t
 # Mean absolute difference outside the mask, as a share of full scale, above which a masked edit
 # is said to have spilled: re-encoding and blending at the mask's edge stay well below it.
 SPILL_LIMIT = 0.04
-MASKED_MODES = ("inpaint", "erase")
+MASKED_MODES = tuple(mode for mode, takes in MODE_TAKES.items() if "mask_image" in takes)
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,8 @@ class EditImages:
 def edit_images(task: ValidateTask, s3: Any) -> EditImages | None:
     if task.source_image is None:
         return None
-    mask = read(s3, task.mask_image) if task.mask_image else None
-    return EditImages(source=read(s3, task.source_image), mask=mask)
-
-
-def read(s3: Any, image: S3Image) -> bytes:
-    try:
-        return bytes(s3.get_object(Bucket=image.bucket, Key=image.key)["Body"].read())
-    except s3.exceptions.NoSuchKey as error:
-        raise ImageMissing(f"{image.uri} is gone (it was checked when the run started)") from error
+    mask = read_edited(s3, task.mask_image.bucket, task.mask_image.key) if task.mask_image else None
+    return EditImages(source=read_edited(s3, task.source_image.bucket, task.source_image.key), mask=mask)
 
 
 def edit_content(edit: EditImages, result: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -50,9 +43,25 @@ def edit_content(edit: EditImages, result: list[dict[str, Any]]) -> list[dict[st
     return [*content, {"text": "Result:"}, *result]
 
 
-def image_block(data: bytes) -> dict[str, Any]:
+# What the judges take: Claude scales an image down past 1568 px on its long edge (and bills its tokens
+# by width x height / 750), and Converse refuses images over 3.75 MB.
+MAX_JUDGED_SIDE = 1568
+MAX_JUDGED_BYTES = 3_750_000
+
+
+def image_block(data: bytes, image_format: str = "png") -> dict[str, Any]:
+    """A Converse image block, the picture scaled down first where the judge could not use it all (a
+    file no header names goes as it is, in the format the caller says)."""
     found = probe(data)
-    return {"image": {"format": found.format if found else "png", "source": {"bytes": data}}}
+    if found is None or (max(found.width, found.height) <= MAX_JUDGED_SIDE and len(data) <= MAX_JUDGED_BYTES):
+        return {"image": {"format": found.format if found else image_format, "source": {"bytes": data}}}
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(data))
+    picture.thumbnail((MAX_JUDGED_SIDE, MAX_JUDGED_SIDE))
+    out = io.BytesIO()
+    picture.convert("RGB").save(out, format="PNG")
+    return {"image": {"format": "png", "source": {"bytes": out.getvalue()}}}
 
 
 def change_outside_mask(source: bytes, mask: bytes, result: bytes) -> float:
@@ -65,5 +74,6 @@ def change_outside_mask(source: bytes, mask: bytes, result: bytes) -> float:
     kept = Image.open(io.BytesIO(mask)).convert("L").resize(original.size).point(lambda v: 255 if v < 128 else 0)
     if kept.getbbox() is None:
         return 0.0  # the mask covers everything: nothing was to stay
-    difference = ImageChops.difference(original, edited).convert("L")
-    return float(ImageStat.Stat(difference, mask=kept).mean[0]) / 255
+    # The mean of the three channels: a change in any colour counts fully (luma would weigh blue at 0.11).
+    difference = ImageChops.difference(original, edited)
+    return sum(ImageStat.Stat(difference, mask=kept).mean) / (3 * 255)

@@ -20,6 +20,7 @@ from validate.edits import (
     change_outside_mask,
     edit_content,
     edit_images,
+    image_block,
 )
 
 MAX_REASON_CHARS = 500
@@ -74,7 +75,7 @@ def judge(
     edit: EditImages | None = None,
 ) -> Verdict:
     content: list[dict[str, Any]] = [
-        {"image": {"format": image_format, "source": {"bytes": image}}},
+        image_block(image, image_format),
         {"text": _requirement_block(requirement)},
     ]
     rubric = RUBRIC

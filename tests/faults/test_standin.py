@@ -13,10 +13,10 @@ from PIL import Image, ImageChops
 
 from common.bedrock_errors import model_call
 from common.errors import ModelUnavailable
-from common.generators import generator_config
 from common.generators.base import GeneratedImage
 from imgloop.answers import END_OF_LIFE
 from imgloop.standin import Scenario, draw
+from tests.unit.fakes import generator
 
 SD35 = "stability.sd3-5-large-v1:0"
 SDXL = "stability.stable-diffusion-xl-v1"  # EOL in the catalogue
@@ -93,8 +93,8 @@ def test_each_family_gets_its_own_response_shape_with_the_size_asked_for(
     standin: Any, model_id: str, body: dict[str, Any], size: tuple[int, int], image_format: str
 ) -> None:
     standin.scenario = Scenario(honour_lifecycle=False)  # the shapes of retired families too
-    generator = generator_config.validate_python({"model_id": model_id})
-    result = generator.read_response(json.loads(image(model_id, body)), 5)
+    family = generator(model_id)
+    result = family.read_response(json.loads(image(model_id, body)), 5)
 
     assert isinstance(result, GeneratedImage)
     picture = Image.open(io.BytesIO(result.data))
@@ -108,7 +108,7 @@ def revise(model_id: str, requirement: str, failures: str) -> dict[str, Any]:
     )
     reply = bedrock().converse(
         modelId="us.anthropic.claude-sonnet-4-6",
-        system=[{"text": generator_config.validate_python({"model_id": model_id}).prompt_guidelines}],
+        system=[{"text": generator(model_id).prompt_guidelines}],
         messages=[{"role": "user", "content": [{"text": text}]}],
         toolConfig=PROMPT_TOOL,
     )

@@ -374,6 +374,15 @@ def test_without_region_or_credentials_one_line_says_what_to_set(
     assert not (tmp_path / "out").exists()
 
 
+def test_aws_region_in_the_environment_is_the_region_as_the_message_says(
+    no_aws_setup: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-west-2")  # boto3 itself reads only AWS_DEFAULT_REGION
+
+    assert main(["check-models"]) == 2
+    assert capsys.readouterr().err.startswith(NO_CREDENTIALS)
+
+
 def test_the_installed_command_says_what_is_missing_without_a_traceback(no_aws_setup: None) -> None:
     done = subprocess.run([str(IMGLOOP), "watch", ARN], capture_output=True, text=True, timeout=120)
 

@@ -4,7 +4,10 @@ from typing import Any
 
 import boto3
 from botocore.stub import Stubber
+from pydantic import TypeAdapter
 
+from common.generators import GeneratorConfig
+from common.generators.base import ImageGenerator
 from common.request import RunRequest, parse_request
 from common.results import Run
 from common.settings import Settings
@@ -50,6 +53,12 @@ def attempt(
         negative_prompt="",
         prompt_template=checked.prompt_template,
         generator=checked.generator,
+        mode=checked.mode,
+        source_image=checked.source_image,
+        mask_image=checked.mask_image,
+        strength=checked.strength,
+        search_prompt=checked.search_prompt,
+        outpaint=checked.outpaint,
     )
 
 
@@ -65,6 +74,9 @@ def judging(settings: Settings, key: str, prompt: str | None = None, **fields: A
         prompt=prompt or checked.prompt,
         validate_against=checked.validate_against,
         validator=checked.validator,
+        mode=checked.mode,
+        source_image=checked.source_image,
+        mask_image=checked.mask_image,
     )
 
 
@@ -80,3 +92,11 @@ def rewrite(settings: Settings, mode: str = "revise", prompt: str = "a bike", **
         generator=checked.generator,
         reviser=checked.reviser,
     )
+
+
+_GENERATOR: TypeAdapter[ImageGenerator] = TypeAdapter(GeneratorConfig)
+
+
+def generator(model_id: str, **values: Any) -> ImageGenerator:
+    """A generator as the request's union parses it: the family its model id names."""
+    return _GENERATOR.validate_python({"model_id": model_id, **values})

@@ -12,7 +12,6 @@ from botocore.stub import ANY
 from PIL import Image, ImageDraw
 
 from common.errors import InvalidInput
-from common.generators import generator_config
 from common.generators.base import EditInput
 from common.lifecycle import check_request
 from common.manifest import Entry, Manifest, ManifestStore
@@ -21,7 +20,7 @@ from common.tasks import ExecutionStart
 from generate.logic import generate
 from revise.logic import revise
 from save.logic import open_run
-from tests.unit.fakes import attempt, bedrock, invoke_answer, judging, rewrite, tool_answer
+from tests.unit.fakes import attempt, bedrock, generator, invoke_answer, judging, rewrite, tool_answer
 from validate.edits import SPILL_LIMIT, change_outside_mask
 from validate.logic import validate
 
@@ -129,11 +128,12 @@ def test_retired_sdxl_edits_go_to_the_successor_for_their_mode(settings: Any) ->
 
 
 @pytest.mark.parametrize(
-    ("model_id", "edit", "body"),
+    ("model_id", "mode", "edit", "body"),
     [
         (
             "stability.sd3-5-large-v1:0",
-            EditInput(mode="image-to-image", image="SRC", strength=0.4),
+            "image-to-image",
+            EditInput(image="SRC", strength=0.4),
             {
                 "prompt": "p",
                 "mode": "image-to-image",
@@ -146,12 +146,14 @@ def test_retired_sdxl_edits_go_to_the_successor_for_their_mode(settings: Any) ->
         ),
         (
             INPAINT,
-            EditInput(mode="inpaint", image="SRC", mask="MASK"),
+            "inpaint",
+            EditInput(image="SRC", mask="MASK"),
             {"image": "SRC", "seed": 7, "output_format": "png", "prompt": "p", "negative_prompt": "n", "mask": "MASK"},
         ),
         (
             "us.stability.stable-outpaint-v1:0",
-            EditInput(mode="outpaint", image="SRC", margins={"left": 0, "right": 200, "up": 0, "down": 64}),
+            "outpaint",
+            EditInput(image="SRC", margins={"left": 0, "right": 200, "up": 0, "down": 64}),
             {
                 "image": "SRC",
                 "seed": 7,
@@ -165,7 +167,8 @@ def test_retired_sdxl_edits_go_to_the_successor_for_their_mode(settings: Any) ->
         ),
         (
             "us.stability.stable-image-search-replace-v1:0",
-            EditInput(mode="search-replace", image="SRC", search_prompt="the dog"),
+            "search-replace",
+            EditInput(image="SRC", search_prompt="the dog"),
             {
                 "image": "SRC",
                 "seed": 7,
@@ -177,22 +180,23 @@ def test_retired_sdxl_edits_go_to_the_successor_for_their_mode(settings: Any) ->
         ),
         (
             "us.stability.stable-image-erase-object-v1:0",
-            EditInput(mode="erase", image="SRC", mask="MASK"),
+            "erase",
+            EditInput(image="SRC", mask="MASK"),
             {"image": "SRC", "seed": 7, "output_format": "png", "mask": "MASK"},
         ),
     ],
 )
-def test_each_mode_sends_its_models_own_body(model_id: str, edit: EditInput, body: dict[str, Any]) -> None:
-    generator = generator_config.validate_python({"model_id": model_id})
-    assert edit.mode in generator.modes()
-    assert generator.request_body("p", "n", 7, edit) == body
+def test_each_mode_sends_its_models_own_body(model_id: str, mode: str, edit: EditInput, body: dict[str, Any]) -> None:
+    family = generator(model_id)
+    assert mode in family.modes()
+    assert family.request_body("p", "n", 7, edit) == body
 
 
 def test_service_settings_are_checked_per_service() -> None:
     with pytest.raises(ValueError, match="grow_mask: search-replace takes 0-20"):
-        generator_config.validate_python({"model_id": "us.stability.stable-image-search-replace-v1:0", "grow_mask": 50})
+        generator("us.stability.stable-image-search-replace-v1:0", **{"grow_mask": 50})
     with pytest.raises(ValueError, match="creativity: inpaint takes no creativity"):
-        generator_config.validate_python({"model_id": INPAINT, "creativity": 0.5})
+        generator(INPAINT, **{"creativity": 0.5})
 
 
 def _open(raw: dict[str, Any], settings: Any, s3: Any) -> Any:
@@ -249,7 +253,6 @@ def test_an_accepted_edit_opens_the_run_with_its_source_recorded(s3: Any, settin
 
 def test_generate_sends_the_source_and_mask_as_base64(s3: Any, settings: Any, bucket: str) -> None:
     task = attempt(settings, mode="inpaint", source_image=SOURCE, mask_image=MASK)
-    task = task.model_copy(update={"mode": "inpaint", "source_image": _image(SOURCE), "mask_image": _image(MASK)})
     client, stub = bedrock()
     stub.add_response(
         "invoke_model",
@@ -267,13 +270,6 @@ def test_generate_sends_the_source_and_mask_as_base64(s3: Any, settings: Any, bu
     assert base64.b64decode(body["image"]) == png()
     assert base64.b64decode(body["mask"]) == png(colour="black", box=(64, 48, 127, 95))
     assert body["prompt"] == "A red bicycle, a blue wall" and "strength" not in body
-
-
-def _image(uri: str) -> Any:
-    from common.sections import S3Image
-
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return S3Image(bucket=bucket, key=key)
 
 
 def test_the_guard_measures_change_outside_the_mask_only() -> None:
@@ -314,7 +310,6 @@ def test_a_masked_edit_that_spills_fails_on_the_measure_without_asking_the_judge
     s3.put_object(Bucket=bucket, Key=key, Body=png(colour="white"))
     _manifest_with_entry(s3, bucket, key)
     task = judging(settings, key, mode="inpaint", source_image=SOURCE, mask_image=MASK)
-    task = task.model_copy(update={"mode": "inpaint", "source_image": _image(SOURCE), "mask_image": _image(MASK)})
     client, stub = bedrock()  # no answer scripted: a call to the judge would fail the test
     with stub:
         result = validate(task, client, s3)
@@ -332,7 +327,6 @@ def test_an_edit_inside_its_mask_goes_to_the_judge_with_source_mask_and_result(
     s3.put_object(Bucket=bucket, Key=key, Body=png(box=(64, 48, 127, 95)))
     _manifest_with_entry(s3, bucket, key)
     task = judging(settings, key, mode="inpaint", source_image=SOURCE, mask_image=MASK)
-    task = task.model_copy(update={"mode": "inpaint", "source_image": _image(SOURCE), "mask_image": _image(MASK)})
     client, stub = bedrock()
     verdict = {
         "pass": True,
@@ -421,3 +415,91 @@ def test_a_mask_prompt_is_refused_with_the_way_forward_unless_a_retired_model_is
     assert (request.mode, request.search_prompt, request.mask_prompt) == ("search-replace", "the door", None)
     assert request.generator.model_id == substitution.successor == "us.stability.stable-image-search-replace-v1:0"
     assert substitution.note.endswith("mode inpaint with mask_prompt became search-replace with search_prompt")
+
+
+def test_a_truncated_or_empty_file_is_not_an_image_rather_than_a_crash(s3: Any, settings: Any, bucket: str) -> None:
+    from common.image_files import probe
+
+    assert probe(png()[:19]) is None and probe(b"") is None and probe(b"\xff\xd8\xff") is None
+    s3.put_object(Bucket=bucket, Key="uploads/cut.png", Body=png()[:19])
+    with pytest.raises(InvalidInput, match=r"^source_image: s3://stack-bucket/uploads/cut\.png is not a PNG"):
+        _open(
+            {"prompt": "warmer", "mode": "image-to-image", "source_image": "s3://stack-bucket/uploads/cut.png"},
+            settings,
+            s3,
+        )
+
+
+def test_the_guard_counts_a_change_in_any_colour_fully() -> None:
+    source, mask = png(), png(colour="black", box=(64, 48, 127, 95))
+    # Only the blue channel moves, by 35% of its range: luma would call that a 4% change.
+    bluer = Image.open(io.BytesIO(source)).convert("RGB")
+    r, g, b = bluer.split()
+    bluer = Image.merge("RGB", (r, g, b.point(lambda v: max(0, v - 90))))
+    out = io.BytesIO()
+    bluer.save(out, format="PNG")
+    assert change_outside_mask(source, mask, out.getvalue()) == pytest.approx(90 / (3 * 255), abs=0.002)
+
+
+def test_an_image_too_large_for_the_judge_is_scaled_down_and_a_small_one_goes_as_it_is() -> None:
+    from validate.edits import MAX_JUDGED_SIDE, image_block
+
+    large = png((3200, 1600))
+    block = image_block(large)["image"]
+    assert block["format"] == "png"
+    assert Image.open(io.BytesIO(block["source"]["bytes"])).size == (MAX_JUDGED_SIDE, MAX_JUDGED_SIDE // 2)
+    small = png()
+    assert image_block(small)["image"]["source"]["bytes"] == small
+
+
+def test_a_source_gone_before_an_attempt_is_image_missing_even_as_s3s_403() -> None:
+    from botocore.exceptions import ClientError
+
+    from common.errors import ImageMissing
+    from common.images import read_edited
+
+    class Forbidding:
+        def get_object(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+
+    with pytest.raises(ImageMissing, match=r"^s3://b/uploads/x\.png is gone"):
+        read_edited(Forbidding(), "b", "uploads/x.png")
+
+
+def test_a_task_cannot_name_a_model_outside_the_allow_list(settings: Any) -> None:
+    from common.tasks import GenerateTask, parse_payload
+
+    limited = settings.model_copy(update={"allowed_models": ("stability.sd3-5-large-v1:0",)})
+    task = attempt(settings).model_dump(mode="json")
+    assert parse_payload(GenerateTask, task, limited).generator.model_id == "stability.sd3-5-large-v1:0"
+    task["generator"] = {"model_id": "stability.stable-image-ultra-v1:0"}
+    with pytest.raises(InvalidInput, match=r"^generator\.model_id: must be on this stack's model allow-list"):
+        parse_payload(GenerateTask, task, limited)
+
+
+def test_a_generate_task_whose_mode_its_model_does_not_offer_is_refused(settings: Any) -> None:
+    from common.tasks import GenerateTask, parse_payload
+
+    task = attempt(settings, mode="inpaint", source_image=SOURCE, mask_image=MASK).model_dump(mode="json")
+    with pytest.raises(InvalidInput, match=r"^mode: us\.stability\.stable-image-inpaint-v1:0 does not offer text-to"):
+        parse_payload(GenerateTask, {**task, "mode": "text-to-image"}, settings)
+    with pytest.raises(InvalidInput, match=r"^source_image: mode inpaint needs one"):
+        parse_payload(GenerateTask, {**task, "source_image": None}, settings)
+
+
+def test_the_api_schema_lets_an_edit_leave_its_service_model_out() -> None:
+    from jsonschema import Draft4Validator
+
+    from common.schema import request_schema
+
+    schema = Draft4Validator(request_schema())
+    inpaint = {"prompt": "a boat", "mode": "inpaint", "source_image": SOURCE, "mask_image": MASK}
+    assert schema.is_valid({**inpaint, "generator": {"grow_mask": 10}})
+    assert not schema.is_valid({**inpaint, "generator": {"grow_mask": 101}})
+
+
+def test_erase_sends_no_prompt_so_it_is_not_revised(settings: Any) -> None:
+    erase = {"prompt": "no car", "mode": "erase", "source_image": SOURCE, "mask_image": MASK}
+    assert parse_request(erase, settings).max_prompt_revisions == 0
+    with pytest.raises(InvalidInput, match=r"^max_prompt_revisions: must be 0 for mode erase"):
+        parse_request({**erase, "max_prompt_revisions": 1}, settings)

@@ -7,16 +7,12 @@ import pytest
 from pydantic import ValidationError
 
 from common.errors import InvalidInput
-from common.generators import generator_config
-from common.generators.base import GeneratedImage, ImageGenerator, RefusedGeneration
+from common.generators.base import GeneratedImage, RefusedGeneration
 from common.request import parse_request
 from imgloop.answers import filtered_response, image_response
+from tests.unit.fakes import generator
 
 PNG = b"\x89PNG fake"
-
-
-def generator(model_id: str, **values: Any) -> ImageGenerator:
-    return generator_config.validate_python({"model_id": model_id, **values})
 
 
 @pytest.mark.parametrize(

@@ -103,3 +103,28 @@ def test_a_successor_must_be_on_the_deployments_allow_list_too(settings: Any) ->
         check_request(
             {"prompt": "a fox", "claude_validate_model_id": "eu.anthropic.claude-3-7-sonnet-20250219-v1:0"}, limited
         )
+
+
+def test_a_bare_retired_id_gets_the_successor_id_the_deployment_allows(settings: Any) -> None:
+    from common.lifecycle import check_request
+
+    limited = settings.model_copy(update={"allowed_models": (SD35, "us.anthropic.claude-sonnet-4-6")})
+    request, [substitution] = check_request(
+        {"prompt": "a fox", "claude_validate_model_id": "anthropic.claude-3-7-sonnet-20250219-v1:0"}, limited
+    )
+    assert request.validator.model_id == substitution.successor == "us.anthropic.claude-sonnet-4-6"
+
+
+def test_the_fail_policy_names_the_model_an_edit_would_run_on(settings: Any) -> None:
+    edit = {
+        "prompt": "add a sheep",
+        "mode": "inpaint",
+        "source_image": "s3://stack-bucket/uploads/a.png",
+        "mask_image": "s3://stack-bucket/uploads/m.png",
+        "retired_models": "fail",
+        "generator": {"model_id": "stability.stable-diffusion-xl-v1"},
+    }
+    from common.lifecycle import check_request
+
+    with pytest.raises(ModelUnavailable, match=r"its successor is us\.stability\.stable-image-inpaint-v1:0"):
+        check_request(edit, settings)

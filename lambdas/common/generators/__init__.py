@@ -6,13 +6,15 @@ module listed in `FAMILIES`."""
 
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Tag, TypeAdapter
+from pydantic import Discriminator, Tag
 
 from common.generators.amazon import NovaCanvasGenerator, TitanGenerator
 from common.generators.base import ImageGenerator
 from common.generators.sdxl import SdxlGenerator
 from common.generators.stability import StabilityGenerator
 from common.generators.stability_edit import SERVICE_MODELS, StabilityEditGenerator
+
+__all__ = ["FAMILIES", "SERVICE_MODELS", "GeneratorConfig", "default_model", "family_of", "offered_modes"]
 
 FAMILIES: tuple[type[ImageGenerator], ...] = (
     StabilityGenerator,
@@ -35,6 +37,12 @@ def family_of(model_id: object) -> type[ImageGenerator] | None:
     return next((family for family in FAMILIES if family.serves(model_id)), None)
 
 
+def offered_modes(model_id: str) -> frozenset[str]:
+    """The modes a model offers (none if no family serves it)."""
+    family = family_of(model_id)
+    return family.model_validate({"model_id": model_id}).modes() if family else frozenset()
+
+
 def _tag(value: Any) -> str | None:
     model_id = value.get("model_id") if isinstance(value, dict) else getattr(value, "model_id", None)
     family = family_of(model_id)
@@ -55,4 +63,3 @@ GeneratorConfig = Annotated[
         ),
     ),
 ]
-generator_config: TypeAdapter[ImageGenerator] = TypeAdapter(GeneratorConfig)

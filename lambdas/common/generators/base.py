@@ -39,7 +39,6 @@ SIZE_FIELDS = frozenset({"width", "height", "aspect_ratio"})
 class EditInput:
     """What an edit sends besides the prompt: the source (and mask) as base64, and the mode's settings."""
 
-    mode: str
     image: str
     mask: str | None = None
     strength: float | None = None

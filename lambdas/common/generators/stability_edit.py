@@ -10,19 +10,15 @@ from pydantic import Field, model_validator
 from common.generators.base import EditInput, GenerationResult, ImageGenerator
 from common.generators.stability import extension_of, source_size_problem, stability_answer
 
-# The model each edit mode runs on when the request names none.
-SERVICE_MODELS: dict[str, str] = {
-    "inpaint": "us.stability.stable-image-inpaint-v1:0",
-    "outpaint": "us.stability.stable-outpaint-v1:0",
-    "search-replace": "us.stability.stable-image-search-replace-v1:0",
-    "erase": "us.stability.stable-image-erase-object-v1:0",
-}
+# Each service's model name and the mode it serves.
 _SERVICES = {
     "stable-image-inpaint": "inpaint",
     "stable-outpaint": "outpaint",
     "stable-image-search-replace": "search-replace",
     "stable-image-erase-object": "erase",
 }
+# The model each edit mode runs on when the request names none (the services run through profiles).
+SERVICE_MODELS: dict[str, str] = {mode: f"us.stability.{service}-v1:0" for service, mode in _SERVICES.items()}
 # How far each service may grow the mask into its surroundings, in pixels.
 _GROW_MASK = {"inpaint": 100, "search-replace": 20, "erase": 20}
 
