@@ -43,6 +43,32 @@ class ImportTime:
         return statistics.median(self.cpu_ms)
 
 
+# What the X-Ray SDK alone adds, once boto3 is loaded (the handlers load boto3 anyway): Powertools' Tracer
+# imports it even when tracing is disabled, and at import it builds a global recorder whose sampler creates
+# botocore clients for the X-Ray API.
+_XRAY_CHILD = """\
+import time, json, boto3
+started, cpu = time.perf_counter(), time.process_time()
+import aws_xray_sdk.core
+print(json.dumps({"ms": (time.perf_counter() - started) * 1000, "cpu_ms": (time.process_time() - cpu) * 1000}))
+"""
+
+
+def xray_sdk_ms(lambdas: Path, repeats: int) -> tuple[float, float]:
+    """Median wall and CPU ms of importing aws_xray_sdk.core after boto3, in fresh interpreters."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTHON"))}
+    env |= {"AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-west-2"}
+    wall, cpu = [], []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", _XRAY_CHILD], env=env, cwd=lambdas, capture_output=True, text=True, check=True
+        )
+        answer = json.loads(out.stdout.strip().splitlines()[-1])
+        wall.append(float(answer["ms"]))
+        cpu.append(float(answer["cpu_ms"]))
+    return statistics.median(wall), statistics.median(cpu)
+
+
 def _environment(workflow: Workflow, handler: str, lambdas: Path) -> dict[str, str]:
     spec = next(s for s in workflow.functions.values() if s.handler == handler)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTHON"))}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.cold import ImportTime
+from bench.cold import ImportTime, xray_sdk_ms
 from bench.cold import measure as measure_imports
 from bench.costs import Cost, cost
 from bench.harness import LOWER_BOUND, PROJECT_1, PROJECT_3, REFERENCE, Bench, Run, median
@@ -53,6 +53,7 @@ class Results:
     overhead: Overhead | None = None
     storm: Storm | None = None
     imports: list[ImportTime] = field(default_factory=list)
+    xray_sdk_ms: tuple[float, float] = (0.0, 0.0)  # what importing the X-Ray SDK adds (wall, CPU)
     duration_s: float = 0.0
 
     def of(self, contender: str) -> list[Run]:
@@ -65,6 +66,7 @@ def run_all(settings: Settings, assembly: Path, say: Any = print) -> Results:
     workflow = load_workflow(assembly, LocalNames())
     say(f"cold imports: {len(workflow.functions)} handlers x {settings.cold_import_repeats} fresh interpreters")
     results.imports = measure_imports(workflow, PROJECT_ROOT / "lambdas", settings.cold_import_repeats)
+    results.xray_sdk_ms = xray_sdk_ms(PROJECT_ROOT / "lambdas", settings.cold_import_repeats)
     _contenders(settings, assembly, results, say)
     _storm(settings, assembly, results, say)
     results.duration_s = time.perf_counter() - started

@@ -101,3 +101,13 @@ def test_judge_image_tokens_follow_claudes_rule() -> None:
     assert judge_image_tokens(1024, 1024) == math.ceil(1024 * 1024 / 750)
     assert judge_image_tokens(2048, 2048) <= 1600  # scaled down by the model first
     assert judge_image_tokens(4096, 1024) <= math.ceil(1568 * 392 / 750)
+
+
+def test_the_report_renders_every_goal(results: Results, values: dict[str, Any]) -> None:
+    from bench.report import console_table, document
+
+    page = document(results, values, invariants(results))
+    table = console_table(results, values)
+    for key in GOALS:
+        assert f"`{key}`" in page and key in table
+    assert page.count("**not met**") == len(values["goals_not_met"])
