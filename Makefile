@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
 
-.PHONY: demo test browser lint format synth deploy clean reliability
+.PHONY: demo test browser lint format synth deploy clean reliability bench
 
 $(BIN)/imgloop: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,12 @@ reliability: $(BIN)/imgloop
 lint: $(BIN)/imgloop
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy lambdas infra statemachine imgloop app.py tests
+	$(BIN)/mypy lambdas infra statemachine imgloop bench app.py tests
+
+# The benchmark (bench/, about 11 minutes on 2 cores): prints a table, rewrites docs/performance.md and prints
+# the figures as one JSON object on its last line. BENCH_ARGS passes options, e.g. BENCH_ARGS=--quick.
+bench: $(BIN)/imgloop
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 format: $(BIN)/imgloop
 	$(BIN)/ruff format .

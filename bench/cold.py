@@ -1,0 +1,125 @@
+"""How long each handler module takes to import in a fresh interpreter: the init a cold Lambda pays.
+
+Each sample is a new `python` process with lambdas/ on the path and the function's environment as the
+template sets it, plus what the Lambda runtime sets (function name, region), so Powertools' tracer is on
+as deployed (the X-Ray SDK is imported and patches botocore). Only the `import` is timed, in the child,
+with time.perf_counter; the interpreter's own start is not.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from imgloop.assembly import Workflow
+
+_CHILD = """\
+import sys, time, json, importlib
+started, cpu = time.perf_counter(), time.process_time()
+importlib.import_module(sys.argv[1])
+wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+print(json.dumps({"ms": wall * 1000, "cpu_ms": cpu * 1000, "modules": len(sys.modules)}))
+"""
+
+
+@dataclass(frozen=True)
+class ImportTime:
+    module: str
+    samples_ms: list[float]  # wall time (time.perf_counter)
+    cpu_ms: list[float]  # the child's CPU time (time.process_time): what other processes on the machine do not change
+    modules: int  # how many modules were loaded in all
+    heaviest: list[tuple[str, float]]  # the packages whose modules took longest to run (ms, self time)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def median_cpu_ms(self) -> float:
+        return statistics.median(self.cpu_ms)
+
+
+# What the X-Ray SDK alone adds, once boto3 is loaded (the handlers load boto3 anyway): Powertools' Tracer
+# imports it even when tracing is disabled, and at import it builds a global recorder whose sampler creates
+# botocore clients for the X-Ray API.
+_XRAY_CHILD = """\
+import time, json, boto3
+started, cpu = time.perf_counter(), time.process_time()
+import aws_xray_sdk.core
+print(json.dumps({"ms": (time.perf_counter() - started) * 1000, "cpu_ms": (time.process_time() - cpu) * 1000}))
+"""
+
+
+def xray_sdk_ms(lambdas: Path, repeats: int) -> tuple[float, float]:
+    """Median wall and CPU ms of importing aws_xray_sdk.core after boto3, in fresh interpreters."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTHON"))}
+    env |= {"AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-west-2"}
+    wall, cpu = [], []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", _XRAY_CHILD], env=env, cwd=lambdas, capture_output=True, text=True, check=True
+        )
+        answer = json.loads(out.stdout.strip().splitlines()[-1])
+        wall.append(float(answer["ms"]))
+        cpu.append(float(answer["cpu_ms"]))
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def _environment(workflow: Workflow, handler: str, lambdas: Path) -> dict[str, str]:
+    spec = next(s for s in workflow.functions.values() if s.handler == handler)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTHON"))}
+    env.update(spec.environment)
+    env.update(
+        {
+            "PYTHONPATH": str(lambdas),
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            "AWS_REGION": "us-west-2",
+            "AWS_DEFAULT_REGION": "us-west-2",
+        }
+    )
+    return env
+
+
+def measure(workflow: Workflow, lambdas: Path, repeats: int) -> list[ImportTime]:
+    handlers = sorted({spec.handler for spec in workflow.functions.values()})
+    results = []
+    for handler in handlers:
+        module = handler.rsplit(".", 1)[0]
+        env = _environment(workflow, handler, lambdas)
+        samples, cpu, modules = [], [], 0
+        for _ in range(repeats):
+            out = subprocess.run(
+                [sys.executable, "-c", _CHILD, module], env=env, cwd=lambdas, capture_output=True, text=True, check=True
+            )
+            answer = json.loads(out.stdout.strip().splitlines()[-1])
+            samples.append(float(answer["ms"]))
+            cpu.append(float(answer["cpu_ms"]))
+            modules = int(answer["modules"])
+        results.append(ImportTime(module, samples, cpu, modules, _heaviest(module, env, lambdas)))
+    return results
+
+
+def _heaviest(module: str, env: dict[str, str], lambdas: Path, top: int = 6) -> list[tuple[str, float]]:
+    """`python -X importtime` (one more run, not a timed sample): the top-level packages whose modules' own
+    bodies took longest (self time, summed over each package's modules; for the project's `common`, that
+    includes building its pydantic models)."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        env=env,
+        cwd=lambdas,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    spent: Counter[str] = Counter()
+    for line in out.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if not line.startswith("import time:") or len(parts) != 3 or not parts[0].strip().isdigit():
+            continue
+        spent[parts[2].strip().split(".", 1)[0]] += int(parts[0].strip())
+    return [(name, us / 1000) for name, us in spent.most_common(top)]
