@@ -133,7 +133,6 @@ class Session:
             "candidates": candidates,
         }
         meter = self.bench.meter
-        forget_metrics()
         with meter.measuring(prompt_index) as usage:
             started = time.perf_counter()
             arn = start(self.sfn, self.machine_arn, event, self._name(f"c{candidates}"))
@@ -177,7 +176,6 @@ class Session:
             max_prompt_revisions=settings.max_prompt_revisions if revisions is None else revisions,
         )
         meter = self.bench.meter
-        forget_metrics()
         with meter.measuring(prompt_index) as usage:
             started = time.perf_counter()
             result = handler(event, self.bedrock, self.s3, meter)
@@ -201,15 +199,6 @@ class Session:
         keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket, Prefix=f"{folder}/").get("Contents", [])]
         manifest = json.loads(self.s3.get_object(Bucket=bucket, Key=f"{folder}/manifest.json")["Body"].read())
         return keys, manifest
-
-
-def forget_metrics() -> None:
-    """Work around a local-only leak: with POWERTOOLS_METRICS_DISABLED (as the local runner sets it) Powertools
-    never flushes, so never clears, the functions' metrics; at 100 values of one metric it serialises them
-    anyway, and fails the task when the namespace is unset. Each execution starts with none, as on Lambda."""
-    from common.observability import metrics
-
-    metrics.clear_metrics()
 
 
 def median(values: list[float]) -> float:

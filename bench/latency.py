@@ -8,7 +8,7 @@ exists:
   max(latency, the stand-in's own work);
 - the judge's verdict on an image comes from a seeded sequence keyed by (prompt index, image number), so
   every contender sees the same verdicts for the same image; the reply is the stand-in's own verdict
-  (`imgloop.standin._verdict`) in Converse's shape (`imgloop.answers`);
+  (`imgloop.standin.verdict`) in Converse's shape (`imgloop.answers`);
 - the meter counts what a bill counts: images the model answered, judge and reviser tokens, Lambda requests
   and their duration at the real (unscaled) model latency, and S3 requests by price class.
 
@@ -36,7 +36,7 @@ from PIL import Image
 from bench.settings import Latency
 from bench.tokens import judge_image_tokens
 from imgloop.answers import Answered, carries_image, ok, streamed, tool_use_reply
-from imgloop.standin import _verdict
+from imgloop.standin import verdict
 
 _URL = "https://bedrock-runtime.local"
 JUDGE_TOOL = "record_verdict"
@@ -228,7 +228,7 @@ class Meter:
         passed = self.verdicts.passes(self.prompt_index, number)
         with self._lock:
             self.usage.verdicts.append((position, passed))
-        return ok(tool_use_reply(JUDGE_TOOL, _verdict(body, number, passed), f"tool-{number}"), _URL)
+        return ok(tool_use_reply(JUDGE_TOOL, verdict(body, number, passed), f"tool-{number}"), _URL)
 
     def _after_model(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         kind = context.get("bench_kind", "image")

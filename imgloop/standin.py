@@ -121,7 +121,7 @@ class BedrockStandIn:
         if nth is None:
             return failed(THROTTLED, _URL)
         answer = (
-            _verdict(call.body, nth, passed=nth > self.scenario.reject_first)
+            verdict(call.body, nth, passed=nth > self.scenario.reject_first)
             if kind == "judge"
             else _proposal(call.body)
         )
@@ -141,7 +141,7 @@ def _elements(requirement: str) -> list[str]:
     return [part.strip() for part in requirement.replace("、", ",").split(",") if part.strip()]
 
 
-def _verdict(body: dict[str, Any], nth: int, passed: bool) -> dict[str, Any]:
+def verdict(body: dict[str, Any], nth: int, passed: bool) -> dict[str, Any]:
     """A judge that finds a different element missing on each image, so the reviser has new reasons."""
     text = _texts(body["messages"][0]["content"])
     requirement = _between(text, "requirement") or text

@@ -32,7 +32,7 @@ from common.bedrock_errors import is_refusal
 from common.converse import ask_with_tool
 from common.generators.base import RefusedGeneration
 from common.generators.stability import StabilityGenerator
-from common.request import ConverseConfig
+from common.sections import ConverseConfig
 from revise.logic import PROMPT_TOOL, REVISE_RUBRIC
 from validate.logic import judge
 
