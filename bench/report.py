@@ -394,36 +394,29 @@ def _changes_section(
     not_met = values["goals_not_met"]
     if not not_met:
         doc.append("Every goal is met.")
-    # Each change: (name, transitions saved, events saved, Lambda requests saved).
-    choice = states["More attempts for this prompt?"] + states["More prompt revisions?"]
+    doc += [
+        "Changes already made for these goals, measured by this bench before and after (same settings): one",
+        "Choice after each attempt decides accept / next attempt / revise / give up, instead of three in a row;",
+        "and Validate answers a refused candidate itself (no judge call), so the Map needs no 'Was an image",
+        "made?' Choice and no 'Candidate refused' Pass. Before: 9.46 transitions and 34.62 history events per",
+        "image; the figures in this document are after.",
+        "",
+    ]
+    # Each change still open: (name, transitions saved, events saved, Lambda requests saved).
     changes = [
-        (
-            "one Choice after the Map decides accept / next attempt / revise / give up (rules with `And`), instead "
-            "of three in a row",
-            choice,
-            2 * choice,
-            0,
-        ),
-        (
-            "Validate answers a refused candidate itself (no judge call), so the Map needs no 'Was an image made?' "
-            "Choice",
-            states["Was an image made?"] + states["Candidate refused"],
-            2 * (states["Was an image made?"] + states["Candidate refused"]),
-            0,
-        ),
-        (
-            "Generate files the image under its canonical key and records the manifest entry itself (no 'Save image' "
-            "task)",
-            states["Save image"],
-            5 * states["Save image"],
-            states["Save image"],
-        ),
         (
             "the attempt counter is computed in the Map's ItemSelector (States.MathAdd) and carried in its "
             "ResultSelector, so no 'Count the attempt' Pass",
             states["Count the attempt"],
             2 * states["Count the attempt"],
             0,
+        ),
+        (
+            "Generate files the image under its canonical key and records the manifest entry itself (no 'Save image' "
+            "task; against the rule that each function does one thing, so not planned)",
+            states["Save image"],
+            5 * states["Save image"],
+            states["Save image"],
         ),
     ]
     rows, t, e, lr = [], transitions, events, lam

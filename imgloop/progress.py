@@ -79,8 +79,9 @@ def _saved(state: dict[str, Any]) -> str:
 
 
 def _judged(state: dict[str, Any]) -> str | None:
-    # Validate answers with the candidate's result: its verdict is the state itself.
-    if "passed" not in state:
+    # Validate answers with the candidate's result: its verdict is the state itself. A refusal it
+    # answers without judging was already said at Generate.
+    if "passed" not in state or state.get("key") is None:
         return None
     word = "PASS" if state.get("passed") is True else "FAIL"
     return f"{word} score {_text(state.get('score'))}/10: {_shorten(_text(state.get('reason'), ''))}"

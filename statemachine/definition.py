@@ -147,12 +147,15 @@ class ImageLoopDefinition(Construct):
             Recorded,
         )
         # Validate answers with the candidate's result: the iteration's output, as the tally reads it.
+        # Validate answers with the candidate's result, the iteration's output as the tally reads it; a
+        # refused generation it answers itself, from the refusal, without a judge.
         validate = task(
             "Validate image",
             functions.validate,
             _slot(
                 **_edit(),
                 key=sfn.JsonPath.string_at("$.record.key"),
+                refusal=sfn.JsonPath.string_at("$.generation.refusal"),
                 requirement=sfn.JsonPath.string_at("$.request.prompt"),
                 prompt=sfn.JsonPath.string_at("$.loop.prompt"),
                 validate_against=sfn.JsonPath.string_at("$.request.validate_against"),
@@ -160,24 +163,6 @@ class ImageLoopDefinition(Construct):
             ),
             "$",
             CandidateResult,
-        )
-        refused = sfn.Pass(
-            self,
-            "Candidate refused",
-            parameters={
-                "revision": sfn.JsonPath.number_at("$.loop.revision"),
-                "attempt": sfn.JsonPath.number_at("$.loop.attempt"),
-                "candidate": sfn.JsonPath.number_at("$.candidate"),
-                "key": sfn.JsonPath.string_at("$.record.key"),
-                "passed": False,
-                "score": 0,
-                "reason": sfn.JsonPath.string_at("$.generation.refusal"),
-            },
-        )
-        image_made = (
-            sfn.Choice(self, "Was an image made?")
-            .when(sfn.Condition.string_equals("$.generation.outcome", "image"), validate)
-            .otherwise(refused)
         )
         candidates = sfn.Map(
             self,
@@ -194,7 +179,7 @@ class ImageLoopDefinition(Construct):
             result_selector={"accepted.$": "States.ArrayContains($[*].passed, true)", "candidates.$": "$"},
             result_path="$.tally",
         )
-        candidates.item_processor(generate.next(record).next(image_made))
+        candidates.item_processor(generate.next(record).next(validate))
 
         translate = task("Translate prompt", functions.revise, _rewrite("translate"), "$.proposal", Proposal)
         revise = task("Revise prompt", functions.revise, _rewrite("revise"), "$.proposal", Proposal)
@@ -238,28 +223,22 @@ class ImageLoopDefinition(Construct):
         for step in (candidates, translate, revise, report_success):
             step.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
 
-        more_revisions = (
-            sfn.Choice(self, "More prompt revisions?")
+        # One decision after each attempt, its rules in order: a pass ends the run; else another attempt
+        # at this prompt; else a revised prompt; else the budget is used up.
+        after_attempt = (
+            sfn.Choice(self, "Accepted, try again or revise?")
+            .when(
+                sfn.Condition.boolean_equals("$.tally.accepted", True), report_success.next(sfn.Succeed(self, "Done"))
+            )
+            .when(
+                sfn.Condition.number_less_than_json_path("$.loop.attempt", "$.request.max_retry_attempts"),
+                next_attempt,
+            )
             .when(
                 sfn.Condition.number_less_than_json_path("$.loop.revision", "$.request.max_prompt_revisions"),
                 revise.next(use_revision).next(next_attempt),
             )
             .otherwise(report_not_met.next(not_met))
-        )
-        more_attempts = (
-            sfn.Choice(self, "More attempts for this prompt?")
-            .when(
-                sfn.Condition.number_less_than_json_path("$.loop.attempt", "$.request.max_retry_attempts"),
-                next_attempt,
-            )
-            .otherwise(more_revisions)
-        )
-        accepted = (
-            sfn.Choice(self, "Image accepted?")
-            .when(
-                sfn.Condition.boolean_equals("$.tally.accepted", True), report_success.next(sfn.Succeed(self, "Done"))
-            )
-            .otherwise(more_attempts)
         )
         translate_first = (
             sfn.Choice(self, "Translate first?")
@@ -269,7 +248,7 @@ class ImageLoopDefinition(Construct):
             )
             .otherwise(next_attempt)
         )
-        next_attempt.next(candidates).next(accepted)
+        next_attempt.next(candidates).next(after_attempt)
         self.start = check_input.next(start).next(translate_first)
 
     def _unrecorded_failure(self) -> sfn.Choice:

@@ -80,7 +80,8 @@ class GenerateTask(Slot, EditSlice):
 
 
 class ValidateTask(Slot, EditSlice):
-    key: str
+    key: str | None  # None: the model refused, and `refusal` says why
+    refusal: str | None = None
     requirement: str  # the request's prompt
     prompt: str  # the prompt that drew the image
     validate_against: Literal["original", "current"]
@@ -88,7 +89,9 @@ class ValidateTask(Slot, EditSlice):
 
     @model_validator(mode="after")
     def _own_image(self) -> "ValidateTask":
-        if not self.owns(self.key):
+        if self.key is None and self.refusal is None:
+            raise ValueError("key: an image to judge, or the refusal that left none, is required")
+        if self.key is not None and not self.owns(self.key):
             raise ValueError("key: must be this attempt's own image")
         return self
 

@@ -21,6 +21,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(revision=task.revision, attempt=task.attempt, candidate=task.candidate)
     with storage_calls():
         result = validate(task, clients.bedrock(), clients.s3())
-    metrics.add_metric(name="ImageAccepted" if result.passed else "ImageRejected", unit=MetricUnit.Count, value=1)
+    if result.key is not None:  # a refusal was counted by Generate
+        metrics.add_metric(name="ImageAccepted" if result.passed else "ImageRejected", unit=MetricUnit.Count, value=1)
     logger.info("verdict", extra=result.model_dump())
     return result.model_dump()

@@ -117,6 +117,9 @@ def judge(
 
 
 def validate(task: ValidateTask, bedrock: Any, s3: Any) -> CandidateResult:
+    if task.key is None:
+        # The model made no image: the attempt failed, and the refusal (recorded by Save) is why.
+        return _result(task, passed=False, score=0, reason=task.refusal or "the model made no image")
     try:
         image = s3.get_object(Bucket=task.run.bucket, Key=task.key)["Body"].read()
     except s3.exceptions.NoSuchKey as error:
@@ -138,14 +141,18 @@ def validate(task: ValidateTask, bedrock: Any, s3: Any) -> CandidateResult:
         entry.verdict = verdict
 
     ManifestStore(s3, task.run.bucket, task.run.manifest_key).update(put_verdict)
+    return _result(task, verdict.passed, verdict.score, verdict.reason)
+
+
+def _result(task: ValidateTask, passed: bool, score: int, reason: str) -> CandidateResult:
     return CandidateResult(
         revision=task.revision,
         attempt=task.attempt,
         candidate=task.candidate,
         key=task.key,
-        passed=verdict.passed,
-        score=verdict.score,
-        reason=verdict.reason,
+        passed=passed,
+        score=score,
+        reason=reason,
     )
 
 

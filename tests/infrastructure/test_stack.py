@@ -100,12 +100,22 @@ def test_counters_change_only_in_pass_states(assembly: Any) -> None:
     assert states["Count the attempt"]["Parameters"]["attempt.$"] == "States.MathAdd($.loop.attempt, 1)"
     assert states["Use the revised prompt"]["Parameters"]["revision.$"] == "States.MathAdd($.loop.revision, 1)"
     assert states["Use the revised prompt"]["Parameters"]["attempt"] == 0
-    more = states["More attempts for this prompt?"]["Choices"][0]
-    assert more == {
-        "Variable": "$.loop.attempt",
-        "NumericLessThanPath": "$.request.max_retry_attempts",
-        "Next": "Count the attempt",
-    }
+    # One Choice decides after each attempt, its rules in order: accepted, another attempt, a revision.
+    decide = states["Accepted, try again or revise?"]
+    assert decide["Choices"] == [
+        {"Variable": "$.tally.accepted", "BooleanEquals": True, "Next": "Report success"},
+        {
+            "Variable": "$.loop.attempt",
+            "NumericLessThanPath": "$.request.max_retry_attempts",
+            "Next": "Count the attempt",
+        },
+        {
+            "Variable": "$.loop.revision",
+            "NumericLessThanPath": "$.request.max_prompt_revisions",
+            "Next": "Revise prompt",
+        },
+    ]
+    assert decide["Default"] == "Report requirements not met"
     assert states["Requirements not met"] == {
         "Type": "Fail",
         "Error": "RequirementsNotMet",
@@ -140,9 +150,13 @@ def test_each_task_is_handed_what_its_payload_model_takes_and_selects_what_its_r
         assert {key.removesuffix(".$") for key in states[name]["ResultSelector"]} == set(result.model_fields), name
 
 
-def test_a_refused_candidate_has_the_shape_of_a_judged_one(assembly: Any) -> None:
-    refused = _all_states(_definition(assembly)["States"])["Candidate refused"]
-    assert {key.removesuffix(".$") for key in refused["Parameters"]} == set(CandidateResult.model_fields)
+def test_every_candidate_ends_at_validate_which_answers_a_refusal_too(assembly: Any) -> None:
+    [candidates] = [s for s in _definition(assembly)["States"].values() if s["Type"] == "Map"]
+    processor = candidates["ItemProcessor"]
+    assert processor["StartAt"] == "Generate image"
+    assert [name for name, state in processor["States"].items() if state.get("End")] == ["Validate image"]
+    payload = processor["States"]["Validate image"]["Parameters"]["Payload"]
+    assert (payload["key.$"], payload["refusal.$"]) == ("$.record.key", "$.generation.refusal")
 
 
 def test_the_state_machine_may_invoke_only_its_four_functions(template: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 from imgloop.answers import END_OF_LIFE, text_reply
 from tests.conftest import load_event
 from tests.faults.injector import LAMBDA_NOT_FOUND, Fault, Filtered, Reply, function_is, inject, model_is, tool_is
-from tests.statemachine.helpers import counters, exits, failures, keys, manifest
+from tests.statemachine.helpers import exits, failures, keys, manifest
 
 BUCKET = "imgloop-local-images"
 
@@ -65,7 +65,8 @@ def test_an_http_200_content_filter_is_a_refused_attempt(runner: Any, s3: Any) -
     result = run.run(load_event("small_budget.json"), "filtered")
 
     assert result.status == "SUCCEEDED"
-    assert counters(result, "Validate image") == [(0, 2)]
+    # The refused attempt is answered without a judge; the second image is judged.
+    assert [(e["attempt"], e["key"] is None) for e in exits(result, "Validate image")] == [(1, True), (2, False)]
     first = manifest(s3, result)["entries"][0]
     assert first["outcome"] == "refused" and first["refusal"] == "model refused: Filter reason: prompt"
 

@@ -15,9 +15,8 @@ ONE_ATTEMPT = [
     "Make candidates",
     "Generate image",
     "Save image",
-    "Was an image made?",
     "Validate image",
-    "Image accepted?",
+    "Accepted, try again or revise?",
 ]
 
 
@@ -101,24 +100,18 @@ def test_a_revised_prompt_follows_when_the_attempts_for_a_prompt_are_used_up(run
     assert [e["prompt"] for e in manifest(s3, result)["entries"]][-1] == revised
 
 
-def test_a_refused_generation_is_a_failed_attempt_without_validation(runner: Any, s3: Any) -> None:
+def test_a_refused_generation_is_a_failed_attempt_without_a_judge(runner: Any, s3: Any) -> None:
     run = runner(fail_generate_first=1)
     result = run.run(load_event("small_budget.json"), "refused")
 
     assert result.status == "SUCCEEDED"
-    assert counters(result, "Validate image") == [(0, 2)]
-    assert result.states_entered()[3:13] == [
-        "Count the attempt",
-        "Make candidates",
-        "Generate image",
-        "Save image",
-        "Was an image made?",
-        "Candidate refused",
-        "Image accepted?",
-        "More attempts for this prompt?",
-        "Count the attempt",
-        "Make candidates",
-    ]
+    assert result.states_entered()[3:11] == [*ONE_ATTEMPT, "Count the attempt", "Make candidates"]
+    # Validate answers the refusal from the refusal itself: only the second image meets the judge.
+    refused, judged = exits(result, "Validate image")
+    assert (refused["attempt"], refused["key"], refused["passed"], refused["score"]) == (1, None, False, 0)
+    assert "only English is supported" in refused["reason"]
+    assert (judged["attempt"], judged["passed"]) == (2, True)
+    assert [c.operation for c in run.standin.calls if c.operation == "Converse"] == ["Converse"]
     first, second = manifest(s3, result)["entries"]
     assert first["outcome"] == "refused" and first["key"] is None
     assert "only English is supported" in first["refusal"]
@@ -164,7 +157,7 @@ def test_used_up_budget_fails_as_requirements_not_met_with_every_image_recorded(
     assert result.error == "RequirementsNotMet"
     assert counters(result, "Count the attempt") == [(0, 1), (0, 2), (1, 1), (1, 2)]
     assert result.states_entered()[-3:] == [
-        "More prompt revisions?",
+        "Accepted, try again or revise?",
         "Report requirements not met",
         "Requirements not met",
     ]
