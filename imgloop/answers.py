@@ -16,6 +16,8 @@ from typing import Any, Literal
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
+from common.generators.stability import SIZES
+
 # A reply a before-call handler returns in place of the HTTP exchange.
 Answered = tuple[AWSResponse, dict[str, Any]]
 
@@ -74,17 +76,8 @@ def invoke_model_output(body: dict[str, Any] | bytes) -> dict[str, Any]:
 # Titan Image share.
 ImageFamily = Literal["stability", "sdxl", "amazon"]
 
-STABILITY_SIZES = {
-    "1:1": (1024, 1024),
-    "16:9": (1344, 768),
-    "21:9": (1536, 640),
-    "2:3": (832, 1216),
-    "3:2": (1216, 832),
-    "4:5": (896, 1088),
-    "5:4": (1088, 896),
-    "9:16": (768, 1344),
-    "9:21": (640, 1536),
-}
+# The sizes SD3.5 draws for its aspect ratios, as the family knows them.
+STABILITY_SIZES = SIZES
 
 
 EditMode = Literal["image-to-image", "inpaint", "outpaint", "search-replace", "erase"]

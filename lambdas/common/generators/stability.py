@@ -67,7 +67,20 @@ def stability_answer(body: dict[str, Any], seed: int, output_format: str) -> Gen
     return image_or_refusal(images[0], used_seed, content_type, extension_of(output_format))
 
 
-class StabilityGenerator(ImageGenerator):
+class StabilityOutput(ImageGenerator):
+    """What every Stability model on Bedrock shares: the output format and the shape of its answer."""
+
+    output_format: Literal["png", "jpeg"] = "png"
+
+    def read_response(self, body: dict[str, Any], seed: int) -> GenerationResult:
+        return stability_answer(body, seed, self.output_format)
+
+    @property
+    def extension(self) -> str:
+        return extension_of(self.output_format)
+
+
+class StabilityGenerator(StabilityOutput):
     family = "stability"
     model_pattern = r"^((us|eu|apac)\.)?stability\.(sd3|stable-image-(ultra|core))"
     max_prompt_chars = 10000
@@ -76,7 +89,6 @@ class StabilityGenerator(ImageGenerator):
 
     model_id: str = Field(pattern=model_pattern)
     aspect_ratio: AspectRatio = "1:1"
-    output_format: Literal["png", "jpeg"] = "png"
     seed: int = Field(default=0, ge=0, le=max_seed)
 
     def modes(self) -> frozenset[str]:
@@ -99,13 +111,6 @@ class StabilityGenerator(ImageGenerator):
         if negative_prompt:
             body["negative_prompt"] = negative_prompt
         return body
-
-    def read_response(self, body: dict[str, Any], seed: int) -> GenerationResult:
-        return stability_answer(body, seed, self.output_format)
-
-    @property
-    def extension(self) -> str:
-        return extension_of(self.output_format)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -3,12 +3,12 @@ id per service and one subscription for all; each takes the source image (and ma
 flat JSON body and answers in SD3.5's shape. They are invoked through the `us.` cross-region profile."""
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, model_validator
 
-from common.generators.base import EditInput, GenerationResult, ImageGenerator
-from common.generators.stability import extension_of, source_size_problem, stability_answer
+from common.generators.base import EditInput
+from common.generators.stability import StabilityOutput, source_size_problem
 
 # Each service's model name and the mode it serves.
 _SERVICES = {
@@ -29,7 +29,7 @@ image is kept. Put what must not appear in the negative prompt. Write in English
 other language."""
 
 
-class StabilityEditGenerator(ImageGenerator):
+class StabilityEditGenerator(StabilityOutput):
     family = "stability-edit"
     model_pattern = r"^((us|eu|apac)\.)?stability\.(" + "|".join(_SERVICES) + ")"
     max_prompt_chars = 10000
@@ -38,7 +38,6 @@ class StabilityEditGenerator(ImageGenerator):
 
     model_id: str = Field(pattern=model_pattern)
     seed: int = Field(default=0, ge=0, le=max_seed)
-    output_format: Literal["png", "jpeg"] = "png"
     grow_mask: int | None = Field(default=None, ge=0, le=100)
     creativity: float | None = Field(default=None, ge=0, le=1)
 
@@ -83,13 +82,6 @@ class StabilityEditGenerator(ImageGenerator):
         if self.creativity is not None:
             body["creativity"] = self.creativity
         return body
-
-    def read_response(self, body: dict[str, Any], seed: int) -> GenerationResult:
-        return stability_answer(body, seed, self.output_format)
-
-    @property
-    def extension(self) -> str:
-        return extension_of(self.output_format)
 
     @property
     def size(self) -> None:
