@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from hypothesis import assume, example, given, settings
 from moto import mock_aws
 
@@ -84,6 +85,11 @@ def test_a_rejected_request_fails_the_execution_as_invalid_input_and_does_nothin
     assert runner.standin.calls == []
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: nova_canvas_number_of_images alone no longer picks Nova Canvas (its KeyFamily in "
+    "common.seed_events has no model); the run draws with the default SD3.5 Large",
+)
 def test_the_s3_number_of_images_key_alone_runs_the_loop_with_nova_canvas(assembly: Path) -> None:
     """Found by the request properties: this key on its own once crashed the input check (KeyError)."""
     runner = LocalRunner(assembly)
