@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-_MODEL_ID = re.compile(
+MODEL_ID = re.compile(
     r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?$"  # model id or cross-region inference profile id
     r"|^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:(\d{12})?:"  # foundation-model ARNs have no account
     r"(foundation-model|inference-profile|application-inference-profile|provisioned-model)/[A-Za-z0-9.:_-]+$"
@@ -145,6 +145,6 @@ class ConverseConfig(Strict):
 
 
 def valid_model_id(value: str) -> str:
-    if not _MODEL_ID.match(value):
+    if not MODEL_ID.match(value):
         raise ValueError("must be a Bedrock model id, inference profile id or ARN")
     return value

@@ -1,8 +1,8 @@
 """The seed systems' flat events (S1, S2, S3), mapped onto the structured request: one table.
 
 Each row is a key family: its prefix, the request section it fills, the fields it may name, and the
-model whose rules its fields follow. Where `implies` is set, using any key of the family also picks that
-model when the event names none (S2 and S3 fixed their models in code)."""
+model whose rules its fields follow. Where `implies` names a section, using any key of the family also
+picks that model for that section when the event names none (S2 and S3 fixed their models in code)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,7 @@ class KeyFamily:
     section: str  # "" for a top-level field
     names: tuple[str, ...]
     model: str | None = None  # the model whose family's rules these fields follow
-    implies: bool = False
+    implies: str = ""  # the section whose model the keys pick, if the event names none
     # A key whose name differs from the field's: {flat suffix: field}.
     renamed: tuple[tuple[str, str], ...] = ()
 
@@ -40,12 +40,17 @@ KEY_FAMILIES: tuple[KeyFamily, ...] = (
     KeyFamily("claude_validate_", "validator", ("model_id", *SAMPLING)),
     KeyFamily("claude_revise_", "reviser", ("model_id", *SAMPLING)),
     # S2: SDXL 1.0
-    KeyFamily("sdxl_", "generator", ("cfg_scale", "steps", "width", "height", "seed", "style_preset"), SDXL, True),
+    KeyFamily(
+        "sdxl_", "generator", ("cfg_scale", "steps", "width", "height", "seed", "style_preset"), SDXL, "generator"
+    ),
     # S3: Nova Canvas judged and revised by Nova Pro
-    KeyFamily("nova_pro_validate_", "validator", SAMPLING, NOVA_PRO, True),
-    KeyFamily("nova_pro_revise_", "reviser", SAMPLING, NOVA_PRO, True),
-    KeyFamily("nova_canvas_", "generator", ("width", "height", "seed", "quality", "cfg_scale"), NOVA_CANVAS, True),
-    KeyFamily("nova_canvas_", "", (), renamed=(("number_of_images", "candidates"),)),
+    KeyFamily("nova_pro_validate_", "validator", SAMPLING, NOVA_PRO, "validator"),
+    KeyFamily("nova_pro_revise_", "reviser", SAMPLING, NOVA_PRO, "reviser"),
+    KeyFamily(
+        "nova_canvas_", "generator", ("width", "height", "seed", "quality", "cfg_scale"), NOVA_CANVAS, "generator"
+    ),
+    # numberOfImages was Nova Canvas' own: alone it still says the event was written for Nova Canvas.
+    KeyFamily("nova_canvas_", "", (), NOVA_CANVAS, "generator", renamed=(("number_of_images", "candidates"),)),
 )
 
 # Every flat key: (its family, the field it fills).
@@ -67,7 +72,7 @@ def structured(raw: dict[str, Any]) -> dict[str, Any]:
         target[name] = raw[key]
     for family in KEY_FAMILIES:
         if family.implies and family.model and any(key in raw for key in family.flat_keys()):
-            _section(data, family.section).setdefault("model_id", family.model)
+            _section(data, family.implies).setdefault("model_id", family.model)
     return data
 
 

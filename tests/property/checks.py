@@ -1,19 +1,23 @@
 """What every answer to hostile input must look like, shared by the request and the handler properties."""
 
 import json
+import random
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from common.errors import InvalidInput
-from common.generators import FAMILIES
+from common.generators import family_of
 from common.keys import STAGING_PREFIX, RunKeys
-from common.request import _MODEL_ID, MAX_IMAGES, RunRequest, parse_request
+from common.request import MAX_IMAGES, RunRequest, parse_request
+from common.sections import MODEL_ID
 from common.settings import Settings
-from tests.property.limits import ECHO_MIN_CHARS
-from tests.property.strategies import CONTROL_CHARS, KNOWN_FIELDS, SECTIONS
+from tests.property.strategies import CONTROL_CHARS, EDIT_OBJECTS, KNOWN_FIELDS, SECTIONS
+from tests.unit.fakes import generator as generator_named
 
 MAX_MESSAGE_CHARS = 2000
+# A value this long is never echoed: the longest value a message may repeat is a bucket name (63).
+ECHO_MIN_CHARS = 64
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -45,7 +49,7 @@ def request_field_names(raw: Any) -> set[str]:
     if isinstance(raw, dict):
         for key, value in raw.items():
             names.add(str(key)[:100])
-            if key in SECTIONS and isinstance(value, dict):
+            if (key in SECTIONS or key in EDIT_OBJECTS) and isinstance(value, dict):
                 names |= {f"{key}.{inner}"[:100] for inner in value}
     return {name for name in names if name}
 
@@ -97,12 +101,17 @@ def assert_valid(request: RunRequest, settings: Settings) -> None:
     assert keys.image(0, 1, "png").startswith(f"{prefix}/run-1/")
     assert not keys.image(10, 10, "png", 4).startswith(f"{STAGING_PREFIX}/")
     assert keys.staging(0, 1, "png").startswith(f"{STAGING_PREFIX}/{prefix}/run-1/")
-    # The models: judge and reviser ids Bedrock could take; the generator's family parameters complete.
-    assert _MODEL_ID.match(request.validator.model_id) and _MODEL_ID.match(request.reviser.model_id)
-    family = next(f for f in FAMILIES if f.serves(request.generator.model_id))
-    params = request.generator.family_params()
-    assert request.generator.model_dump() == {"model_id": request.generator.model_id, **params.model_dump()}
-    assert set(params.model_dump()) == set(family.params_model.model_fields)
+    # The models: ids Bedrock could take; the generator typed by the family that serves its model id,
+    # every parameter spelled out, and a Bedrock request body that is plain JSON.
+    for section in (request.generator, request.validator, request.reviser):
+        assert MODEL_ID.match(section.model_id), repr(section.model_id)
+    generator = request.generator
+    assert type(generator) is family_of(generator.model_id)
+    assert set(generator.model_dump()) == set(type(generator).model_fields)
+    dumped = generator.model_dump(mode="json")
+    assert generator_named(dumped.pop("model_id"), **dumped) == generator
+    body = generator.request_body(request.prompt, request.negative_prompt, generator.choose_seed(random.Random(1)))
+    json.dumps(body, allow_nan=False)
     # What the state carries: plain JSON (no NaN), read back to the same request by every later task.
     dumped = request.model_dump(mode="json")
     assert json.loads(json.dumps(dumped, allow_nan=False)) == dumped

@@ -9,43 +9,53 @@
     field names to such values.
 (c) `valid_requests`: raw requests the rules accept, structured or in a seed system's flat keys.
 
-Task payloads for the handlers are built from (c): `build_payload` makes the payload the state machine
-would send, `schema_breaks` changes it so that the payload's own schema must reject it, and `breaking`
-keeps the schema but makes the run, the request and the keys disagree. `schema_objects` makes what the
+Task payloads are built from (c) by the synthesized definition itself: `TaskStates.payload` fills in
+a task state's Payload template from the state "Check input" leaves (the checked request and its run)
+and the loop's counters. `schema_breaks` changes such a payload so that its model must reject it, and
+`consistency_breaks` keeps the schema but points it outside its run. `schema_objects` makes what the
 HTTP API's JSON schema admits.
 """
 
-import dataclasses
 import functools
 import json
 import math
 import string
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
+from pydantic import BaseModel, RootModel
 
-from common.generators import amazon, sdxl, stability
+from common.generators import FAMILIES, amazon, sdxl, stability
 from common.keys import EXECUTION_NAME_PATTERN, STAGING_PREFIX, RunKeys
-from common.payloads import Attempt, CandidateAttempt, Execution, Rewrite, Run
 from common.request import (
-    FLAT_KEYS,
-    IMPLIED_MODELS,
     MAX_ATTEMPTS,
     MAX_CANDIDATES,
     MAX_IMAGES,
     MAX_PROMPT_CHARS,
     MAX_REVISIONS,
-    ConverseConfig,
-    OutputConfig,
     RunRequest,
     parse_request,
 )
+from common.results import Generated, Recorded, Run
+from common.sections import ConverseConfig, Margins, OutputConfig, S3Image
+from common.seed_events import FLAT_KEYS, KEY_FAMILIES
 from common.settings import Settings
-from tests.property.limits import SAVE_TAGS
+from common.tasks import (
+    CloseFailed,
+    CloseSucceeded,
+    ExecutionStart,
+    GenerateTask,
+    OpenRun,
+    RecordTask,
+    RewriteTask,
+    SaveTask,
+    ValidateTask,
+)
+from imgloop.assembly import Workflow
 
 Json = Any
 Raw = dict[str, Any]
@@ -60,11 +70,12 @@ SETTINGS = Settings(
     extra_output_buckets=("extra-images.example",),
 )
 # As deployed: with cdk.json's model allow-list.
-DEPLOYED = dataclasses.replace(
-    SETTINGS,
-    allowed_models=tuple(
-        json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"]["imgloop:allowed_models"]
-    ),
+DEPLOYED = SETTINGS.model_copy(
+    update={
+        "allowed_models": tuple(
+            json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"]["imgloop:allowed_models"]
+        )
+    }
 )
 HANDLER_ENV = {
     "OUTPUT_BUCKET": SETTINGS.output_bucket,
@@ -76,19 +87,18 @@ HANDLER_ENV = {
 }
 
 SECTIONS = ("output", "generator", "validator", "reviser")
-GENERATOR_PARAMS = sorted(
-    {
-        *stability.StabilityParams.model_fields,
-        *sdxl.SdxlParams.model_fields,
-        *amazon.NovaCanvasParams.model_fields,
-        *amazon.TitanParams.model_fields,
-    }
-)
+GENERATOR_PARAMS = sorted({name for family in FAMILIES for name in family.model_fields} - {"model_id"})
 SECTION_FIELDS: dict[str, tuple[str, ...]] = {
     "output": tuple(OutputConfig.model_fields),
     "generator": ("model_id", *GENERATOR_PARAMS),
     "validator": tuple(ConverseConfig.model_fields),
     "reviser": tuple(ConverseConfig.model_fields),
+}
+# The objects an edit names (as objects: the s3:// form of an image is a string).
+EDIT_OBJECTS: dict[str, tuple[str, ...]] = {
+    "source_image": tuple(S3Image.model_fields),
+    "mask_image": tuple(S3Image.model_fields),
+    "outpaint": tuple(Margins.model_fields),
 }
 TOP_FIELDS = tuple(RunRequest.model_fields)
 # Every name a rejection may give as the field it is about (unknown keys aside: see checks.request_field_names).
@@ -97,10 +107,12 @@ KNOWN_FIELDS = frozenset(
         "request",
         "execution name",
         *TOP_FIELDS,
-        *(f"{section}.{name}" for section, names in SECTION_FIELDS.items() for name in names),
+        *(f"{section}.{name}" for section, names in (SECTION_FIELDS | EDIT_OBJECTS).items() for name in names),
         *FLAT_KEYS,
     }
 )
+# The flat-key prefixes that pick their section's model when the event names none: {prefix: section}.
+IMPLYING_PREFIXES = {family.prefix: family.implies for family in KEY_FAMILIES if family.implies}
 
 GENERATOR_IDS: dict[str, tuple[str, ...]] = {
     "stability": (
@@ -200,17 +212,14 @@ ALL_NAMES = sorted(
         *GENERATOR_PARAMS,
         *(name for names in SECTION_FIELDS.values() for name in names),
         *FLAT_KEYS,
-        *Attempt.model_fields,
-        *CandidateAttempt.model_fields,
-        *Rewrite.model_fields,
+        *(
+            name
+            for model in (GenerateTask, ValidateTask, RewriteTask, RecordTask, OpenRun, CloseFailed, CloseSucceeded)
+            for name in model.model_fields
+        ),
         *Run.model_fields,
-        *Execution.model_fields,
-        "action",
-        "key",
-        "generation",
-        "candidates",
-        "error",
-        "cause",
+        *ExecutionStart.model_fields,
+        *Generated.model_fields,
     }
 )
 json_keys = st.one_of(st.sampled_from(ALL_NAMES), st.text(max_size=12))
@@ -343,8 +352,6 @@ def structured_requests(draw: st.DrawFn) -> Raw:
     chosen = draw(st.sets(st.sampled_from(sorted(set(optional) - set(budget)))))
     for name in sorted(chosen) + (list(budget) if draw(st.booleans()) else []):
         raw[name] = optional[name]
-    if "idempotency_key" not in RunRequest.model_fields:
-        raw.pop("idempotency_key", None)
     if isinstance(raw.get("output"), dict):
         raw["output"] = {k: v for k, v in raw["output"].items() if draw(st.booleans())}
     return raw
@@ -352,7 +359,7 @@ def structured_requests(draw: st.DrawFn) -> Raw:
 
 def flat_keys_for(section: str, name: str) -> list[str]:
     """The seed systems' flat keys that set (section, name)."""
-    return [key for key, target in FLAT_KEYS.items() if target == (section, name)]
+    return [key for key, (family, field) in FLAT_KEYS.items() if (family.section, field) == (section, name)]
 
 
 @st.composite
@@ -370,7 +377,7 @@ def flattened(draw: st.DrawFn, raw: Raw) -> Raw:
         keys = [
             key
             for key in flat_keys_for(section, name)
-            if not any(key.startswith(p) and implied not in raw for p, (implied, _) in IMPLIED_MODELS.items())
+            if not any(key.startswith(p) and implied not in raw for p, implied in IMPLYING_PREFIXES.items())
         ]
         if not keys:
             continue
@@ -521,7 +528,8 @@ def _not_an_object(draw: st.DrawFn, raw: Raw) -> Raw:
 def _conflict(draw: st.DrawFn, raw: Raw) -> Raw:
     """A field given both flat and structured (or by two seed systems' keys)."""
     key = draw(st.sampled_from(sorted(FLAT_KEYS)))
-    section, name = FLAT_KEYS[key]
+    family, name = FLAT_KEYS[key]
+    section = family.section
     value = draw(field_values(key))
     if section:
         given = raw.get(section)
@@ -570,9 +578,7 @@ FREE_FORM_NAMES = sorted(KNOWN_FIELDS - {"request", "execution name"})
 @st.composite
 def free_form_requests(draw: st.DrawFn) -> Raw:
     """Dicts of real (and unknown) field names to values near their rules or any JSON."""
-    names = draw(
-        st.lists(st.one_of(st.sampled_from(sorted(KNOWN_FIELDS - {"request", "execution name"})), unknown_keys))
-    )
+    names = draw(st.lists(st.one_of(st.sampled_from(FREE_FORM_NAMES), unknown_keys)))
     raw: Raw = {}
     for name in names:
         if "." in name and name.split(".", 1)[0] in SECTIONS:
@@ -590,35 +596,58 @@ def near_valid_requests() -> st.SearchStrategy[Raw]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Task payloads
+# Task payloads, as the synthesized state machine hands them to the functions
 
-
-# What a payload is for: a handler, or for the Save function `save:<action>`.
-PAYLOAD_KINDS = ("generate", "validate", "revise", *(f"save:{action}" for action in SAVE_TAGS))
 EXECUTION_ARN = "arn:aws:states:us-west-2:123456789012:execution:ImageLoop:{name}"
+RUN_RULES = ("name", "folder", "manifest", "bucket")
+# Each task state of the definition (a test checks that these are all of them), with the consistency
+# rules its payload can break (the test derives them from what the definition hands the task).
+CONSISTENCY: dict[str, tuple[str, ...]] = {
+    "Check input": ("name", "bucket"),
+    "Generate image": (*RUN_RULES, "candidate"),
+    "Save image": (*RUN_RULES, "candidate", "key"),
+    "Validate image": (*RUN_RULES, "candidate", "key"),
+    **dict.fromkeys(["Translate prompt", "Revise prompt", "Report success", "Report failure"], RUN_RULES),
+    "Report requirements not met": RUN_RULES,
+}
+TASK_STATES = tuple(CONSISTENCY)
+# The model each function parses its payload with, by the module of its handler.
+PAYLOAD_MODELS: dict[str, type[BaseModel]] = {
+    "generate": GenerateTask,
+    "validate": ValidateTask,
+    "revise": RewriteTask,
+    "save": SaveTask,
+}
 
 
-def run_for(request: RunRequest, name: str) -> Raw:
-    keys = RunKeys(prefix=request.output.prefix, execution_name=name)
-    return {
-        "execution_id": EXECUTION_ARN.format(name=name),
-        "execution_name": name,
-        "bucket": request.output.bucket,
-        "folder": keys.folder,
-        "manifest_key": keys.manifest,
-    }
+def rendered(template: Json, state: Json, context: Raw) -> Json:
+    """A Parameters template filled in as Step Functions does: a key ending in `.$` takes the value at
+    its path (`$.a.b` in the state, `$$.A.B` in the context object); other values stay as they are."""
+    if not isinstance(template, dict):
+        return template
+    filled: Raw = {}
+    for key, value in template.items():
+        if not key.endswith(".$"):
+            filled[key] = rendered(value, state, context)
+            continue
+        if not value.startswith("$"):
+            raise ValueError(f"{key}: intrinsic functions are not rendered here: {value}")
+        node = context if value.startswith("$$") else state
+        for part in filter(None, value.lstrip("$").split(".")):
+            node = node[part]
+        filled[key.removesuffix(".$")] = node
+    return filled
 
 
 @dataclass(frozen=True)
 class Picks:
-    """The choices in a payload besides its request and execution name (numbers are capped to the request)."""
+    """Where in the loop a payload is sent from (capped to its request's limits) and what came before."""
 
     revision: int = 0
     attempt: int = 1
     candidate: int = 1
-    translate: bool = False
-    seed: int = 7
-    cause: str | None = None
+    refused: bool = False
+    cause: str = "the model is not enabled"
 
 
 picks = st.builds(
@@ -626,332 +655,283 @@ picks = st.builds(
     revision=st.integers(0, MAX_REVISIONS),
     attempt=st.integers(1, MAX_ATTEMPTS),
     candidate=st.integers(1, MAX_CANDIDATES),
-    translate=st.booleans(),
-    seed=valid_seeds,
-    cause=st.one_of(st.none(), hostile_strings),
+    refused=st.booleans(),
+    cause=hostile_strings,
 )
 
 
-def build_payload(kind: str, raw_request: Raw, name: str, chosen: Picks) -> Raw:
-    """The payload the state machine would send for kind: consistent with itself and its request."""
-    request = parse_request(raw_request, SETTINGS)
-    if kind == "save:open":
-        execution = {"id": EXECUTION_ARN.format(name=name), "name": name, "started_at": "2026-11-21T10:00:00Z"}
-        return {"action": "open", "request": raw_request, "execution": execution}
-    revision = min(chosen.revision, request.max_prompt_revisions)
-    attempt = min(chosen.attempt, request.max_retry_attempts)
-    candidate = min(chosen.candidate, request.candidates)
-    payload: Raw = {
-        "request": request.model_dump(mode="json"),
-        "run": run_for(request, name),
-        "revision": revision,
-        "attempt": attempt,
-        "prompt": request.prompt,
-        "negative_prompt": request.negative_prompt,
-    }
-    keys = RunKeys(prefix=request.output.prefix, execution_name=name)
-    extension = "jpg" if request.generator.model_dump().get("output_format") == "jpeg" else "png"
-    shown = candidate if request.candidates > 1 else None
-    if kind in ("generate", "validate", "save:record"):
-        payload["candidate"] = candidate
-    if kind == "validate":
-        payload["key"] = keys.image(revision, attempt, extension, shown)
-    if kind == "revise":
-        payload["mode"] = "translate" if chosen.translate else "revise"
-    if kind == "save:record":
-        payload["generation"] = {
-            "outcome": "image",
-            "model_id": request.generator.model_id,
-            "seed": chosen.seed,
-            "staging_key": keys.staging(revision, attempt, extension, shown),
-            "content_type": "image/png",
-        }
-    if kind == "save:succeeded":
-        key = keys.image(revision, attempt, extension, shown)
-        payload["candidates"] = [{"candidate": candidate, "key": key, "passed": True, "score": 9, "reason": "ok"}]
-    if kind in ("save:requirements_not_met", "save:failed"):
-        for field in ("revision", "attempt", "prompt", "negative_prompt"):
-            del payload[field]
-    if kind == "save:failed":
-        payload |= {"error": "ModelUnavailable", "cause": chosen.cause}
-    if kind.startswith("save:"):
-        payload["action"] = kind.split(":", 1)[1]
-    return payload
+@dataclass(frozen=True)
+class TaskStates:
+    """The task states of the synthesized definition: each one's Payload template and function handler."""
+
+    start: str
+    payloads: dict[str, Raw]
+    handlers: dict[str, str]  # "module.function", importable from the lambdas folder
+    item_selector: Raw  # what each iteration of the Map starts from
+    in_map: frozenset[str]
+
+    @classmethod
+    def of(cls, workflow: Workflow) -> "TaskStates":
+        top = workflow.definition["States"]
+        [candidates] = [state for state in top.values() if state["Type"] == "Map"]
+        inner = candidates["ItemProcessor"]["States"]
+        tasks = {name: state["Parameters"] for name, state in {**top, **inner}.items() if state["Type"] == "Task"}
+        return cls(
+            start=workflow.definition["StartAt"],
+            payloads={name: task["Payload"] for name, task in tasks.items()},
+            handlers={name: workflow.functions[task["FunctionName"]].handler for name, task in tasks.items()},
+            item_selector=candidates["ItemSelector"],
+            in_map=frozenset(name for name in tasks if name in inner),
+        )
+
+    def function(self, state: str) -> str:
+        return self.handlers[state].split(".", 1)[0]
+
+    def parsed(self, state: str, event: Json) -> BaseModel:
+        """The payload as the state's function reads it (Save's actions unwrapped)."""
+        parsed = PAYLOAD_MODELS[self.function(state)].model_validate(event)
+        return parsed.root if isinstance(parsed, RootModel) else parsed
+
+    def payload(self, state: str, raw_request: Raw, name: str, chosen: Picks) -> Raw:
+        """What the state machine hands the state's function in the run of the request named name."""
+        context: Raw = {"Execution": {"Id": EXECUTION_ARN.format(name=name), "Name": name, "StartTime": "2026-11-21"}}
+        if state == self.start:
+            return dict(rendered(self.payloads[state], raw_request, context))
+        # What "Check input" leaves in the state: the checked request and its run.
+        request = parse_request(raw_request, SETTINGS)
+        keys = RunKeys(prefix=request.output.prefix, execution_name=name)
+        run = {"execution_id": EXECUTION_ARN.format(name=name), "execution_name": name}
+        run |= {"bucket": request.output.bucket, "folder": keys.folder, "manifest_key": keys.manifest}
+        revision = min(chosen.revision, request.max_prompt_revisions)
+        attempt = min(chosen.attempt, request.max_retry_attempts)
+        loop = {"revision": revision, "attempt": attempt, "candidates": list(range(1, request.candidates + 1))}
+        loop |= {"prompt": request.prompt, "negative_prompt": request.negative_prompt, "strength": request.strength}
+        outer = {"request": request.model_dump(mode="json"), "run": run, "loop": loop}
+        outer["failure"] = {"Error": "ModelUnavailable", "Cause": chosen.cause}
+        if state not in self.in_map:
+            return dict(rendered(self.payloads[state], outer, context))
+        # One iteration of the Map: its candidate, then what Generate and Save answered for it.
+        candidate = min(chosen.candidate, request.candidates)
+        item = rendered(self.item_selector, outer, {**context, "Map": {"Item": {"Value": candidate}}})
+        numbered = candidate if request.candidates > 1 else None
+        extension = request.generator.extension
+        if chosen.refused and state != "Validate image":  # only an image is judged
+            generation = Generated(outcome="refused", model_id=request.generator.model_id, seed=7, refusal="filtered")
+            item["record"] = Recorded(key=None).model_dump()
+        else:
+            staged = keys.staging(revision, attempt, extension, numbered)
+            generation = Generated(outcome="image", model_id=request.generator.model_id, seed=7, staging_key=staged)
+            item["record"] = Recorded(key=keys.image(revision, attempt, extension, numbered)).model_dump()
+        item["generation"] = generation.model_dump(mode="json")
+        return dict(rendered(self.payloads[state], item, context))
 
 
 parsable_requests = valid_requests()
 
 
-def payload_bases(kind: str) -> st.SearchStrategy[Raw]:
-    """A payload of the kind that its schema accepts, consistent with itself, as the state machine sends it."""
-    return st.builds(build_payload, st.just(kind), parsable_requests, execution_names, picks)
+def payloads(states: TaskStates, state: str) -> st.SearchStrategy[Raw]:
+    """Payloads of the state as the state machine sends them, in runs of valid requests."""
+    return st.builds(states.payload, st.just(state), parsable_requests, execution_names, picks)
 
 
-# Values no field of that type accepts, even in pydantic's lax mode.
-NOT_INT = st.one_of(
-    st.none(),
-    st.sampled_from(["", "x", "../x", "1.5", "3 images"]),
-    st.sampled_from([1.5, -0.5, float("nan"), float("inf")]),
-    st.lists(st.integers(), max_size=2),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-)
-NOT_NUMBER = NOT_INT.filter(lambda value: value is not None)
-NOT_STR = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.lists(st.text(max_size=3), max_size=2), st.just({})
-)
+# (a) Schema breaks: a required field deleted, a value of the wrong type or out of range, an unknown
+# field, or no payload at all. Values no field of that type takes, even in pydantic's lax mode:
+NOT_INT: st.SearchStrategy[Json] = st.sampled_from([None, "x", "1.5", 1.5, float("nan"), float("inf"), [], [1], {}])
+NOT_STR = st.one_of(st.integers(), st.floats(), st.booleans(), st.sampled_from([[], ["a"], {}, {"a": 1}]))
+NOT_TEXT = st.one_of(st.none(), NOT_STR)
 NOT_OBJECT = st.one_of(st.none(), st.booleans(), st.integers(), hostile_strings, st.lists(json_scalars(), max_size=2))
 
-# Schema-level breaks of a payload: (path, strategy of replacement values); a path of `None`
-# values deletes the field. Paths are dotted into nested objects; every one must exist in the base.
-_TASK_BREAKS: list[tuple[str, st.SearchStrategy[Json] | None]] = [
-    ("request", None),
-    ("run", None),
-    ("request", NOT_OBJECT),
-    ("run", NOT_OBJECT),
-    *((f"run.{name}", None) for name in Run.model_fields),
-    *((f"run.{name}", NOT_STR) for name in Run.model_fields),
-    ("request.prompt", None),
-    ("request.prompt", st.sampled_from(["", "   ", "a\x07b", "\x00", "x" * (MAX_PROMPT_CHARS + 1)])),
-    ("request.prompt", NOT_STR),
-    ("request.negative_prompt", st.sampled_from(["a\x1bb", "x" * (MAX_PROMPT_CHARS + 1)])),
-    ("request.max_retry_attempts", st.one_of(NOT_INT, st.sampled_from([0, -1, MAX_ATTEMPTS + 1, 10**20]))),
-    ("request.max_prompt_revisions", st.one_of(NOT_INT, st.sampled_from([-1, MAX_REVISIONS + 1, -(10**20)]))),
-    ("request.candidates", st.one_of(NOT_INT, st.sampled_from([0, MAX_CANDIDATES + 1]))),
-    ("request.validate_against", st.one_of(NOT_STR, st.sampled_from(["latest", "", "../x"]))),
-    ("request.prompt_template", st.sampled_from(["no slot", "{prompt}{prompt}", "x" * 1001])),
-    ("request.translate", st.one_of(st.none(), st.sampled_from(["maybe", "../x", 2, -1, 0.5]), st.just([]))),
-    ("request.output", None),
-    ("request.output", NOT_OBJECT),
-    ("request.output.bucket", None),
-    ("request.output.bucket", st.one_of(NOT_STR, st.sampled_from(["Not_A_Bucket", "a..b", "ab", "../x", "x" * 64]))),
-    (
-        "request.output.prefix",
-        st.one_of(NOT_STR, st.sampled_from(["../x", "a/../b", STAGING_PREFIX, "_x", "", "/", "a//b", "x" * 201])),
-    ),
-    ("request.generator", None),
-    ("request.generator", NOT_OBJECT),
-    ("request.generator.model_id", None),
-    ("request.generator.model_id", NOT_STR),
-    ("request.validator", None),
-    ("request.validator.model_id", st.one_of(NOT_STR, st.sampled_from(["claude please", "", "../x", "a"]))),
-    # Optional numbers: null is a value they take.
-    ("request.reviser.temperature", st.one_of(NOT_NUMBER, st.sampled_from([-0.01, 1.01, 10**20]))),
-    ("request.reviser.top_k", st.one_of(NOT_NUMBER, st.sampled_from([-1, 501]))),
-    ("request.validator.max_tokens", st.one_of(NOT_INT, st.sampled_from([255, 128001]))),
-]
-_ATTEMPT_BREAKS: list[tuple[str, st.SearchStrategy[Json] | None]] = [
-    ("revision", None),
-    ("revision", st.one_of(NOT_INT, st.sampled_from([-1, -(10**20)]))),
-    ("attempt", None),
-    ("prompt", None),
-    ("prompt", NOT_STR),
-    ("negative_prompt", NOT_STR),
-]
+
+def _counter(low: int, high: int) -> st.SearchStrategy[Json]:
+    """Anything but a strict integer in low..high."""
+    return st.one_of(NOT_INT, st.sampled_from([low - 1, high + 1, -(10**20), True, float(low), str(low)]))
 
 
-def _breaks(kind: str) -> list[tuple[str, st.SearchStrategy[Json] | None]]:
-    if kind == "save:open":
-        return [
-            ("execution", None),
-            ("execution", NOT_OBJECT),
-            *((f"execution.{name}", None) for name in Execution.model_fields),
-            *((f"execution.{name}", NOT_STR) for name in Execution.model_fields),
-            ("execution.name", st.sampled_from(["../x", "", "_staging", "a/b", "x" * 81, "run 1", "日本"])),
-            ("request", None),
-            ("request", NOT_OBJECT),
-            ("request.prompt", st.sampled_from(["", "   ", "a\x07b", "x" * (MAX_PROMPT_CHARS + 1)])),
-            ("request.output", NOT_OBJECT),
-            ("request.max_retry_attempts", st.sampled_from([0, MAX_ATTEMPTS + 1, "ten", None])),
-            ("request.output_s3_key_prefix", st.sampled_from(["../x", STAGING_PREFIX, "a//b"])),
-            ("request.output_s3_bucket_name", st.sampled_from(["someone-elses-bucket", "Not_A_Bucket"])),
-        ]
-    breaks = list(_TASK_BREAKS)
-    if kind in ("generate", "validate", "revise", "save:record", "save:succeeded"):
-        breaks += _ATTEMPT_BREAKS
-        low = 0 if kind == "revise" else 1
-        breaks.append(("attempt", st.one_of(NOT_INT, st.sampled_from([low - 1, -(10**20)]))))
-    if kind in ("generate", "validate", "save:record"):
-        breaks.append(("candidate", st.one_of(NOT_INT, st.sampled_from([0, -1]))))
-    if kind == "validate":
-        breaks += [("key", None), ("key", NOT_STR)]
-    if kind == "revise":
-        breaks += [("mode", st.one_of(NOT_STR, st.sampled_from(["", "rewrite", "REVISE", "../x"])))]
-    if kind == "save:record":
-        breaks += [
-            ("generation", None),
-            ("generation", NOT_OBJECT),
-            ("generation.outcome", st.one_of(NOT_STR, st.sampled_from(["video", "", "IMAGE"]))),
-            ("generation.seed", NOT_INT),
-            ("generation.model_id", None),
-        ]
-    if kind == "save:succeeded":
-        breaks += [
-            ("candidates", None),
-            ("candidates", st.one_of(st.none(), st.integers(), st.text(max_size=5), st.just({}))),
-            ("candidates.0.passed", st.one_of(st.none(), st.sampled_from(["maybe", 2, [], {}]))),
-            ("candidates.0.score", NOT_INT),
-        ]
-    if kind == "save:failed":
-        breaks += [("error", None), ("error", NOT_STR), ("cause", st.one_of(st.integers(), st.just([])))]
-    if kind.startswith("save:"):
-        breaks += [("action", None)]
-    return breaks
+def _texts(*values: Json) -> st.SearchStrategy[Json]:
+    return st.one_of(NOT_TEXT, st.sampled_from(values))
 
 
-def _at(container: Json, part: str) -> Json:
-    return container[int(part)] if isinstance(container, list) else container[part]
+# By a field's name or the last parts of its path ("generator.seed"). Optional fields are never given
+# null. (Inside the request "Check input" gets, only a few: the request properties attack the rest.)
+WRONG: dict[str, st.SearchStrategy[Json]] = {
+    **dict.fromkeys(["run", "generator", "validator", "reviser", "generation", "execution", "request"], NOT_OBJECT),
+    **dict.fromkeys(["execution_id", "execution_name", "bucket", "folder", "manifest_key", "id", "name"], NOT_TEXT),
+    **dict.fromkeys(["prompt", "negative_prompt", "requirement", "key", "error", "generation.model_id"], NOT_TEXT),
+    **dict.fromkeys(["prompt_template", "cause", "staging_key", "content_type", "refusal", "note"], NOT_STR),
+    "revision": _counter(0, MAX_REVISIONS),
+    "attempt": _counter(1, MAX_ATTEMPTS),
+    **dict.fromkeys(["candidate", "candidates"], _counter(1, MAX_CANDIDATES)),
+    "generation.seed": NOT_INT,
+    "generator.seed": st.one_of(NOT_INT, st.sampled_from([-1, 2**32, True, "7"])),
+    "model_id": _texts("", "claude please", "../x", "x" * 2000),
+    "max_tokens": st.sampled_from([255, 128001, None, "2048"]),
+    "temperature": st.sampled_from([-0.01, 1.01, "0.5", True]),
+    "outcome": _texts("video", "IMAGE", ""),
+    "action": _texts("", "OPEN", "record ", "x" * 2000),
+    "mode": _texts("", "rewrite", "REVISE"),
+    "validate_against": _texts("latest", "ORIGINAL", ""),
+    "request.prompt": _texts("", "   ", "a\x07b", "x" * (MAX_PROMPT_CHARS + 1)),
+}
 
 
-def replaced(event: Raw, path: str, value: Json, delete: bool = False) -> Raw:
-    """A deep copy of the event's objects along path, with the field at path set (or deleted)."""
+def wrong_values(path: str) -> st.SearchStrategy[Json] | None:
     parts = path.split(".")
-    changed: Raw = dict(event)
-    node: Json = changed
-    for part in parts[:-1]:
-        child = _at(node, part)
-        child = list(child) if isinstance(child, list) else dict(child)
-        if isinstance(node, list):
-            node[int(part)] = child
-        else:
-            node[part] = child
-        node = child
-    if delete and isinstance(node, list):
-        node.pop(int(parts[-1]))
-    elif delete:
-        del node[parts[-1]]
-    elif isinstance(node, list):
-        node[int(parts[-1])] = value
-    else:
-        node[parts[-1]] = value
-    return changed
+    return next((WRONG[tail] for n in range(len(parts)) if (tail := ".".join(parts[n:])) in WRONG), None)
 
 
-def _top_fields(kind: str) -> set[str]:
-    base = {"request", "run"}
-    if kind == "save:open":
-        return {"action", "request", "execution"}
-    extra = {
-        "generate": set(CandidateAttempt.model_fields),
-        "validate": {*CandidateAttempt.model_fields, "key"},
-        "revise": set(Rewrite.model_fields),
-        "save:record": {*CandidateAttempt.model_fields, "action", "generation"},
-        "save:succeeded": {*Attempt.model_fields, "action", "candidates"},
-        "save:requirements_not_met": {"action"},
-        "save:failed": {"action", "error", "cause"},
-    }
-    return base | extra[kind]
+def dotted_paths(value: Json, prefix: str = "") -> Iterator[str]:
+    """The path of every field of every object in value."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield f"{prefix}{key}"
+            yield from dotted_paths(inner, f"{prefix}{key}.")
+
+
+def model_paths(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, bool, frozenset[str]]]:
+    """Each field of the parsed payload, nested ones too: (path, whether it is required, the fields of
+    the object at that path if it is one)."""
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        fields = frozenset(type(value).model_fields) if isinstance(value, BaseModel) else frozenset()
+        yield f"{prefix}{name}", info.is_required(), fields
+        if isinstance(value, BaseModel):
+            yield from model_paths(value, f"{prefix}{name}.")
+
+
+SCHEMA_BREAKS = ("missing or wrong", "unknown field", "not a payload")
 
 
 @st.composite
-def schema_breaks(draw: st.DrawFn, kind: str) -> Json:
-    """A payload of the kind that its schema must reject: one to three breaks, or not a payload at all."""
-    choice = draw(st.sampled_from(["break", "unknown", "junk"]))
-    if choice == "junk":
+def schema_breaks(draw: st.DrawFn, states: TaskStates, state: str, how: str) -> tuple[Raw, Json]:
+    """(a payload of the state, the same payload broken so that its model must reject it): one to three
+    fields deleted or given wrong values, an unknown field, or any JSON value instead."""
+    base = draw(payloads(states, state))
+    if how == "not a payload":
         junk = draw(json_values())
         if isinstance(junk, dict):
-            # Without these no payload of any kind is complete.
-            for required in ("run", "execution", "request"):
+            for required in ("run", "execution", "request"):  # without these no payload is complete
                 junk.pop(required, None)
-        return junk
-    event = draw(payload_bases(kind))
-    if choice == "unknown":
-        places = ["", "request", "request.output", "request.validator", "request.reviser"]
-        places = ["", "execution", "request"] if kind == "save:open" else [*places, "run"]
-        where = draw(st.sampled_from(places))
-        taken = set(_top_fields(kind)) | KNOWN_FIELDS | set(SECTIONS)
-        key = draw(unknown_keys.filter(lambda k: k not in taken))
-        return with_key(event, where, key, draw(json_values()))
-    breaks = _breaks(kind)
+        return base, junk
+    fields = list(model_paths(states.parsed(state, base)))
+    if how == "unknown field":
+        places = {"": frozenset(base)} | {path: inner for path, _, inner in fields if inner}
+        if state == states.start:  # the request "Check input" gets: its fields, flat keys too
+            places["request"] = KNOWN_FIELDS | set(SECTIONS)
+        where = draw(st.sampled_from(sorted(places)))
+        key = draw(unknown_keys.filter(lambda k: k not in places[where]))
+        return base, replaced(base, [*filter(None, where.split(".")), key], draw(json_values()))
+    breaks: list[tuple[str, st.SearchStrategy[Json] | None]] = [(path, None) for path, needed, _ in fields if needed]
+    breaks += [("request.prompt", None)] if state == states.start else []
+    breaks += [(path, values) for path in dotted_paths(base) if (values := wrong_values(path)) is not None]
+    event = base
     for path, values in draw(st.lists(st.sampled_from(breaks), min_size=1, max_size=3, unique_by=lambda b: b[0])):
-        if values is None and _exists(event, path):
-            event = replaced(event, path, None, delete=True)
-        elif values is not None and _holds(event, path.rsplit(".", 1)[0] if "." in path else ""):
-            event = replaced(event, path, draw(values))
-    return event
+        parts = path.split(".")
+        parent = _object_at(event, parts[:-1])
+        if parent is not None and (values is not None or parts[-1] in parent):
+            event = replaced(event, parts, None if values is None else draw(values), delete=values is None)
+    return base, event
 
 
-def with_key(event: Raw, where: str, key: str, value: Json) -> Raw:
-    """The event with key (any string, dots too) set in the object at the dotted path where."""
-    if not where:
-        return {**event, key: value}
-    head, _, rest = where.partition(".")
-    inner = event.get(head)
-    inner = dict(inner) if isinstance(inner, dict) else {}
-    return {**event, head: with_key(inner, rest, key, value)}
+def _object_at(event: Json, parts: list[str]) -> Raw | None:
+    """The object at the path, if there is one there (so a field can be set in it)."""
+    for part in parts:
+        event = event.get(part) if isinstance(event, dict) else None
+    return event if isinstance(event, dict) else None
 
 
-def _holds(event: Json, path: str) -> bool:
-    """Whether the value at path is an object, so a field can be set in it."""
-    if not _exists(event, path):
-        return False
-    node = event
-    for part in path.split(".") if path else []:
-        node = _at(node, part)
-    return isinstance(node, dict)
+def replaced(event: Raw, parts: list[str], value: Json, delete: bool = False) -> Raw:
+    """A copy of the event's objects along the path (created where missing or not objects), with the
+    field at its end set to value (or deleted)."""
+    if len(parts) > 1:
+        inner = event.get(parts[0])
+        return {**event, parts[0]: replaced(inner if isinstance(inner, dict) else {}, parts[1:], value, delete)}
+    if delete:
+        return {key: item for key, item in event.items() if key != parts[0]}
+    return {**event, parts[0]: value}
 
 
-def _exists(event: Json, path: str) -> bool:
-    node = event
-    for part in path.split(".") if path else []:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False
-    return True
+# (b) Consistency breaks: the payload's schema takes each, no run sends it. Invalid execution names,
+# other places for a run's folder and manifest, and image keys that are not the slot's own.
+BAD_NAMES = ("../x", "..", "", "_staging", "_abc", "-x", "a/b", "x" * 81, "run 1", "a\nb", "日本")
+NOT_ALLOWED_BUCKETS = ("someone-elses-bucket", "stack-bucket-2", "Stack-Bucket")
 
 
-# Invalid execution names, other runs' folders and keys outside the run: each a field the payload's
-# schema takes as any string, but that no consistent run has.
-BAD_NAMES = ("../x", "..", "", "_staging", "a/b", "x" * 81, "run 1", "a\nb", "日本")
-FOREIGN_KEYS = (
-    "../../etc/passwd",
-    "other-run/r00-a01.png",
-    "generated-images/other-run/manifest.json",
-    f"{STAGING_PREFIX}/generated-images/other-run/r00-a01.png",
-    "/abs.png",
-)
+# Folders that are not <prefix>/<name> ({p} is the run's prefix, {n} its name), each given a manifest in
+# it; and manifests that are not <prefix>/<name>/manifest.json.
+FOREIGN_FOLDERS = [
+    *("{p}/other-run", "{p}/{n}-2", "{p}/{n}/", "{p}/{n}/{n}x", "{p}/../{n}", "/{p}/{n}"),
+    *("{n}", "/{n}", "../{n}", "_x/{n}", f"{STAGING_PREFIX}/{{p}}/{{n}}", "x" * 201 + "/{n}"),
+]
+FOREIGN_MANIFESTS = [
+    *("{p}/other-run/manifest.json", "{p}/{n}/../manifest.json", "/{p}/{n}/manifest.json", "{p}/manifest.json"),
+    *(f"{STAGING_PREFIX}/{{p}}/{{n}}/manifest.json", "{p}/{n}/manifest.json/", "{p}/{n}/r00-a01.png"),
+    *("../../etc/passwd", ""),
+]
 
 
-CONSISTENCY_BREAKS = ("name", "bucket", "folder", "manifest", "generator", "request bucket", "key")
+def foreign_keys(event: Raw) -> list[str]:
+    """Keys that are not the slot's own image: another slot's, another run's, the wrong kind (staged
+    where a filed image belongs or the other way round), or no run's at all."""
+    run = event["run"]
+    prefix = run["folder"].rpartition("/")[0]
+    keys, other = (RunKeys(prefix=prefix, execution_name=name) for name in (run["execution_name"], "other-run"))
+    staged = "generation" in event
+    make, misplaced, others = (
+        (keys.staging, keys.image, other.staging) if staged else (keys.image, keys.staging, other.image)
+    )
+    revision, attempt, candidate, candidates = (event[f] for f in ("revision", "attempt", "candidate", "candidates"))
+    numbered = candidate if candidates > 1 else None
+    own = make(revision, attempt, "png", numbered)
+    return [
+        make(revision + 1, attempt, "png", numbered),
+        make(revision, attempt + 1, "png", numbered),
+        make(revision, attempt, "png", None if numbered else candidate),
+        make(revision, attempt, "png", candidate % MAX_CANDIDATES + 1),
+        misplaced(revision, attempt, "png", numbered),
+        others(revision, attempt, "png", numbered),
+        *(own.removesuffix(".png") + ".jpeg", f"{own}.png", f"../{own}", f"/{own}", run["manifest_key"], ""),
+    ]
 
 
-def breaking(event: Raw, choice: str, foreign: str, bad_name: str) -> Raw:
-    """The payload with one consistency rule broken: its schema still accepts it, no run sends it.
+def consistency_rules(states: TaskStates, state: str) -> tuple[str, ...]:
+    """The rules a payload of the state can break, from what the definition hands the task."""
+    if state == states.start:
+        return ("name", "bucket")
+    fields = {key.removesuffix(".$") for key in states.payloads[state]}
+    return (*RUN_RULES, *["candidate"] * ("candidate" in fields), *["key"] * bool({"key", "generation"} & fields))
 
-    `foreign` is a key outside the run, `bad_name` an execution name no run folder may have. A "key"
-    break changes the image key Validate reads or the staging key Save files, where there is one."""
+
+@st.composite
+def consistency_breaks(draw: st.DrawFn, states: TaskStates, state: str, rule: str) -> tuple[Raw, str]:
+    """(a payload of the state with the rule broken, the field its rejection must name)."""
+    event = draw(payloads(states, state))
+    if state == states.start and rule == "name":
+        return replaced(event, ["execution", "name"], draw(st.sampled_from(BAD_NAMES))), "execution name"
+    if state == states.start:
+        flat = "output_s3_bucket_name" in event["request"]
+        where = ["request", "output_s3_bucket_name"] if flat else ["request", "output", "bucket"]
+        return replaced(event, where, draw(st.sampled_from(NOT_ALLOWED_BUCKETS))), "output.bucket"
     run = dict(event["run"])
-    request = dict(event["request"])
-    if choice == "name":
-        prefix = request["output"]["prefix"]
-        run |= {
-            "execution_name": bad_name,
-            "folder": f"{prefix}/{bad_name}",
-            "manifest_key": f"{prefix}/{bad_name}/manifest.json",
-        }
-    elif choice == "bucket":
-        run["bucket"] = "someone-elses-bucket"
-    elif choice == "folder":
-        run["folder"] = foreign.rsplit("/", 1)[0] or "/"
-    elif choice == "manifest":
-        run["manifest_key"] = foreign
-    elif choice == "generator":
-        # The family's parameters are not checked by the payload's schema, only by parse_request.
-        request["generator"] = {**request["generator"], "seed": "abc", "steps_": 30}
-    elif choice == "request bucket":
-        request["output"] = {**request["output"], "bucket": "someone-elses-bucket"}
-        run["bucket"] = "someone-elses-bucket"
-    elif choice == "key" and "key" in event:
-        return {**event, "key": foreign}
-    elif choice == "key" and "generation" in event:
-        return {**event, "generation": {**event["generation"], "staging_key": foreign}}
-    elif choice == "key" and "candidates" in event:
-        return {**event, "candidates": [{**event["candidates"][0], "key": foreign}]}
-    elif choice == "key":
-        run["manifest_key"] = foreign
-    return {**event, "run": run, "request": request}
+    prefix, name = run["folder"].rsplit("/", 1)
+    if rule == "name":
+        bad = draw(st.sampled_from(BAD_NAMES))
+        run |= {"execution_name": bad, "folder": f"{prefix}/{bad}", "manifest_key": f"{prefix}/{bad}/manifest.json"}
+    elif rule == "folder":
+        run["folder"] = draw(st.sampled_from(FOREIGN_FOLDERS)).format(p=prefix, n=name)
+        run["manifest_key"] = f"{run['folder']}/manifest.json"
+    elif rule == "manifest":
+        run["manifest_key"] = draw(st.sampled_from(FOREIGN_MANIFESTS)).format(p=prefix, n=name)
+    elif rule == "bucket":
+        return replaced(event, ["run", "bucket"], draw(st.sampled_from(NOT_ALLOWED_BUCKETS))), "run.bucket"
+    elif rule == "candidate":
+        candidates = min(event["candidates"], MAX_CANDIDATES - 1)
+        return {**event, "candidates": candidates, "candidate": candidates + 1}, "candidate"
+    elif "key" in event:
+        return {**event, "key": draw(st.sampled_from(foreign_keys(event)))}, "key"
+    else:
+        staged = draw(st.sampled_from(foreign_keys(event)))
+        return replaced(event, ["generation", "staging_key"], staged), "generation.staging_key"
+    return {**event, "run": run}, "run"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -959,7 +939,11 @@ def breaking(event: Raw, choice: str, foreign: str, bad_name: str) -> Raw:
 
 
 def schema_values(node: dict[str, Any]) -> st.SearchStrategy[Json]:
-    """Values the schema node admits: type (or [type, "null"]), enum, ranges, lengths, pattern, objects."""
+    """Values the schema node admits: type (or [type, "null"]), enum, ranges, lengths, pattern, objects,
+    and any branch of an anyOf (each taken with the node's other keywords)."""
+    if "anyOf" in node:
+        rest = {key: value for key, value in node.items() if key != "anyOf"}
+        return st.one_of(*(schema_values({**rest, **branch}) for branch in node["anyOf"]))
     if "enum" in node:
         return st.sampled_from(node["enum"])
     kinds = node["type"] if isinstance(node.get("type"), list) else [node.get("type", "object")]

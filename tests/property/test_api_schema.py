@@ -9,20 +9,25 @@ from hypothesis import event, given, settings
 
 from common.errors import InvalidInput
 from common.schema import request_schema
+from common.seed_events import FLAT_KEYS
 from tests.property.checks import assert_clean_rejection, assert_valid, classify, request_field_names
 from tests.property.strategies import DEPLOYED, schema_objects
 
 # How pydantic words a broken type, range, length or shape: the schema says all of these itself.
 SCHEMA_RULES = ("Input should be", "Field required", "unknown field", "String should")
+# The generator's flat keys: the schema checks each by its own family, the workflow by the family of
+# the model the request names, which the schema cannot tie them to.
+FLAT_GENERATOR_KEYS = frozenset(key for key, (family, _) in FLAT_KEYS.items() if family.section == "generator")
 
 
-def schema_disagreements(message: str) -> list[str]:
-    """The parts of the message that reject for a rule the schema already states (outside the
-    generator, whose family's parameters depend on the model id and so are the workflow's to check)."""
+def schema_disagreements(message: str, raw: dict[str, Any]) -> list[str]:
+    """The parts of the message that reject for a rule the schema already states. (The schema has one
+    branch per image family, so a structured generator is checked by the rules of its own family.)"""
     found = []
     for part in message.split("; "):
         field, _, rule = part.partition(": ")
-        if rule and not field.startswith("generator") and any(words in rule for words in SCHEMA_RULES):
+        cross_field = field.startswith("generator") and not FLAT_GENERATOR_KEYS.isdisjoint(raw)
+        if rule and not cross_field and any(words in rule for words in SCHEMA_RULES):
             found.append(part)
     return found
 
@@ -36,7 +41,7 @@ def test_what_the_api_schema_admits_is_accepted_or_rejected_for_a_rule_the_schem
     if isinstance(outcome, InvalidInput):
         event(f"rejected: {str(outcome).split(':', 1)[0][:30]}")
         assert_clean_rejection(outcome, raw, request_field_names(raw))
-        assert schema_disagreements(str(outcome)) == [], str(outcome)
+        assert schema_disagreements(str(outcome), raw) == [], str(outcome)
     else:
         event("accepted")
         assert_valid(outcome, DEPLOYED)

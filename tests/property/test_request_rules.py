@@ -10,13 +10,16 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from common.errors import InvalidInput
-from common.generators import FAMILIES
-from common.request import _MODEL_ID, parse_request
+from common.generators import FAMILIES, family_of
+from common.request import parse_request
+from common.sections import MODEL_ID
+from common.seed_events import FLAT_KEYS
 from common.settings import Settings
 from tests.property.checks import assert_clean_rejection, assert_valid, classify, request_field_names
 from tests.property.strategies import (
     CONTROL_CHARS,
     DEPLOYED,
+    GENERATOR_IDS,
     SETTINGS,
     flattened,
     json_values,
@@ -133,19 +136,46 @@ def test_size_errors_do_not_echo_huge_numbers(raw: dict[str, Any]) -> None:
     check(raw)
 
 
+# A value each seed key may take alone, by the field it fills.
+ALONE = {"steps": 30, "width": 1024, "height": 1024, "seed": 1, "cfg_scale": 7.0, "quality": "premium"}
+ALONE |= {"style_preset": "anime", "temperature": 0.5, "top_p": 0.5, "top_k": 10, "max_tokens": 1000, "candidates": 2}
+IMPLYING_KEYS = sorted(key for key, (family, _) in FLAT_KEYS.items() if family.implies)
+
+
+@pytest.mark.parametrize("key", IMPLYING_KEYS)
+def test_a_seed_systems_key_alone_picks_the_model_that_system_used(key: str) -> None:
+    family, name = FLAT_KEYS[key]
+    request = parse_request({"prompt": "a", key: ALONE[name]}, SETTINGS)
+    assert getattr(request, family.implies).model_id == family.model
+
+
+def test_every_image_family_has_valid_requests() -> None:
+    # The edit services only edit: a valid request for them names a source image in S3, which these
+    # properties do not make (tests/unit/test_edits.py and tests/statemachine/test_edits.py do).
+    assert set(GENERATOR_IDS) == {family.family for family in FAMILIES} - {"stability-edit"}
+    assert {(tag, getattr(family_of(i), "family", None)) for tag, ids in GENERATOR_IDS.items() for i in ids} == {
+        (tag, tag) for tag in GENERATOR_IDS
+    }
+
+
 # ---------------------------------------------------------------------------------------------
-# Bugs found and not fixed yet: each test states the rule and shows a minimal failing example, and is
-# each was a strict xfail until the project code was fixed; now a regression test.
+# Bugs the properties found, fixed: each test states the rule and keeps its minimal example.
 
 
 @settings(max_examples=20)
 @given(st.text(min_size=1, max_size=30).map(lambda tail: {"prompt": "a", "sd_model_id": f"stability.sd3-{tail}"}))
 @example({"prompt": "a", "sd_model_id": "stability.sd3-5-large-v1:0\nTraceback (most recent call last):"})
-def test_fixed_bug_an_accepted_image_model_id_is_a_bedrock_model_id(raw: dict[str, Any]) -> None:
+@example({"prompt": "a", "generator": {"model_id": "stability.sd3 x"}})
+def test_bug_an_accepted_image_model_id_is_a_bedrock_model_id(raw: dict[str, Any]) -> None:
     outcome = classify(raw, SETTINGS)
     if not isinstance(outcome, InvalidInput):
-        assert _MODEL_ID.match(outcome.generator.model_id), repr(outcome.generator.model_id)
-        assert any(f.serves(outcome.generator.model_id) for f in FAMILIES)
+        assert MODEL_ID.match(outcome.generator.model_id), repr(outcome.generator.model_id)
+        assert type(outcome.generator) is family_of(outcome.generator.model_id)
+
+
+def test_bug_the_number_of_images_key_alone_picks_nova_canvas() -> None:
+    request = parse_request({"prompt": "a", "nova_canvas_number_of_images": 2}, SETTINGS)
+    assert (request.generator.model_id, request.candidates) == ("amazon.nova-canvas-v1:0", 2)
 
 
 C1_CONTROLS = "".join(chr(c) for c in range(0x80, 0xA0))

@@ -84,13 +84,17 @@ def test_a_rejected_request_fails_the_execution_as_invalid_input_and_does_nothin
     assert runner.standin.calls == []
 
 
-def test_the_s3_number_of_images_key_alone_runs_the_loop_with_nova_canvas(assembly: Path) -> None:
-    """Found by the request properties: this key on its own once crashed the input check (KeyError)."""
+def test_the_s3_number_of_images_key_alone_picks_nova_canvas_and_so_its_successor(assembly: Path) -> None:
+    """Found by the request properties: this key on its own once crashed the input check (KeyError),
+    and later stopped picking Nova Canvas. Nova Canvas is retired, so its successor draws."""
     runner = LocalRunner(assembly)
     with mock_aws():
         result = runner.run({"prompt": "a red bicycle", "nova_canvas_number_of_images": 2}, "lone-images-key")
     assert result.status == "SUCCEEDED", result.summary()
-    assert {call.model_id for call in runner.standin.calls_of("InvokeModel")} == {"amazon.nova-canvas-v1:0"}
+    assert {call.model_id for call in runner.standin.calls_of("InvokeModel")} == {"stability.sd3-5-large-v1:0"}
+    assert result.output is not None
+    [substitution] = result.output["substitutions"]
+    assert substitution.startswith("generator: amazon.nova-canvas-v1:0 is retired on Bedrock")
 
 
 def test_fixed_bug_a_bucket_name_botocore_refuses_is_left_to_the_input_check(assembly: Path) -> None:

@@ -11,7 +11,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from common.sections import valid_model_id
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,12 @@ class ImageGenerator(BaseModel, ABC):
 
     model_id: str
     seed: int
+
+    @field_validator("model_id")
+    @classmethod
+    def _bedrock_id(cls, value: str) -> str:
+        # The family's pattern says whose model it is; this, that it is an id Bedrock could take at all.
+        return valid_model_id(value)
 
     @classmethod
     def serves(cls, model_id: str) -> bool:
