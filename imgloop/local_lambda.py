@@ -5,7 +5,8 @@ import json
 import os
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -50,9 +51,9 @@ class LocalLambdas:
         spec = self._functions[arn]
         event = json.loads(params["body"] or b"{}")
         context = LambdaContext(spec.logical_id, arn, aws_request_id=str(uuid.uuid4()))
-        os.environ.update({**spec.environment, **self.overrides})
         try:
-            result = self._handler(spec)(event, context)
+            with _environment({**spec.environment, **self.overrides}):
+                result = self._handler(spec)(event, context)
         except Exception as error:
             payload = {
                 "errorMessage": str(error),
@@ -84,3 +85,19 @@ def _invoke_result(payload: Any, function_error: str | None = None) -> dict[str,
     if function_error:
         parsed["FunctionError"] = function_error
     return parsed
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """The function's environment for one invocation, as Lambda gives it; the process's own comes
+    back afterwards, so nothing a run set leaks into what runs next in this process."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -83,6 +83,7 @@ HANDLER_ENV = {
     "GENERATOR_MODEL_ID": SETTINGS.generator_model_id,
     "VALIDATOR_MODEL_ID": SETTINGS.validator_model_id,
     "REVISER_MODEL_ID": SETTINGS.reviser_model_id,
+    "ALLOWED_MODELS": ",".join(SETTINGS.allowed_models),
     "AWS_REGION": SETTINGS.region,
 }
 
