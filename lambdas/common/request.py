@@ -148,7 +148,7 @@ MAX_MESSAGE_CHARS = 600
 _FAMILY_TAGS = {family.family for family in FAMILIES}
 
 
-def explain(error: ValidationError, section: str = "") -> str:
+def explain(error: ValidationError) -> str:
     """One line per broken rule, naming the field: never a stack trace or the offending value.
 
     At most ten rules are listed, so a huge malformed request still gets a short cause."""
@@ -163,7 +163,7 @@ def explain(error: ValidationError, section: str = "") -> str:
         ]
         if item["type"] == "unknown_image_family":
             loc.append("model_id")
-        field = ".".join(str(part) for part in (section, *loc) if part != "")[:100] or "request"
+        field = ".".join(str(part) for part in loc if part != "")[:100] or "request"
         if item["type"] == "extra_forbidden":
             message = "unknown field (not part of the request)"
         elif item["type"] == "union_tag_invalid":
