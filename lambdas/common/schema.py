@@ -12,15 +12,13 @@ from common.request import RunRequest
 from common.seed_events import FLAT_KEYS
 
 
-def _generator_schema(default_model_id: str) -> dict[str, Any]:
+def _generator_schema(optional_ids: set[str]) -> dict[str, Any]:
     """One branch per member of the generator union: its model ids and its own parameters. A family
-    that serves a default model (the deployment's, or an edit mode's) may leave model_id out, since the
-    workflow then picks that model."""
-    defaults = {default_model_id, *SERVICE_MODELS.values()}
+    serving one of `optional_ids` may leave model_id out, since the workflow then picks that model."""
     branches = []
     for family in FAMILIES:
         branch = {"type": "object", **plain_schema(family)}
-        if any(family.serves(model_id) for model_id in defaults):
+        if any(family.serves(model_id) for model_id in optional_ids):
             branch.pop("required", None)
         branches.append(branch)
     return {"type": "object", "anyOf": branches}
@@ -33,7 +31,13 @@ def request_schema(default_model_id: str = "stability.sd3-5-large-v1:0") -> dict
     schema["required"] = ["prompt"]
     for section in ("output", "validator", "reviser"):
         properties[section].pop("required", None)
-    properties["generator"] = _generator_schema(default_model_id)
+    # An edit service's parameters without its model id name that service only in its own mode, which
+    # a property alone cannot see: either the mode is a service's, or the generator fits without it.
+    properties["generator"] = _generator_schema({default_model_id, *SERVICE_MODELS.values()})
+    schema["anyOf"] = [
+        {"properties": {"mode": {"enum": sorted(SERVICE_MODELS)}}, "required": ["mode"]},
+        {"properties": {"generator": _generator_schema({default_model_id})}},
+    ]
     for key, (keys, name) in FLAT_KEYS.items():
         family = family_of(keys.model) if keys.section == "generator" else None
         if family is not None:
