@@ -8,6 +8,10 @@ from typing import Any
 from imgloop import PROJECT_ROOT
 from infra.constants import STACK_NAME
 
+# The logical ids of the two state machines start so (ImageLoopWorkflow's construct ids).
+LOOP_MACHINE = "WorkflowStateMachine"
+BATCH_MACHINE = "WorkflowBatchStateMachine"
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -19,7 +23,8 @@ class FunctionSpec:
 @dataclass(frozen=True)
 class Workflow:
     definition: dict[str, Any]
-    functions: dict[str, FunctionSpec]  # by the ARN the definition names
+    batch_definition: dict[str, Any]
+    functions: dict[str, FunctionSpec]  # by the ARN the definitions name
 
 
 @dataclass(frozen=True)
@@ -30,10 +35,18 @@ class LocalNames:
     account: str = "123456789012"
     bucket: str = "imgloop-local-images"
     state_machine: str = STACK_NAME
+    batch_state_machine: str = f"{STACK_NAME}-batches"
 
     @property
     def state_machine_arn(self) -> str:
-        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{self.state_machine}"
+        return self.machine_arn(self.state_machine)
+
+    @property
+    def batch_state_machine_arn(self) -> str:
+        return self.machine_arn(self.batch_state_machine)
+
+    def machine_arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
 
     def function_arn(self, logical_id: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{logical_id}"
@@ -89,8 +102,11 @@ class _Resolver:
         if kind == "AWS::Lambda::Function":
             return name
         if kind == "AWS::StepFunctions::StateMachine":
-            return self._names.state_machine_arn
+            return self._names.machine_arn(self._machine_name(name))
         raise ValueError(f"no local value for Ref {name} ({kind})")
+
+    def _machine_name(self, logical_id: str) -> str:
+        return self._names.batch_state_machine if logical_id.startswith(BATCH_MACHINE) else self._names.state_machine
 
     def _attribute(self, logical_id: str, attribute: str) -> str:
         kind = self._resources[logical_id]["Type"]
@@ -99,17 +115,21 @@ class _Resolver:
         if kind == "AWS::S3::Bucket" and attribute == "Arn":
             return f"arn:aws:s3:::{self._names.bucket}"
         if kind == "AWS::StepFunctions::StateMachine" and attribute == "Name":
-            return self._names.state_machine
+            return self._machine_name(logical_id)
         raise ValueError(f"no local value for {logical_id}.{attribute} ({kind})")
 
 
 def load_workflow(assembly: Path, names: LocalNames) -> Workflow:
     resources = template(assembly)["Resources"]
     resolve = _Resolver(resources, names)
-    machines = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
-    if len(machines) != 1:
-        raise ValueError(f"expected one state machine in the assembly, found {len(machines)}")
-    definition = json.loads(resolve(machines[0]["Properties"]["DefinitionString"]))
+    machines = {k: r for k, r in resources.items() if r["Type"] == "AWS::StepFunctions::StateMachine"}
+    batch = [k for k in machines if k.startswith(BATCH_MACHINE)]
+    loop = [k for k in machines if k.startswith(LOOP_MACHINE)]
+    if len(batch) != 1 or len(loop) != 1 or len(machines) != 2:
+        raise ValueError(
+            f"expected the loop's and the batch's state machines in the assembly, found {sorted(machines)}"
+        )
+    definitions = [json.loads(resolve(machines[k]["Properties"]["DefinitionString"])) for k in (*loop, *batch)]
     functions = {}
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Lambda::Function" or "Handler" not in resource["Properties"]:
@@ -117,4 +137,4 @@ def load_workflow(assembly: Path, names: LocalNames) -> Workflow:
         props = resource["Properties"]
         environment = resolve(props.get("Environment", {}).get("Variables", {}))
         functions[names.function_arn(logical_id)] = FunctionSpec(logical_id, props["Handler"], environment)
-    return Workflow(definition=definition, functions=functions)
+    return Workflow(definition=definitions[0], batch_definition=definitions[1], functions=functions)

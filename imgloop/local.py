@@ -59,6 +59,7 @@ class LocalRunner:
         self.standin = BedrockStandIn(scenario or Scenario())
         self.lambdas = LocalLambdas(self.workflow.functions)
         self.retry_waits: list[float] = []
+        self.batch_machine_arn = self.names.batch_state_machine_arn
         # Called with the session's event system after the stand-ins, e.g. to inject faults.
         self.hooks: list[Callable[[Any], None]] = []
 
@@ -91,10 +92,12 @@ class LocalRunner:
             # The account exists only inside this session, so the images go in before the run starts.
             put_uploads(boto3.client("s3"), self.names.bucket, uploads)
             sfn = boto3.client("stepfunctions")
+            role = f"arn:aws:iam::{self.names.account}:role/imgloop-local"
             machine = sfn.create_state_machine(
-                name=self.names.state_machine,
-                definition=json.dumps(self.workflow.definition),
-                roleArn=f"arn:aws:iam::{self.names.account}:role/imgloop-local",
+                name=self.names.state_machine, definition=json.dumps(self.workflow.definition), roleArn=role
+            )
+            sfn.create_state_machine(
+                name=self.names.batch_state_machine, definition=json.dumps(self.workflow.batch_definition), roleArn=role
             )
             yield sfn, machine["stateMachineArn"]
 
@@ -113,6 +116,25 @@ class LocalRunner:
             if out_dir is not None:
                 result.files = fetch(boto3.client("s3"), result, out_dir)
             return result
+
+    def run_batch(
+        self,
+        batch: dict[str, Any],
+        name: str,
+        files: Sequence[tuple[str, bytes]] = (),
+        watch: Callable[[Any, str], Execution] | None = None,
+        log_level: str = "WARNING",
+    ) -> RunResult:
+        """Run the batch state machine on `batch` (its input file, if any, put at the given key of the
+        stack's bucket first); `watch(sfn, arn)` follows it, by default until it ends."""
+        with self.session(None, log_level) as (sfn, _):
+            s3 = boto3.client("s3")
+            for key, data in files:
+                s3.put_object(Bucket=self.names.bucket, Key=key, Body=data)
+            arn = start(sfn, self.batch_machine_arn, batch, name)
+            if watch is not None:
+                return watch(sfn, arn)
+            return follow(sfn, arn, poll_seconds=_POLL_SECONDS)
 
     def _fresh_clients(self) -> None:
         # Clients cached by an earlier run belong to an earlier session and its stand-ins.

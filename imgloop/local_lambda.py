@@ -3,6 +3,7 @@
 import importlib
 import json
 import os
+import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -87,17 +88,33 @@ def _invoke_result(payload: Any, function_error: str | None = None) -> dict[str,
     return parsed
 
 
+_ENVIRONMENT_LOCK = threading.Lock()
+# Invocations running now (Map iterations run in threads), and the process's own values they replaced.
+_active = 0
+_saved: dict[str, str | None] = {}
+
+
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     """The function's environment for one invocation, as Lambda gives it; the process's own comes
-    back afterwards, so nothing a run set leaks into what runs next in this process."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    back when the last invocation running ends, so nothing a run set leaks into what runs next in this
+    process, and no invocation loses its settings while another, in parallel, ends. The stack's
+    functions share their settings, so parallel invocations agree on the values."""
+    global _active
+    with _ENVIRONMENT_LOCK:
+        for name in values:
+            _saved.setdefault(name, os.environ.get(name))
+        os.environ.update(values)
+        _active += 1
     try:
         yield
     finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        with _ENVIRONMENT_LOCK:
+            _active -= 1
+            if _active == 0:
+                for name, value in _saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+                _saved.clear()

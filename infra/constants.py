@@ -16,7 +16,10 @@ CTX_REVISER_MODEL = "imgloop:reviser_model_id"
 CTX_EXTRA_BUCKETS = "imgloop:extra_output_buckets"
 CTX_POWERTOOLS_LAYER = "imgloop:powertools_layer_arn"
 CTX_ALLOWED_MODELS = "imgloop:allowed_models"
+CTX_BATCH_CONCURRENCY = "imgloop:batch_concurrency"  # items of a batch run at once, unless the batch says
 CTX_API_AUTH = "imgloop:api_auth"  # "iam" (SigV4, the default) or "api_key"
+
+DEFAULT_BATCH_CONCURRENCY = 4
 
 # Resolved by CloudFormation at deploy time: the newest public Powertools v3 layer for this runtime.
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/x86_64/python3.13/latest"

@@ -28,6 +28,7 @@ class ImageLoopStack(Stack):
             },
             allowed_models=list(node.get_context(c.CTX_ALLOWED_MODELS)),
             powertools_layer_arn=node.try_get_context(c.CTX_POWERTOOLS_LAYER),
+            batch_concurrency=int(node.try_get_context(c.CTX_BATCH_CONCURRENCY) or c.DEFAULT_BATCH_CONCURRENCY),
         )
         api = GenerationsApi(
             self,
@@ -42,3 +43,4 @@ class ImageLoopStack(Stack):
         CfnOutput(self, "ApiUrl", value=api.url)
         CfnOutput(self, "BucketName", value=storage.bucket.bucket_name)
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
+        CfnOutput(self, "BatchStateMachineArn", value=self.workflow.batch_machine.state_machine_arn)

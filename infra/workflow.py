@@ -1,4 +1,5 @@
-"""The four functions and the Standard state machine that loops over them."""
+"""The four functions, the Standard state machine that loops over them, and the batch state machine
+that runs the same loop on each item of a batch."""
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_lambda as lambda_
@@ -7,11 +8,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from common.batches import BATCHES_PREFIX
 from infra import constants as c
 from infra.access import allow_models, allow_objects, logical_id
 from infra.functions import FunctionFactory
 from infra.layers import PILLOW_DIR, pip_layer
 from infra.nag import acknowledge
+from statemachine.batch import BatchDefinition
 from statemachine.definition import ImageLoopDefinition, LoopFunctions
 from statemachine.tasks import RetryPolicy
 
@@ -26,6 +29,7 @@ class ImageLoopWorkflow(Construct):
         models: dict[str, str],
         allowed_models: list[str],
         powertools_layer_arn: str | None,
+        batch_concurrency: int,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -39,6 +43,7 @@ class ImageLoopWorkflow(Construct):
                 "VALIDATOR_MODEL_ID": models["validator"],
                 "REVISER_MODEL_ID": models["reviser"],
                 "ALLOWED_MODELS": ",".join(allowed_models),
+                "BATCH_CONCURRENCY": str(batch_concurrency),
             },
         )
         # Validate measures how far a masked edit strayed outside its mask, with Pillow.
@@ -57,26 +62,46 @@ class ImageLoopWorkflow(Construct):
             functions[name] = function
         self.functions = functions
 
-        definition = ImageLoopDefinition(
-            self,
-            "Definition",
-            LoopFunctions(**functions),
-            RetryPolicy(),
+        loop_functions = LoopFunctions(**functions)
+        definition = ImageLoopDefinition(self, "Definition", loop_functions, RetryPolicy())
+        self.state_machine = self._machine("StateMachine", definition.start, Duration.hours(3), functions)
+        batch = BatchDefinition(self, "BatchDefinition", loop_functions, RetryPolicy(), bucket)
+        # Up to 10,000 items at the batch's concurrency: a week is room for the slowest quota.
+        self.batch_machine = self._machine("BatchStateMachine", batch.start, Duration.days(7), functions)
+        acknowledge(
+            self.batch_machine.role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::<{logical_id(bucket)}.Arn>/{BATCHES_PREFIX}/*]",
+            "the Distributed Map reads the item list Save wrote (batches/<batch>/runs/<execution>/items.json), "
+            "a key made per batch and execution",
         )
-        self.state_machine = sfn.StateMachine(
+        children = self.batch_machine.node.find_child("DistributedMapPolicy")
+        machine = '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"' + logical_id(self.batch_machine) + '"}]}]}'
+        for suffix in ("", "/items"):
+            acknowledge(
+                children,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                f"{machine}{suffix}:*]",
+                "the Distributed Map describes and stops its own child executions (one per item), whose names "
+                "Step Functions makes per Map Run",
+            )
+
+    def _machine(
+        self, id: str, start: sfn.IChainable, timeout: Duration, functions: dict[str, lambda_.Function]
+    ) -> sfn.StateMachine:
+        machine = sfn.StateMachine(
             self,
-            "StateMachine",
+            id,
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition.start),
-            timeout=Duration.hours(3),
+            definition_body=sfn.DefinitionBody.from_chainable(start),
+            timeout=timeout,
             tracing_enabled=True,
             logs=sfn.LogOptions(
-                destination=logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.ONE_MONTH),
+                destination=logs.LogGroup(self, f"{id}Logs", retention=logs.RetentionDays.ONE_MONTH),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
             ),
         )
-        machine_policy = self.state_machine.role.node.find_child("DefaultPolicy")
+        machine_policy = machine.role.node.find_child("DefaultPolicy")
         for function in functions.values():
             acknowledge(
                 machine_policy,
@@ -88,3 +113,4 @@ class ImageLoopWorkflow(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "log delivery and X-Ray actions take no resource ARN (execution logging and tracing are on)",
         )
+        return machine

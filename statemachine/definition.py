@@ -18,6 +18,27 @@ from statemachine.tasks import RetryPolicy, lambda_task
 
 
 @dataclass(frozen=True)
+class LoopEntry:
+    """Where the loop finds its request and the name of its run, and how it ends.
+
+    A standalone execution runs on its input, names its run after itself and ends in Succeed or Fail.
+    A batch's item runs on the item's request under the item's own run name (children of a
+    Distributed Map have generated names), and ends in a Pass that says how it went: the item
+    records that, and one failed item never fails the batch."""
+
+    request: str
+    name: str
+    started_at: str | None
+    as_item: bool
+
+
+STANDALONE = LoopEntry("$", "$$.Execution.Name", "$$.Execution.StartTime", as_item=False)
+# The local interpreter hands a Map child's start time over as an object it cannot serialize, so an
+# item's manifest takes the time its run opened.
+BATCH_ITEM = LoopEntry("$.item.request", "$.item.name", None, as_item=True)
+
+
+@dataclass(frozen=True)
 class LoopFunctions:
     generate: lambda_.IFunction
     save: lambda_.IFunction
@@ -67,22 +88,24 @@ def _rewrite(mode: str) -> sfn.TaskInput:
 class ImageLoopDefinition(Construct):
     """Builds the chain; `start` is the first state for the state machine."""
 
-    def __init__(self, scope: Construct, id: str, functions: LoopFunctions, retry: RetryPolicy) -> None:
+    def __init__(
+        self, scope: Construct, id: str, functions: LoopFunctions, retry: RetryPolicy, entry: LoopEntry = STANDALONE
+    ) -> None:
         super().__init__(scope, id)
+        self.entry = entry
         task = partial(lambda_task, self, retry)
 
+        execution = {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.string_at(entry.name)}
+        if entry.started_at is not None:
+            execution["started_at"] = sfn.JsonPath.string_at(entry.started_at)
         check_input = task(
             "Check input",
             functions.save,
             sfn.TaskInput.from_object(
                 {
                     "action": "open",
-                    "request": sfn.JsonPath.entire_payload,
-                    "execution": {
-                        "id": sfn.JsonPath.execution_id,
-                        "name": sfn.JsonPath.execution_name,
-                        "started_at": sfn.JsonPath.string_at("$$.Execution.StartTime"),
-                    },
+                    "request": sfn.JsonPath.object_at(entry.request),
+                    "execution": execution,
                 }
             ),
             "$",
@@ -94,7 +117,7 @@ class ImageLoopDefinition(Construct):
             "Explain rejected input",
             parameters={"detail": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Cause"))},
         )
-        rejected = sfn.Fail(self, "Input rejected", error="InvalidInput", cause_path="$.detail.errorMessage")
+        rejected = self._failed("Input rejected", error="InvalidInput", cause_path="$.detail.errorMessage")
         check_input.add_catch(explain_rejection.next(rejected), errors=["InvalidInput"], result_path="$")
         unrecorded = self._unrecorded_failure()
         check_input.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
@@ -201,7 +224,9 @@ class ImageLoopDefinition(Construct):
             "$.closing",
             NotMet,
         )
-        not_met = sfn.Fail(self, "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause")
+        not_met = self._failed(
+            "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause", run_path="$.run"
+        )
         # Any other error that outlived its retries: close the run (file every image, record the error)
         # and fail with the error's own name and a cause without the stack trace.
         report_failure_task = task(
@@ -216,7 +241,7 @@ class ImageLoopDefinition(Construct):
             Failed,
         )
         report_failure = report_failure_task.next(
-            sfn.Fail(self, "Run failed", error_path="$.closing.error", cause_path="$.closing.cause")
+            self._failed("Run failed", error_path="$.closing.error", cause_path="$.closing.cause", run_path="$.run")
         )
         for closing in (report_failure_task, report_not_met):
             closing.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
@@ -227,9 +252,7 @@ class ImageLoopDefinition(Construct):
         # at this prompt; else a revised prompt; else the budget is used up.
         after_attempt = (
             sfn.Choice(self, "Accepted, try again or revise?")
-            .when(
-                sfn.Condition.boolean_equals("$.tally.accepted", True), report_success.next(sfn.Succeed(self, "Done"))
-            )
+            .when(sfn.Condition.boolean_equals("$.tally.accepted", True), report_success.next(self._succeeded()))
             .when(
                 sfn.Condition.number_less_than_json_path("$.loop.attempt", "$.request.max_retry_attempts"),
                 next_attempt,
@@ -254,7 +277,7 @@ class ImageLoopDefinition(Construct):
     def _unrecorded_failure(self) -> sfn.Choice:
         """An error outside the run's record (before it opened, or while closing it): fail with the
         error's name and its message, never the Lambda error's JSON with its stack trace."""
-        failed = sfn.Fail(self, "Run failed unrecorded", error_path="$.Error", cause_path="$.detail.errorMessage")
+        failed = self._failed("Run failed unrecorded", error_path="$.Error", cause_path="$.detail.errorMessage")
         read = sfn.Pass(
             self,
             "Read the error message",
@@ -272,6 +295,41 @@ class ImageLoopDefinition(Construct):
             sfn.Choice(self, "Is the cause a function's error?")
             .when(sfn.Condition.string_matches("$.Cause", '{"errorMessage"*'), read.next(failed))
             .otherwise(keep.next(failed))
+        )
+
+    def _failed(
+        self,
+        name: str,
+        cause_path: str,
+        error: str | None = None,
+        error_path: str | None = None,
+        run_path: str | None = None,
+    ) -> sfn.Fail | sfn.Pass:
+        """The end of a run that failed: a Fail state, or for a batch's item the outcome it records."""
+        if not self.entry.as_item:
+            return sfn.Fail(self, name, error=error, error_path=error_path, cause_path=cause_path)
+        outcome: dict[str, Any] = {
+            "status": "FAILED",
+            "error": error or sfn.JsonPath.string_at(error_path or "$.Error"),
+            "cause": sfn.JsonPath.string_at(cause_path),
+        }
+        if run_path is not None:
+            outcome["bucket"] = sfn.JsonPath.string_at(f"{run_path}.bucket")
+            outcome["manifest_key"] = sfn.JsonPath.string_at(f"{run_path}.manifest_key")
+        return sfn.Pass(self, name, parameters=outcome)
+
+    def _succeeded(self) -> sfn.Succeed | sfn.Pass:
+        if not self.entry.as_item:
+            return sfn.Succeed(self, "Done")
+        return sfn.Pass(
+            self,
+            "Done",
+            parameters={
+                "status": "SUCCEEDED",
+                "cause": sfn.JsonPath.string_at("$.message"),
+                "bucket": sfn.JsonPath.string_at("$.bucket"),
+                "manifest_key": sfn.JsonPath.string_at("$.manifest_key"),
+            },
         )
 
     def _loop_pass(self, name: str, revision: Any, attempt: Any, prompts_from: str) -> sfn.Pass:

@@ -7,8 +7,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-
-from common.results import Result
+from pydantic import BaseModel
 
 # Lambda's own transient faults; CDK's default retry leaves out TooManyRequestsException.
 LAMBDA_TRANSIENT = [
@@ -44,7 +43,7 @@ def lambda_task(
     function: lambda_.IFunction,
     payload: sfn.TaskInput,
     result_path: str,
-    result: type[Result],
+    result: type[BaseModel],
 ) -> tasks.LambdaInvoke:
     task = tasks.LambdaInvoke(
         scope,

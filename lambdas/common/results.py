@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from common.batches import Batch, ItemStatus
 from common.errors import InvalidInput
 from common.keys import RunKeys
 from common.request import RunRequest
@@ -126,3 +127,17 @@ class NotMet(Result):
 class Failed(Result):
     error: str
     cause: str
+
+
+class OpenedBatch(Result):
+    """ "Read the batch"'s answer: where the batch's files are, and what a re-run found done."""
+
+    batch: Batch
+    skipped: int
+    unreadable: int
+
+
+class ItemRecorded(Result):
+    id: str
+    status: ItemStatus
+    error: str | None

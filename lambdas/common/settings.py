@@ -19,6 +19,7 @@ _ENV_NAMES = (
     "REVISER_MODEL_ID",
     "EXTRA_OUTPUT_BUCKETS",
     "ALLOWED_MODELS",
+    "BATCH_CONCURRENCY",
 )
 
 
@@ -36,6 +37,8 @@ class Settings(BaseModel):
     extra_output_buckets: _Listed = Field(default=(), alias="EXTRA_OUTPUT_BUCKETS")
     # The models the stack's IAM policy lets the functions invoke (cdk.json imgloop:allowed_models).
     allowed_models: _Listed = Field(default=(), alias="ALLOWED_MODELS")
+    # How many items of a batch run at once when the batch does not say (cdk.json imgloop:batch_concurrency).
+    batch_concurrency: int = Field(default=4, ge=1, le=100, alias="BATCH_CONCURRENCY")
 
     @property
     def allowed_buckets(self) -> tuple[str, ...]:

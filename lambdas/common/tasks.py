@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
 
+from common.batches import Batch, BatchItem, ExecutionRef, ItemOutcome
 from common.errors import InvalidInput
 from common.generators import GeneratorConfig
 from common.request import MAX_ATTEMPTS, MAX_CANDIDATES, MAX_REVISIONS, explain
@@ -118,7 +119,8 @@ class RewriteTask(Payload):
 class ExecutionStart(Payload):
     id: str
     name: str
-    started_at: str
+    # None for a batch's item: its start time is not one the local interpreter can hand over.
+    started_at: str | None = None
 
 
 class OpenRun(Payload):
@@ -161,10 +163,31 @@ class CloseFailed(Payload):
     cause: str | None = None
 
 
-class SaveTask(RootModel[OpenRun | RecordTask | CloseSucceeded | CloseNotMet | CloseFailed]):
-    """Save's actions, told apart by `action`."""
+class OpenBatch(Payload):
+    action: Literal["open_batch"]
+    request: Any
+    execution: ExecutionRef
 
-    root: OpenRun | RecordTask | CloseSucceeded | CloseNotMet | CloseFailed = Field(discriminator="action")
+
+class RecordItem(Payload):
+    action: Literal["record_item"]
+    batch: Batch
+    item: BatchItem
+    outcome: ItemOutcome
+
+
+class CloseBatch(Payload):
+    action: Literal["close_batch"]
+    batch: Batch
+
+
+SaveAction = OpenRun | RecordTask | CloseSucceeded | CloseNotMet | CloseFailed | OpenBatch | RecordItem | CloseBatch
+
+
+class SaveTask(RootModel[SaveAction]):
+    """Save's actions, told apart by `action`: a run's, and a batch's."""
+
+    root: SaveAction = Field(discriminator="action")
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -182,6 +205,9 @@ def parse_payload(model: type[T], event: Any, settings: Settings) -> T:
     run = getattr(task, "run", None)
     if isinstance(run, Run) and run.bucket not in allowed:
         raise InvalidInput(f"run.bucket: must be one of the buckets this stack may write ({', '.join(allowed)})")
+    batch = getattr(task, "batch", None)
+    if isinstance(batch, Batch) and batch.bucket != settings.output_bucket:
+        raise InvalidInput(f"batch.bucket: must be this stack's bucket ({settings.output_bucket})")
     if isinstance(task, EditSlice):
         for field in ("source_image", "mask_image"):
             image = getattr(task, field)

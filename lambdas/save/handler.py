@@ -1,4 +1,5 @@
-"""Save: the run's record keeper. Opens the run (checking the request), files images, closes the run."""
+"""Save: the record keeper. Opens a run (checking the request), files images, closes the run; and
+for a batch, reads its items, files each item's outcome and writes the batch manifest."""
 
 from typing import Any
 
@@ -9,7 +10,20 @@ from common import clients
 from common.observability import logger, tracer
 from common.settings import current
 from common.storage import storage_calls
-from common.tasks import CloseFailed, CloseNotMet, CloseSucceeded, OpenRun, RecordTask, SaveTask, parse_payload
+from common.tasks import (
+    CloseBatch,
+    CloseFailed,
+    CloseNotMet,
+    CloseSucceeded,
+    OpenBatch,
+    OpenRun,
+    RecordItem,
+    RecordTask,
+    SaveAction,
+    SaveTask,
+    parse_payload,
+)
+from save.batch import close_batch, open_batch, record_item
 from save.closing import close_failed, close_not_met, close_succeeded
 from save.logic import open_run, record_generation
 
@@ -20,7 +34,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = current()
     task = parse_payload(SaveTask, event, settings).root
     s3 = clients.s3()
-    logger.set_correlation_id(task.execution.id if isinstance(task, OpenRun) else task.run.execution_id)
+    logger.set_correlation_id(_execution_id(task))
     result: BaseModel
     with storage_calls():
         match task:
@@ -34,5 +48,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 result = close_not_met(task.run, s3)
             case CloseFailed():
                 result = close_failed(task.run, task.error, task.cause, s3)
+            case OpenBatch():
+                result = open_batch(task.request, task.execution, settings, s3)
+            case RecordItem():
+                result = record_item(task, s3)
+            case CloseBatch():
+                result = close_batch(task.batch, s3)
     logger.info(f"{task.action} done", extra={"result": result.model_dump(mode="json", exclude={"request"})})
     return result.model_dump(mode="json")
+
+
+def _execution_id(task: SaveAction) -> str:
+    match task:
+        case OpenRun() | OpenBatch():
+            return task.execution.id
+        case RecordItem() | CloseBatch():
+            return task.batch.execution.id
+        case _:
+            return task.run.execution_id

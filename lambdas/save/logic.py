@@ -4,7 +4,7 @@ from typing import Any
 
 from common.images import file_image
 from common.lifecycle import check_request
-from common.manifest import Entry, Manifest, ManifestStore
+from common.manifest import Entry, Manifest, ManifestStore, now
 from common.results import Opened, Recorded, Run
 from common.settings import Settings
 from common.tasks import ExecutionStart, RecordTask
@@ -18,7 +18,7 @@ def open_run(raw_request: Any, execution: ExecutionStart, settings: Settings, s3
     manifest = Manifest(
         execution_id=execution.id,
         execution_name=execution.name,
-        started_at=execution.started_at,
+        started_at=execution.started_at or now(),
         request=request.model_dump(mode="json"),
         substitutions=substitutions,
     )

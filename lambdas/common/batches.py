@@ -1,0 +1,219 @@
+"""A batch: many run requests, each an item of a Distributed Map that runs the image loop on it.
+
+Where a batch keeps its files (all in the stack's bucket, under batches/<batch name>/):
+  input.<jsonl|csv|txt|json>          the items as the user wrote them (the CLI uploads them here)
+  runs/<execution>/items.json         the items as that execution's Distributed Map reads them
+  items/<item id>.json                each item's latest outcome, written when its run ends
+  manifest.jsonl                      one line per item, written when the batch ends
+  batch.json                          the batch's counts and where everything is
+
+Each item runs as its own image-loop run, in a folder of its own named <batch>-<item id>
+(a re-run of an item that did not succeed adds -2, -3, ...), with its manifest as usual.
+"""
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from common.keys import EXECUTION_NAME_PATTERN
+from common.sections import ImageRef, Strict
+
+BATCHES_PREFIX = "batches"
+# A batch name and an item id together name the item's run: "<batch>-<id>-<n>" stays within the
+# 80 characters of an execution name.
+BATCH_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
+BATCH_NAME_RULE = "1-40 letters, digits, '-' or '_', starting with a letter or digit"
+ITEM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+ITEM_ID_RULE = "1-32 letters, digits, '-' or '_', starting with a letter or digit"
+MAX_ITEMS = 10_000
+# Items sent in the start request itself (the API's POST /batches); more go in a file in S3.
+MAX_INLINE_ITEMS = 100
+MAX_CONCURRENCY = 100
+MAX_INPUT_BYTES = 20 * 1024 * 1024
+Format = Literal["jsonl", "csv", "text", "json"]
+# The file name each form is stored under, and the forms a file's extension names.
+STORED_NAMES: dict[Format, str] = {
+    "jsonl": "input.jsonl",
+    "csv": "input.csv",
+    "text": "input.txt",
+    "json": "input.json",
+}
+EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "text", ".json": "json"}
+
+_BATCH_NAME = re.compile(BATCH_NAME_PATTERN)
+_ITEM_ID = re.compile(ITEM_ID_PATTERN)
+
+
+def valid_item_id(value: str) -> bool:
+    return _ITEM_ID.match(value) is not None
+
+
+def format_of(key: str) -> Format | None:
+    suffix = "." + key.rsplit(".", 1)[-1].lower() if "." in key else ""
+    return EXTENSIONS.get(suffix)
+
+
+class BatchKeys:
+    """S3 keys of a batch, built from a checked name only."""
+
+    def __init__(self, name: str) -> None:
+        if not _BATCH_NAME.match(name):
+            raise ValueError(f"batch: must be {BATCH_NAME_RULE}")
+        self.name = name
+        self.folder = f"{BATCHES_PREFIX}/{name}"
+
+    def input(self, form: Format) -> str:
+        return f"{self.folder}/{STORED_NAMES[form]}"
+
+    def items(self, execution_name: str) -> str:
+        return f"{self.folder}/runs/{execution_name}/items.json"
+
+    def record(self, item_id: str) -> str:
+        return f"{self.folder}/items/{item_id}.json"
+
+    @property
+    def records_prefix(self) -> str:
+        return f"{self.folder}/items/"
+
+    @property
+    def manifest(self) -> str:
+        return f"{self.folder}/manifest.jsonl"
+
+    @property
+    def summary(self) -> str:
+        return f"{self.folder}/batch.json"
+
+    def run_name(self, item_id: str, tries: int) -> str:
+        """The item's run (and run folder) name; a re-run after a failure gets a new one."""
+        return f"{self.name}-{item_id}" + (f"-{tries + 1}" if tries else "")
+
+
+class BatchRequest(Strict):
+    """What the batch state machine is started with."""
+
+    # The batch's name (defaults to the execution's): a re-run under the same name skips the items
+    # that already succeeded.
+    batch: str | None = Field(default=None, pattern=BATCH_NAME_PATTERN)
+    # The items: a file in the stack's bucket (its form from `format` or its extension) ...
+    input: ImageRef | None = None
+    format: Format | None = None
+    # ... or the items themselves: request objects, or prompts as plain strings.
+    items: list[dict[str, Any] | str] | None = Field(default=None, min_length=1, max_length=MAX_INLINE_ITEMS)
+    # Request fields every item starts from; an item's own fields win (sections merge field by field).
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    # How many items run at once (default: the stack's imgloop:batch_concurrency).
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "BatchRequest":
+        if (self.input is None) == (self.items is None):
+            raise ValueError("input or items: give exactly one (a file in S3, or the items themselves)")
+        if self.items is not None and self.format is not None:
+            raise ValueError("format: only with input (items given inline are already read)")
+        return self
+
+
+class ExecutionRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str = Field(pattern=EXECUTION_NAME_PATTERN)
+
+
+class BatchItem(BaseModel):
+    """One element of items.json: what one iteration of the Distributed Map gets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(ge=0)
+    line: int = Field(ge=1)  # where the item is in the input (1 = the first line; inline: its position)
+    id: str = Field(pattern=ITEM_ID_PATTERN)
+    name: str = Field(pattern=EXECUTION_NAME_PATTERN)  # its run's name
+    request: dict[str, Any] | None = None
+    error: str | None = None  # why the line could not be read as a request (it then ends as InvalidInput)
+    skip: bool = False  # it succeeded in an earlier execution of this batch
+
+
+class Batch(BaseModel):
+    """Where the batch's files are and how it runs: `$.batch` in the batch state machine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=BATCH_NAME_PATTERN)
+    bucket: str
+    folder: str
+    items_key: str
+    items: int = Field(ge=1, le=MAX_ITEMS)
+    concurrency: int = Field(ge=1, le=MAX_CONCURRENCY)
+    execution: ExecutionRef
+
+    @model_validator(mode="after")
+    def _own_places(self) -> "Batch":
+        keys = BatchKeys(self.name)
+        if (self.folder, self.items_key) != (keys.folder, keys.items(self.execution.name)):
+            raise ValueError("folder and items_key must be the batch's own: batches/<batch>/...")
+        return self
+
+    @property
+    def keys(self) -> BatchKeys:
+        return BatchKeys(self.name)
+
+
+ItemStatus = Literal["SUCCEEDED", "FAILED"]
+
+
+class ItemOutcome(BaseModel):
+    """How an item's run ended, as the loop's last state tells it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: ItemStatus
+    error: str | None = None
+    cause: str | None = None
+    # The run's manifest, when the run got as far as opening one.
+    bucket: str | None = None
+    manifest_key: str | None = None
+
+
+class ItemRecord(BaseModel):
+    """An item's latest outcome (items/<id>.json), and its line in the batch manifest."""
+
+    index: int
+    line: int
+    id: str
+    status: ItemStatus
+    skipped: bool = False  # succeeded in an earlier execution; this one left it alone
+    error: str | None = None
+    cause: str | None = None
+    run: str  # the run's name, which is its folder's name
+    runs: list[str] = Field(default_factory=list)  # every run this item had, oldest first
+    execution: str  # the batch execution that ran it last
+    images: int = 0
+    winner: str | None = None  # s3:// URI of the accepted image
+    best: str | None = None  # s3:// URI of the best-scored image, when none was accepted
+    score: int | None = None  # the winner's (or best image's) score out of 10
+    prompt: str | None = None
+    manifest: str | None = None  # s3:// URI of the run's manifest
+    finished_at: str | None = None
+
+
+class BatchCounts(BaseModel):
+    items: int
+    succeeded: int  # in this execution
+    failed: int
+    skipped: int  # succeeded in an earlier execution
+    images: int  # made in this execution
+
+
+class BatchSummary(BatchCounts):
+    """The batch execution's output, and batch.json."""
+
+    status: Literal["SUCCEEDED"] = "SUCCEEDED"
+    batch: str
+    execution: str
+    bucket: str
+    manifest_key: str
+    summary_key: str
+    errors: dict[str, int]  # failed items by error name
+    message: str

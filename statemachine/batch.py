@@ -1,0 +1,162 @@
+"""The batch as Amazon States Language (JSONPath): read the items, run the image loop on each in a
+Distributed Map (one child execution per item, its own history in the console), write the manifest.
+
+The loop is the one `ImageLoopDefinition` builds, entered with the item's request and run name and
+ending in the outcome the item records, so an item never fails its child execution: the local
+interpreter turns a failed child into `null`, and the batch manifest needs every item's outcome.
+"""
+
+from functools import partial
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from common.batches import BATCHES_PREFIX, BatchSummary
+from common.results import ItemRecorded, OpenedBatch
+from statemachine.definition import BATCH_ITEM, ImageLoopDefinition, LoopFunctions
+from statemachine.tasks import RetryPolicy, lambda_task
+
+
+class _ItemsReader(sfn.S3JsonItemReader):
+    """Reads a batch's item list; the state machine may read only the batches' folder, not every
+    image in the bucket as CDK's reader would grant."""
+
+    def __init__(self, bucket: s3.IBucket) -> None:
+        super().__init__(bucket=bucket, key=sfn.JsonPath.string_at("$.batch.items_key"))
+        self._readable = bucket.arn_for_objects(f"{BATCHES_PREFIX}/*")
+
+    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
+        return [iam.PolicyStatement(actions=["s3:GetObject"], resources=[self._readable])]
+
+
+# What one iteration keeps of its result: nothing (the item's record is in S3), so the Map's
+# result stays a few bytes per item whatever the batch's size.
+_NOTHING = sfn.Result.from_object({})
+
+
+class BatchDefinition(Construct):
+    def __init__(
+        self, scope: Construct, id: str, functions: LoopFunctions, retry: RetryPolicy, bucket: s3.IBucket
+    ) -> None:
+        super().__init__(scope, id)
+        task = partial(lambda_task, self, retry)
+
+        read = task(
+            "Read the batch",
+            functions.save,
+            sfn.TaskInput.from_object(
+                {
+                    "action": "open_batch",
+                    "request": sfn.JsonPath.entire_payload,
+                    "execution": {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name},
+                }
+            ),
+            "$",
+            OpenedBatch,
+        )
+        explain = sfn.Pass(
+            self,
+            "Explain the rejected batch",
+            parameters={"detail": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Cause"))},
+        )
+        read.add_catch(
+            explain.next(sfn.Fail(self, "Batch rejected", error="InvalidInput", cause_path="$.detail.errorMessage")),
+            errors=["InvalidInput"],
+        )
+        failed = sfn.Fail(self, "Batch failed", error_path="$.Error", cause_path="$.Cause")
+        read.add_catch(failed, errors=["States.ALL"])
+
+        run_items = sfn.DistributedMap(
+            self,
+            "Run the items",
+            item_reader=_ItemsReader(bucket),
+            item_selector={
+                "item": sfn.JsonPath.object_at("$$.Map.Item.Value"),
+                "batch": sfn.JsonPath.object_at("$.batch"),
+            },
+            max_concurrency_path=sfn.JsonPath.string_at("$.batch.concurrency"),
+            # Items end with their outcome and do not fail; should a child fail anyway (on AWS), the
+            # Map Run goes on, and "Write the batch manifest" counts the item as not recorded.
+            tolerated_failure_count_path=sfn.JsonPath.string_at("$.batch.items"),
+            label="items",
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        run_items.item_processor(self._item(functions, retry, task))
+        run_items.add_catch(failed, errors=["States.ALL"])
+
+        close = task(
+            "Write the batch manifest",
+            functions.save,
+            sfn.TaskInput.from_object({"action": "close_batch", "batch": sfn.JsonPath.object_at("$.batch")}),
+            "$",
+            BatchSummary,
+        )
+        close.add_catch(failed, errors=["States.ALL"])
+        self.start = read.next(run_items).next(close)
+
+    def _item(self, functions: LoopFunctions, retry: RetryPolicy, task: partial[tasks.LambdaInvoke]) -> sfn.Chain:
+        """One item: the image loop on its request (unless it succeeded before or its line could not be
+        read), then its outcome filed in S3."""
+        loop = ImageLoopDefinition(self, "Loop", functions, retry, BATCH_ITEM)
+        run_loop = sfn.Parallel(
+            self,
+            "Run the image loop",
+            result_selector={"outcome": sfn.JsonPath.object_at("$[0]")},
+            result_path="$.ran",
+        )
+        run_loop.branch(loop.start)
+        broke = sfn.Pass(
+            self,
+            "Item broke",
+            parameters={
+                "outcome": {
+                    "status": "FAILED",
+                    "error": sfn.JsonPath.string_at("$.failure.Error"),
+                    "cause": sfn.JsonPath.string_at("$.failure.Cause"),
+                }
+            },
+            result_path="$.ran",
+        )
+        run_loop.add_catch(broke, errors=["States.ALL"], result_path="$.failure")
+        unreadable = sfn.Pass(
+            self,
+            "Line not readable",
+            parameters={
+                "outcome": {
+                    "status": "FAILED",
+                    "error": "InvalidInput",
+                    "cause": sfn.JsonPath.string_at("$.item.error"),
+                }
+            },
+            result_path="$.ran",
+        )
+        record = task(
+            "Record the item",
+            functions.save,
+            sfn.TaskInput.from_object(
+                {
+                    "action": "record_item",
+                    "batch": sfn.JsonPath.object_at("$.batch"),
+                    "item": sfn.JsonPath.object_at("$.item"),
+                    "outcome": sfn.JsonPath.object_at("$.ran.outcome"),
+                }
+            ),
+            "$.recorded",
+            ItemRecorded,
+        )
+        # Not recorded after its retries: the batch manifest says so (ItemNotRecorded), from the list.
+        record.add_catch(sfn.Pass(self, "Item not recorded", result=_NOTHING), errors=["States.ALL"])
+        for step in (run_loop, broke, unreadable):
+            step.next(record)
+        record.next(sfn.Pass(self, "Item done", result=_NOTHING))
+        return sfn.Chain.start(
+            sfn.Choice(self, "Run this item?")
+            .when(
+                sfn.Condition.boolean_equals("$.item.skip", True), sfn.Pass(self, "Succeeded before", result=_NOTHING)
+            )
+            .when(sfn.Condition.is_string("$.item.error"), unreadable)
+            .otherwise(run_loop)
+        )
