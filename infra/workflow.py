@@ -65,7 +65,11 @@ class ImageLoopWorkflow(Construct):
         loop_functions = LoopFunctions(**functions)
         definition = ImageLoopDefinition(self, "Definition", loop_functions, RetryPolicy())
         self.state_machine = self._machine("StateMachine", definition.start, Duration.hours(3), functions)
-        batch = BatchDefinition(self, "BatchDefinition", loop_functions, RetryPolicy(), bucket)
+        # A batch's items share the image model's quota: throttling storms last longer than a single
+        # run sees, so its tasks wait out throttling for up to about 40 minutes (12 tries, backoff capped at
+        # 5 minutes, full jitter) before an item fails.
+        batch_retry = RetryPolicy(throttled_max_attempts=12, throttled_max_delay_seconds=300)
+        batch = BatchDefinition(self, "BatchDefinition", loop_functions, batch_retry, bucket)
         # Up to 10,000 items at the batch's concurrency: a week is room for the slowest quota.
         self.batch_machine = self._machine("BatchStateMachine", batch.start, Duration.days(7), functions)
         acknowledge(
