@@ -41,6 +41,11 @@ class LocalLambdas:
         self.overrides: dict[str, str] = {}
 
     def register(self, events: Any) -> None:
+        # Imported here, one after another: Map iterations invoke in parallel threads, and a first
+        # import racing another can see a half-initialized module.
+        for spec in self._functions.values():
+            with _environment({**spec.environment, **self.overrides}):
+                self._handler(spec)
         events.register("before-call.lambda.Invoke", self._on_invoke)
 
     def _handler(self, spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
