@@ -34,6 +34,7 @@ class ImageLoopStack(Stack):
             self,
             "Api",
             state_machine=self.workflow.state_machine,
+            batch_machine=self.workflow.batch_machine,
             bucket=storage.bucket,
             factory=self.workflow.factory,
             auth=node.try_get_context(c.CTX_API_AUTH) or "iam",

@@ -1,11 +1,12 @@
-"""The request's JSON schema (draft 4, the dialect API Gateway validates with), derived from the
-request model so that the HTTP API and the workflow apply one set of rules.
+"""The requests' JSON schemas (draft 4, the dialect API Gateway validates with), derived from the
+request models so that the HTTP API and the workflows apply one set of rules.
 
 The schema holds what JSON Schema can say (types, ranges, enums, unknown fields); rules across
 fields (the image budget, a template's slot, a family's sizes) are the workflow's input check."""
 
 from typing import Any
 
+from common.batches import BatchRequest
 from common.generators import FAMILIES, SERVICE_MODELS, family_of
 from common.json_schema import plain_schema
 from common.request import RunRequest
@@ -46,4 +47,24 @@ def request_schema(default_model_id: str = "stability.sd3-5-large-v1:0") -> dict
             properties[key] = properties[keys.section]["properties"][name]
         else:
             properties[key] = properties[name]
-    return {"$schema": "http://json-schema.org/draft-04/schema#", "title": "ImageLoopRequest", **schema}
+    return _draft4("ImageLoopRequest", schema)
+
+
+def _given(field: str) -> dict[str, Any]:
+    """The field is there and not null (the model takes a null as left out)."""
+    return {"required": [field], "properties": {field: {"not": {"type": "null"}}}}
+
+
+def batch_schema() -> dict[str, Any]:
+    """POST /batches: the batch state machine's input. Its one rule across fields is said too, so a
+    body that can never run is refused before it starts an execution (and uses up its name): exactly
+    one of `input` and `items`, and `format` only with `input`. Each item is checked by the workflow,
+    as a line of a file is: one broken item fails alone, not the batch."""
+    schema = plain_schema(BatchRequest)
+    schema["oneOf"] = [_given("input"), _given("items")]
+    schema["not"] = {"allOf": [_given("items"), _given("format")]}
+    return _draft4("ImageLoopBatchRequest", schema)
+
+
+def _draft4(title: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"$schema": "http://json-schema.org/draft-04/schema#", "title": title, **schema}

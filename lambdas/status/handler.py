@@ -1,5 +1,6 @@
 """Status: answers `GET /generations/{id}` with the run's status, result and a short-lived image URL,
-and `POST /uploads` with a short-lived URL to send an image to edit to."""
+`GET /batches/{id}` with a batch's progress or summary, and `POST /uploads` with a short-lived URL to
+send an image to edit (or a batch's items) to."""
 
 import os
 from functools import cache
@@ -13,6 +14,7 @@ from botocore.config import Config
 from common import clients
 from common.errors import InvalidInput
 from common.observability import logger, tracer
+from status.batches import describe_batch, read_query
 from status.logic import describe
 from status.uploads import new_upload
 
@@ -44,6 +46,18 @@ def get_generation(name: str) -> dict[str, Any] | Response[dict[str, str]]:
     if generation is None:
         return _message(404, f"no generation with id {name}")
     return generation.model_dump(exclude_none=True)
+
+
+@app.get("/batches/<name>")
+def get_batch(name: str) -> dict[str, Any] | Response[dict[str, str]]:
+    try:
+        query = read_query(app.current_event.query_string_parameters)
+        batch = describe_batch(name, os.environ["BATCH_STATE_MACHINE_ARN"], query, clients.stepfunctions(), presigner())
+    except InvalidInput as error:
+        return _message(400, str(error))
+    if batch is None:
+        return _message(404, f"no batch with id {name}")
+    return batch.model_dump(exclude_none=True)
 
 
 @app.post("/uploads")

@@ -14,16 +14,21 @@ _NAME = re.compile(EXECUTION_NAME_PATTERN)
 URL_SECONDS = 900
 
 
-class Generation(BaseModel):
+class ExecutionStatus(BaseModel):
+    """What every GET of an execution answers, a generation's or a batch's."""
+
     id: str
     execution_arn: str
     status: str
     started_at: str
     stopped_at: str | None = None
-    output: dict[str, Any] | None = None
-    image_url: str | None = None
     error: str | None = None
     cause: str | None = None
+
+
+class Generation(ExecutionStatus):
+    output: dict[str, Any] | None = None
+    image_url: str | None = None
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -32,16 +37,16 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
 
 
-def describe(name: str, state_machine_arn: str, sfn: Any, s3: Any) -> Generation | None:
-    """None when there is no such execution."""
+def find_execution(name: str, state_machine_arn: str, sfn: Any) -> tuple[ExecutionStatus, dict[str, Any]] | None:
+    """The execution's status and Step Functions' whole description of it; None when there is none."""
     arn = execution_arn(state_machine_arn, name)
     try:
-        found = sfn.describe_execution(executionArn=arn)
+        found: dict[str, Any] = sfn.describe_execution(executionArn=arn)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
             return None
         raise
-    generation = Generation(
+    status = ExecutionStatus(
         id=name,
         execution_arn=arn,
         status=found["status"],
@@ -50,6 +55,16 @@ def describe(name: str, state_machine_arn: str, sfn: Any, s3: Any) -> Generation
         error=found.get("error"),
         cause=found.get("cause"),
     )
+    return status, found
+
+
+def describe(name: str, state_machine_arn: str, sfn: Any, s3: Any) -> Generation | None:
+    """None when there is no such execution."""
+    execution = find_execution(name, state_machine_arn, sfn)
+    if execution is None:
+        return None
+    status, found = execution
+    generation = Generation(**status.model_dump())
     if found["status"] == "SUCCEEDED" and found.get("output"):
         output = json.loads(found["output"])
         generation.output = output

@@ -1,5 +1,6 @@
 """What `POST /uploads` answers: a new key under the bucket's uploads prefix and a presigned PUT URL for
-it, so a client can send the image to edit before it starts the run that names it."""
+it, so a client can send the image to edit (or a batch's items file) before it starts the run that
+names it."""
 
 import json
 import uuid
@@ -7,17 +8,33 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from common.batches import STORED_NAMES, Format
 from common.errors import InvalidInput
 from common.request import explain
 from status.logic import URL_SECONDS
 
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+ContentType = Literal[
+    "image/png", "image/jpeg", "image/webp", "application/x-ndjson", "text/csv", "text/plain", "application/json"
+]
+# A batch's items file gets the extension its form is read by, so the batch needs no `format`.
+_BATCH_INPUTS: dict[str, Format] = {
+    "application/x-ndjson": "jsonl",
+    "text/csv": "csv",
+    "text/plain": "text",
+    "application/json": "json",
+}
+_EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    **{kind: STORED_NAMES[form].rsplit(".", 1)[1] for kind, form in _BATCH_INPUTS.items()},
+}
 
 
 class UploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    content_type: Literal["image/png", "image/jpeg", "image/webp"] = "image/png"
+    content_type: ContentType = "image/png"
 
 
 class S3Object(BaseModel):
@@ -26,7 +43,7 @@ class S3Object(BaseModel):
 
 
 class Upload(BaseModel):
-    # The request's own form, to paste as source_image or mask_image.
+    # The request's own form, to paste as source_image or mask_image (or as a batch's input).
     source_image: S3Object
     s3_uri: str
     upload_url: str

@@ -1,9 +1,11 @@
-"""Independent checkers: cfn-lint on the synthesized template, asl-validator on the definition."""
+"""Independent checkers: cfn-lint on the synthesized template, asl-validator on both definitions."""
 
 import json
 import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from imgloop.assembly import LocalNames, load_workflow
 from infra.constants import STACK_NAME
@@ -25,10 +27,11 @@ def test_cfn_lint_finds_no_errors(assembly: Path) -> None:
     assert run.returncode in (0, 4, 8, 12)  # warnings or informational findings only
 
 
-def test_asl_validator_accepts_the_definition(assembly: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("machine", ["definition", "batch_definition"], ids=["the loop", "the batch"])
+def test_asl_validator_accepts_the_definition(machine: str, assembly: Path, tmp_path: Path) -> None:
     assert ASL_VALIDATOR.exists(), "asl-validator is missing: `make test` installs it into .tools/"
     definition = tmp_path / "definition.json"
-    definition.write_text(json.dumps(load_workflow(assembly, LocalNames()).definition))
+    definition.write_text(json.dumps(getattr(load_workflow(assembly, LocalNames()), machine)))
     run = subprocess.run(
         [str(ASL_VALIDATOR), "--json-path", str(definition)], capture_output=True, text=True, check=False
     )

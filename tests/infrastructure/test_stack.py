@@ -17,29 +17,18 @@ from common.tasks import (
     RewriteTask,
     ValidateTask,
 )
-from imgloop.assembly import LocalNames, load_workflow
-
-
-def _resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+from imgloop.assembly import LOOP_MACHINE, LocalNames, load_workflow
+from tests.infrastructure.helpers import all_states, resources, role_statements, state_machine
 
 
 def _definition(assembly: Any) -> dict[str, Any]:
     return load_workflow(assembly, LocalNames()).definition
 
 
-def _all_states(states: dict[str, Any]) -> dict[str, Any]:
-    """Top-level states and those inside Map states."""
-    found = dict(states)
-    for state in states.values():
-        if state["Type"] == "Map":
-            found.update(_all_states(state["ItemProcessor"]["States"]))
-    return found
-
-
-def test_one_standard_state_machine_with_logging_tracing_and_a_timeout(template: dict[str, Any], assembly: Any) -> None:
-    [machine] = _resources(template, "AWS::StepFunctions::StateMachine").values()
-    props = machine["Properties"]
+def test_the_loop_is_a_standard_state_machine_with_logging_tracing_and_a_timeout(
+    template: dict[str, Any], assembly: Any
+) -> None:
+    _, props = state_machine(template, LOOP_MACHINE)
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
@@ -47,7 +36,7 @@ def test_one_standard_state_machine_with_logging_tracing_and_a_timeout(template:
 
 
 def test_python_313_functions_with_the_powertools_layer_and_active_tracing(template: dict[str, Any]) -> None:
-    functions = _resources(template, "AWS::Lambda::Function")
+    functions = resources(template, "AWS::Lambda::Function")
     assert sorted(f["Properties"]["Handler"] for f in functions.values()) == [
         "generate.handler.handler",
         "revise.handler.handler",
@@ -69,7 +58,7 @@ def test_python_313_functions_with_the_powertools_layer_and_active_tracing(templ
 
 
 def test_every_task_retries_transient_faults_with_full_jitter_including_lambda_throttling(assembly: Any) -> None:
-    states = _all_states(_definition(assembly)["States"])
+    states = all_states(_definition(assembly)["States"])
     tasks = {name: s for name, s in states.items() if s["Type"] == "Task"}
     assert set(tasks) == {
         "Check input",
@@ -140,7 +129,7 @@ CONTRACT: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
 def test_each_task_is_handed_what_its_payload_model_takes_and_selects_what_its_result_model_has(
     assembly: Any,
 ) -> None:
-    states = _all_states(_definition(assembly)["States"])
+    states = all_states(_definition(assembly)["States"])
     tasks = {name for name, state in states.items() if state["Type"] == "Task"}
     assert tasks == set(CONTRACT)
     for name, (payload, result) in CONTRACT.items():
@@ -159,20 +148,12 @@ def test_every_candidate_ends_at_validate_which_answers_a_refusal_too(assembly: 
     assert (payload["key.$"], payload["refusal.$"]) == ("$.record.key", "$.generation.refusal")
 
 
-def test_the_state_machine_may_invoke_only_its_four_functions(template: dict[str, Any]) -> None:
-    functions = {name for name in _resources(template, "AWS::Lambda::Function") if name.startswith("Workflow")}
+def test_the_loop_state_machine_may_invoke_only_its_four_functions(template: dict[str, Any]) -> None:
+    functions = {name for name in resources(template, "AWS::Lambda::Function") if name.startswith("Workflow")}
     assert len(functions) == 4
-    policies = _resources(template, "AWS::IAM::Policy")
-    machine_role = next(
-        m["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-        for m in _resources(template, "AWS::StepFunctions::StateMachine").values()
-    )
+    machine_role = state_machine(template, LOOP_MACHINE)[1]["RoleArn"]["Fn::GetAtt"][0]
     statements = [
-        s
-        for p in policies.values()
-        if {"Ref": machine_role} in p["Properties"]["Roles"]
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-        if "lambda:InvokeFunction" in json.dumps(s["Action"])
+        s for s in role_statements(template, machine_role) if "lambda:InvokeFunction" in json.dumps(s["Action"])
     ]
     invoked = {
         part["Fn::GetAtt"][0]
@@ -185,7 +166,7 @@ def test_the_state_machine_may_invoke_only_its_four_functions(template: dict[str
 
 
 def test_the_bucket_blocks_public_access_enforces_tls_and_expires_staging(template: dict[str, Any]) -> None:
-    buckets = _resources(template, "AWS::S3::Bucket")
+    buckets = resources(template, "AWS::S3::Bucket")
     [images] = [name for name in buckets if "Images" in name]
     [access_logs] = [name for name in buckets if "AccessLogs" in name]
     props = buckets[images]["Properties"]
@@ -203,13 +184,13 @@ def test_the_bucket_blocks_public_access_enforces_tls_and_expires_staging(templa
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireStaging"]["Prefix"] == "_staging/"
-    for policy in _resources(template, "AWS::S3::BucketPolicy").values():
+    for policy in resources(template, "AWS::S3::BucketPolicy").values():
         deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_outputs_name_the_api_the_bucket_and_the_state_machine(template: dict[str, Any]) -> None:
-    assert {"ApiUrl", "BucketName", "StateMachineArn"} <= set(template["Outputs"])
+def test_outputs_name_the_api_the_bucket_and_the_state_machines(template: dict[str, Any]) -> None:
+    assert {"ApiUrl", "BucketName", "StateMachineArn", "BatchStateMachineArn"} <= set(template["Outputs"])
 
 
 def test_cdk_nag_aws_solutions_finds_nothing_unacknowledged(assembly: Any) -> None:
@@ -226,7 +207,7 @@ def test_bedrock_is_allowed_only_on_the_allow_lists_models(template: dict[str, A
     allowed = json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"]["imgloop:allowed_models"]
     invoke = [
         statement
-        for policy in _resources(template, "AWS::IAM::Policy").values()
+        for policy in resources(template, "AWS::IAM::Policy").values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if statement["Action"] == "bedrock:InvokeModel"
     ]
@@ -240,12 +221,12 @@ def test_bedrock_is_allowed_only_on_the_allow_lists_models(template: dict[str, A
 
 def test_each_function_may_touch_only_what_it_needs_in_the_bucket(template: dict[str, Any]) -> None:
     actions: dict[str, set[str]] = {}
-    for name, policy in _resources(template, "AWS::IAM::Policy").items():
+    for name, policy in resources(template, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             for action in [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]:
                 if action.startswith("s3:"):
                     actions.setdefault(name, set()).add(action)
-    names = ("Generate", "Save", "Validate", "Revise", "Status")
+    names = ("Generate", "Save", "Validate", "Revise", "Status", "BatchStateMachine")
     by_function: dict[str, set[str]] = {}
     for policy_name, granted in actions.items():  # a function's grants may span policies
         by_function.setdefault(next(f for f in names if f in policy_name), set()).update(granted)
@@ -255,11 +236,12 @@ def test_each_function_may_touch_only_what_it_needs_in_the_bucket(template: dict
         "Validate": {"s3:GetObject", "s3:PutObject"},
         "Revise": {"s3:GetObject"},
         "Status": {"s3:GetObject", "s3:PutObject"},  # presigns the image's URL, and uploads' PUT URLs
+        "BatchStateMachine": {"s3:GetObject"},  # the Distributed Map reads the item list
     }
 
 
 def test_generate_writes_only_to_staging(template: dict[str, Any]) -> None:
-    [policy] = [p for name, p in _resources(template, "AWS::IAM::Policy").items() if "GenerateFunctionObjects" in name]
+    [policy] = [p for name, p in resources(template, "AWS::IAM::Policy").items() if "GenerateFunctionObjects" in name]
     writes = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "s3:PutObject" in s["Action"]]
     assert [s["Resource"]["Fn::Join"][1][-1] for s in writes] == ["/_staging/*"]
 
@@ -275,8 +257,8 @@ def test_the_pillow_layer_bundles_linux_wheels_with_pip_and_no_docker(tmp_path: 
 
 
 def test_validate_alone_gets_the_pillow_layer(template: dict[str, Any]) -> None:
-    [pillow] = _resources(template, "AWS::Lambda::LayerVersion")
-    functions = _resources(template, "AWS::Lambda::Function")
+    [pillow] = resources(template, "AWS::Lambda::LayerVersion")
+    functions = resources(template, "AWS::Lambda::Function")
     with_pillow = [
         f["Properties"]["Handler"] for f in functions.values() if {"Ref": pillow} in f["Properties"].get("Layers", [])
     ]

@@ -1,4 +1,5 @@
-"""GET /generations/{id}: status, result and a presigned image URL; 400 and 404 named."""
+"""GET /generations/{id}: status, result and a presigned image URL; POST /uploads: a presigned PUT for an
+image or a batch's items; 400 and 404 named. (GET /batches/{id}: test_status_batches.py.)"""
 
 import json
 from typing import Any
@@ -7,32 +8,19 @@ from urllib.parse import parse_qs, quote, urlparse
 import pytest
 
 from tests.conftest import load_event
+from tests.unit.api_events import proxy_event, status_context
 
 MACHINE = "arn:aws:states:us-west-2:123456789012:stateMachine:ImageLoop"
 
 
 def _get(name: str, method: str = "GET") -> dict[str, Any]:
-    """The event API Gateway's Lambda proxy integration sends for `GET /generations/{id}`."""
-    path = f"/generations/{quote(name, safe='')}"
-    return {
-        "resource": "/generations/{id}",
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Accept": "application/json"},
-        "multiValueHeaders": {"Accept": ["application/json"]},
-        "queryStringParameters": None,
-        "pathParameters": {"id": name},
-        "requestContext": {"requestId": "req-1", "stage": "v1", "path": f"/v1{path}", "httpMethod": method},
-        "body": None,
-        "isBase64Encoded": False,
-    }
+    """`GET /generations/{id}`"""
+    return proxy_event("/generations/{id}", f"/generations/{quote(name, safe='')}", method, {"id": name})
 
 
 @pytest.fixture
 def context() -> Any:
-    from imgloop.local_lambda import LambdaContext
-
-    return LambdaContext("StatusFunction", "arn:aws:lambda:us-west-2:123456789012:function:StatusFunction")
+    return status_context()
 
 
 def test_a_finished_run_answers_with_its_output_and_a_presigned_url(
@@ -80,19 +68,8 @@ def test_unknown_and_malformed_ids(aws: None, context: Any, monkeypatch: pytest.
 
 
 def _post_upload(body: str | None) -> dict[str, Any]:
-    """The event API Gateway's Lambda proxy integration sends for `POST /uploads`."""
-    return {
-        "resource": "/uploads",
-        "path": "/uploads",
-        "httpMethod": "POST",
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
-        "queryStringParameters": None,
-        "pathParameters": None,
-        "requestContext": {"requestId": "req-2", "stage": "v1", "path": "/v1/uploads", "httpMethod": "POST"},
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    """`POST /uploads`"""
+    return proxy_event("/uploads", "/uploads", "POST", body=body)
 
 
 @pytest.fixture
@@ -147,9 +124,34 @@ def test_each_upload_gets_a_key_of_its_own_png_by_default(uploads_bucket: str, c
 
 
 @pytest.mark.parametrize(
+    ("content_type", "form"),
+    [("application/x-ndjson", "jsonl"), ("text/csv", "csv"), ("text/plain", "text"), ("application/json", "json")],
+)
+def test_post_uploads_takes_a_batchs_items_file_with_the_extension_its_form_is_read_by(
+    content_type: str, form: str, uploads_bucket: str, context: Any
+) -> None:
+    from status.handler import handler
+
+    from common.batches import format_of
+
+    answer = handler(_post_upload(json.dumps({"content_type": content_type})), context)
+
+    assert answer["statusCode"] == 201
+    upload = json.loads(answer["body"])
+    key = upload["source_image"]["key"]
+    assert key.startswith("uploads/") and format_of(key) == form
+    assert upload["s3_uri"] == f"s3://{uploads_bucket}/{key}"
+    assert upload["headers"] == {"Content-Type": content_type}
+
+
+@pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('{"content_type": "image/gif"}', "content_type: Input should be 'image/png', 'image/jpeg' or 'image/webp'"),
+        (
+            '{"content_type": "image/gif"}',
+            "content_type: Input should be 'image/png', 'image/jpeg', 'image/webp', 'application/x-ndjson', "
+            "'text/csv', 'text/plain' or 'application/json'",
+        ),
         ('{"content_type": "image/png", "key": "../x"}', "key: unknown field (not part of the request)"),
         ("not json", 'body: must be JSON, e.g. {"content_type": "image/png"}'),
     ],
