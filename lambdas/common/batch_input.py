@@ -57,7 +57,10 @@ def from_list(values: list[Any]) -> list[ReadItem]:
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
-    return [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    # Lines end at "\n" (and "\r\n") only: str.splitlines() also splits at U+2028 and other
+    # separators a JSON string may hold.
+    lines = (line.removesuffix("\r") for line in text.split("\n"))
+    return [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
 
 
 def _json_line(number: int, line: str) -> ReadItem:

@@ -107,6 +107,8 @@ class BatchRequest(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> "BatchRequest":
+        if "id" in self.defaults:
+            raise ValueError("defaults.id: each item has its own id; defaults cannot give one")
         if (self.input is None) == (self.items is None):
             raise ValueError("input or items: give exactly one (a file in S3, or the items themselves)")
         if self.items is not None and self.format is not None:

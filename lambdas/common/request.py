@@ -6,6 +6,7 @@ and judged in parallel per attempt (1..4), so one run makes at most
 max_retry_attempts * (max_prompt_revisions + 1) * candidates images, which may not exceed 120.
 """
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -171,7 +172,9 @@ def explain(error: ValidationError) -> str:
         else:
             message = item["msg"].removeprefix("Value error, ")
             message = message if len(message) <= MAX_MESSAGE_CHARS else message[: MAX_MESSAGE_CHARS - 3] + "..."
-        lines.append(f"{field}: {message}")
+        # A rule across fields names its fields itself ("input or items: ..."): no "request:" before it.
+        named = field == "request" and re.match(r"^[a-z_][\w.]*( or [a-z_][\w.]*)?: ", message)
+        lines.append(message if named else f"{field}: {message}")
     if len(items) > MAX_EXPLAINED:
         lines.append(f"and {len(items) - MAX_EXPLAINED} more")
     return "; ".join(lines)

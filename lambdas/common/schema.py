@@ -58,11 +58,12 @@ def _given(field: str) -> dict[str, Any]:
 def batch_schema() -> dict[str, Any]:
     """POST /batches: the batch state machine's input. Its one rule across fields is said too, so a
     body that can never run is refused before it starts an execution (and uses up its name): exactly
-    one of `input` and `items`, and `format` only with `input`. Each item is checked by the workflow,
-    as a line of a file is: one broken item fails alone, not the batch."""
+    one of `input` and `items`, `format` only with `input`, and no `id` among the defaults. Each item is
+    checked by the workflow, as a line of a file is: one broken item fails alone, not the batch."""
     schema = plain_schema(BatchRequest)
     schema["oneOf"] = [_given("input"), _given("items")]
     schema["not"] = {"allOf": [_given("items"), _given("format")]}
+    schema["properties"]["defaults"]["not"] = _given("id")
     return _draft4("ImageLoopBatchRequest", schema)
 
 

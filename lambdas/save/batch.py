@@ -48,8 +48,6 @@ def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any) -
         keys = BatchKeys(request.batch or execution.name)
     except ValueError as error:
         raise InvalidInput(f"{error} (the execution's name is too long to name it: give `batch`)") from None
-    if "id" in request.defaults:
-        raise InvalidInput("defaults.id: each item has its own id; defaults cannot give one")
     read = _read(request, settings, s3)
     earlier = _records(s3, settings.output_bucket, keys, {item_id(item)[0] for item in read})
     items = _items(read, request.defaults, keys, earlier)

@@ -5,7 +5,8 @@ text and name rules, a field given twice), never for a type, a range or an unkno
 
 from typing import Any
 
-from hypothesis import event, given, settings
+from hypothesis import assume, event, given, settings
+from jsonschema import Draft4Validator
 
 from common.errors import InvalidInput
 from common.schema import request_schema
@@ -32,11 +33,17 @@ def schema_disagreements(message: str, raw: dict[str, Any]) -> list[str]:
     return found
 
 
+# The strategy draws from the schema's properties; its top-level rules across fields (anyOf) it does
+# not know, so what they refuse is left out here: API Gateway never lets it through.
+ADMITS = Draft4Validator(request_schema())
+
+
 @settings(max_examples=200)
 @given(schema_objects(request_schema()))
 def test_what_the_api_schema_admits_is_accepted_or_rejected_for_a_rule_the_schema_cannot_say(
     raw: dict[str, Any],
 ) -> None:
+    assume(ADMITS.is_valid(raw))
     outcome = classify(raw, DEPLOYED)
     if isinstance(outcome, InvalidInput):
         event(f"rejected: {str(outcome).split(':', 1)[0][:30]}")
