@@ -3,6 +3,10 @@
 Exit codes: 0 the run succeeded (or the command did what it was asked), 1 the run failed or a model
 check did not pass, 2 the command could not do its work (a bad option or file, no AWS region or
 credentials, AWS refused the call); then one line on stderr says why and what to do.
+
+`batch` and `batch-status`: 0 when the batch ran and every item it ran succeeded (an item skipped
+because it succeeded before counts as succeeded; a batch still running, as `batch-status` without
+--wait tells it, is 0 too), 1 when any item failed or the batch itself failed (imgloop.batch_outcome).
 """
 
 import argparse
@@ -15,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from imgloop.assembly import synthesize
+from imgloop.batch_cli import add_commands as add_batch_commands
 from imgloop.executions import new_name
+from imgloop.options import SCENARIO_FLAGS, add_scenario_options, scenario
 from imgloop.progress import describe_event
 from imgloop.remote import Command, UsageError, add_image_options, asking_aws, aws_session, fetched, read_event
 from imgloop.remote import add_commands as add_remote_commands
@@ -25,21 +31,10 @@ from infra.constants import STACK_NAME
 _LOCAL_ONLY = (
     ("out", "--out"),
     ("replace", "--replace"),
-    ("reject_first", "--reject-first"),
-    ("fail_generate_first", "--fail-generate-first"),
-    ("throttle_first", "--throttle-first"),
-    ("spill_edits", "--spill-edits"),
-    ("assembly", "--assembly"),
+    *SCENARIO_FLAGS,
     ("json", "--json"),
     ("verbose", "--verbose"),
 )
-
-
-def _count(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return number
 
 
 def _execution_name(value: str) -> str:
@@ -55,23 +50,7 @@ def _add_local_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--replace", action="store_true", help="delete an earlier run's folder of the same --name in --out first"
     )
-    parser.add_argument(
-        "--reject-first", type=_count, default=0, metavar="K", help="the judge says no to the first K images"
-    )
-    parser.add_argument(
-        "--fail-generate-first", type=_count, default=0, metavar="K", help="the image model refuses its first K calls"
-    )
-    parser.add_argument(
-        "--throttle-first", type=_count, default=0, metavar="K", help="the first K Bedrock calls are throttled"
-    )
-    parser.add_argument(
-        "--spill-edits",
-        action="store_true",
-        help="the image model's edits also change the picture outside the mask (Validate's guard catches it)",
-    )
-    parser.add_argument(
-        "--assembly", type=Path, help="use this synthesized cloud assembly instead of synthesizing anew"
-    )
+    add_scenario_options(parser)
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object {status, output, error, cause} at the end"
     )
@@ -111,7 +90,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
             raise UsageError(f"{', '.join(given)}: only with --local (a local run); AWS runs are fetched with `fetch`")
         return asking_aws(remote["start"])(args)
 
+    batches = add_batch_commands(commands, _assembly)
     return parser, {
+        **batches,
         "watch": asking_aws(remote["watch"]),
         "fetch": asking_aws(remote["fetch"]),
         "start": begin,
@@ -200,7 +181,6 @@ def _assembly(args: argparse.Namespace) -> Path:
 
 def _run_local(args: argparse.Namespace) -> int:
     from imgloop.local import LocalRunner
-    from imgloop.standin import Scenario
     from imgloop.uploads import naming, read_uploads
 
     event = read_event(args.input)
@@ -209,19 +189,13 @@ def _run_local(args: argparse.Namespace) -> int:
     uploads = read_uploads(event, name, {"source_image": args.image, "mask_image": args.mask})
     _free_folder(out / name, args.replace)
     assembly = _assembly(args)
-    scenario = Scenario(
-        reject_first=args.reject_first,
-        fail_generate_first=args.fail_generate_first,
-        throttle_first=args.throttle_first,
-        spill_edits=args.spill_edits,
-    )
 
     def show(history_event: dict[str, Any]) -> None:
         line = describe_event(history_event)
         if line and not args.json:
             print(line, flush=True)
 
-    runner = LocalRunner(assembly, scenario)
+    runner = LocalRunner(assembly, scenario(args))
     event = naming(event, runner.names.bucket, uploads)
     # The functions' warnings are notes the manifest keeps (a prompt shortened, a sampling setting not
     # sent); in the progress they would break the lines, so they show with --verbose only.

@@ -105,23 +105,28 @@ def fetch(s3: Any, execution: Execution, out_dir: Path) -> list[Path]:
     if target.resolve().parent != out_dir.resolve():
         raise ValueError(f"execution name {execution.name!r} would leave {out_dir}")
     target.mkdir(parents=True, exist_ok=True)
-    files = []
     opened = run_folder(execution.history)
-    if opened is not None:
-        bucket, folder = opened
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{folder}/"):
-            for item in page.get("Contents", []):
-                name = item["Key"][len(folder) + 1 :]
-                if "/" in name or name.startswith("."):
-                    continue  # only the run's own files, and nothing that could leave the target folder
-                path = target / name
-                path.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
-                files.append(path)
-        files.extend(_edited_images(s3, target))
+    files = copy_run(s3, *opened, target) if opened is not None else []
     summary = target / "execution.json"
     summary.write_text(json.dumps(execution.summary(), indent=2, ensure_ascii=False))
     files.append(summary)
     return files
+
+
+def copy_run(s3: Any, bucket: str, folder: str, target: Path) -> list[Path]:
+    """Copy a run's images and manifest from its S3 folder into target, and for an edit the source and
+    mask it started from (source.<ext>, mask.<ext>)."""
+    target.mkdir(parents=True, exist_ok=True)
+    files = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{folder}/"):
+        for item in page.get("Contents", []):
+            name = item["Key"][len(folder) + 1 :]
+            if "/" in name or name.startswith("."):
+                continue  # only the run's own files, and nothing that could leave the target folder
+            path = target / name
+            path.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+            files.append(path)
+    return files + _edited_images(s3, target)
 
 
 # What the edit started from, as the manifest's request names it, and the name its copy takes.

@@ -122,6 +122,19 @@ def read_event(path: Path) -> Any:
         raise UsageError(f"cannot read {path}: {error}") from None
 
 
+def deployed_outputs(session: Any, stack: str) -> dict[str, str]:
+    """The deployed stack's CloudFormation outputs, or a UsageError saying there is no such stack."""
+    try:
+        return stack_outputs(session.client("cloudformation"), stack)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ValidationError":
+            raise
+        raise UsageError(
+            f"no stack {stack} in {session.region_name}: deploy it first (README: Deploying and starting "
+            "runs), or pass --stack / --region"
+        ) from None
+
+
 def _start(args: argparse.Namespace) -> int:
     from imgloop.uploads import naming, put_uploads, read_uploads
 
@@ -130,15 +143,7 @@ def _start(args: argparse.Namespace) -> int:
     # The files are checked before AWS is asked anything, and sent before the run that reads them starts.
     uploads = read_uploads(event, name, {"source_image": args.image, "mask_image": args.mask})
     session = aws_session(args.region)
-    try:
-        outputs = stack_outputs(session.client("cloudformation"), args.stack)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ValidationError":
-            raise
-        raise UsageError(
-            f"no stack {args.stack} in {session.region_name}: deploy it first (README: Deploying and starting "
-            "runs), or pass --stack / --region"
-        ) from None
+    outputs = deployed_outputs(session, args.stack)
     if uploads:
         put_uploads(session.client("s3"), outputs["BucketName"], uploads)
         event = naming(event, outputs["BucketName"], uploads)

@@ -32,13 +32,15 @@ _STATUS = {
 # How an execution that ended outside its record (an unrecorded failure) is shown.
 _ENDED = {"FAILED": "failed", "TIMED_OUT": "failed", "ABORTED": "failed"}
 _RUN_FILES = ("manifest.json", "execution.json")
-_PAGE = jinja2.Environment(
+# The report pages (this one and the batch report) and what they share, from this folder.
+PAGES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     keep_trailing_newline=True,
-).get_template("report.html.j2")
+)
+_PAGE = PAGES.get_template("report.html.j2")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,216 @@
+"""`imgloop batch` and `imgloop batch-status`: run the image loop on every item of a file, follow the
+batch, and fetch what it made, with a report per item and one for the batch.
+
+`batch` uploads the file unchanged to batches/<name>/input.<ext> in the stack's bucket (locally, the local
+account's), starts the batch state machine and follows it to its end; `batch-status` looks at a deployed
+batch execution, once or (--wait) to its end. Both fetch into OUT/<batch>/ (imgloop.batch_folder).
+
+Execution names: a batch's first execution is named after the batch; a later one (a re-run, which skips
+the items that succeeded before) after the batch and the UTC time, <batch>-YYYYMMDDTHHMMSSZ. Locally
+each invocation is a new account, so the batch's state is kept in OUT/<batch>/ and put back first.
+
+Exit codes: see imgloop.batch_outcome; 2 and one line on stderr when the command could not start.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imgloop.options import SCENARIO_FLAGS, add_scenario_options, scenario
+from imgloop.remote import Command, UsageError, asking_aws, aws_session, deployed_outputs
+from infra.constants import STACK_NAME
+
+# The batch modules load pydantic models, jinja2 and PIL: imported when a batch command runs, so the
+# other commands start as fast as before.
+if TYPE_CHECKING:
+    from imgloop.batch_outcome import BatchOutcome
+    from imgloop.batch_source import BatchSource
+
+# A deployed batch is looked at this often; each look lists the batch's records and reads the new ones.
+POLL_SECONDS = 5.0
+_LOCAL_POLL_SECONDS = 0.2
+_LOCAL_ONLY = (("replace", "--replace"), *SCENARIO_FLAGS, ("verbose", "--verbose"))
+
+
+def add_commands(commands: Any, local_assembly: Callable[[argparse.Namespace], Path]) -> dict[str, Command]:
+    """Add the batch commands' parsers; returns the function that runs each. local_assembly finds or
+    synthesizes the cloud assembly a local batch runs."""
+    batch = commands.add_parser("batch", help="run the workflow on every item of a file (jsonl, csv, txt, json)")
+    batch.add_argument("--input", required=True, type=Path, metavar="FILE", help="the items, one per line or row")
+    batch.add_argument(
+        "--format", help="how the items are written (jsonl, csv, text or json), when the file's extension does not say"
+    )
+    batch.add_argument(
+        "--defaults", type=Path, metavar="FILE", help="a JSON object of request fields every item starts from"
+    )
+    batch.add_argument(
+        "--name",
+        help="the batch's name (default: imgloop-<time>-<random>); run it again under the same name to re-run "
+        "the items that did not succeed",
+    )
+    batch.add_argument("--concurrency", type=int, metavar="N", help="items run at once (default: the stack's)")
+    batch.add_argument(
+        "--local", action="store_true", help="run on this machine: moto + a Bedrock stand-in, no AWS account"
+    )
+    _add_result_options(batch, Path("out"))
+    batch.add_argument("--stack", default=STACK_NAME, help=f"the deployed stack's name (default: {STACK_NAME})")
+    batch.add_argument("--region", help="the stack's region (default: AWS_REGION or your profile's)")
+    batch.add_argument(
+        "--replace",
+        action="store_true",
+        help="with --local: delete the batch's folder in --out first, so the batch starts afresh (nothing skipped)",
+    )
+    add_scenario_options(batch)
+    batch.add_argument("--verbose", action="store_true", help="with --local: show the functions' own logs")
+
+    status = commands.add_parser("batch-status", help="how a deployed batch is doing; with --out, fetch its results")
+    status.add_argument("execution_arn", help="the batch execution's ARN")
+    status.add_argument("--region", help="the execution's region (default: the one its ARN names)")
+    status.add_argument("--wait", action="store_true", help="follow the batch until it ends")
+    _add_result_options(status, None)
+
+    def run_batch(args: argparse.Namespace) -> int:
+        from imgloop.batch_source import read_source
+
+        source = read_source(args.input, args.format, args.defaults, args.name, args.concurrency)
+        if args.local:
+            return _finish(args, _local(args, source, local_assembly))
+        given = [flag for name, flag in _LOCAL_ONLY if getattr(args, name)]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only with --local (a local batch)")
+        return asking_aws(lambda a: _finish(a, _deployed(a, source)))(args)
+
+    return {"batch": run_batch, "batch-status": asking_aws(_status)}
+
+
+def _add_result_options(parser: argparse.ArgumentParser, out: Path | None) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=out,
+        metavar="DIR",
+        help="fetch into DIR/<batch>: the manifest, each item's images and report, the batch report"
+        + (f" (default: {out})" if out else ""),
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="no progress; print one JSON object {status, items, succeeded, failed, skipped, images, manifest, "
+        "report, error, cause, ...} at the end",
+    )
+
+
+def _local(
+    args: argparse.Namespace, source: "BatchSource", local_assembly: Callable[[argparse.Namespace], Path]
+) -> "BatchOutcome":
+    import boto3
+
+    from imgloop.assembly import LocalNames
+    from imgloop.batch_folder import earlier_state
+    from imgloop.batch_source import rerun_name
+    from imgloop.local import LocalRunner
+
+    folder = args.out / source.name
+    _check_folder(folder, args.replace)
+    names = LocalNames()
+    try:
+        earlier = earlier_state(folder, source.name, names.bucket)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read the earlier state of batch {source.name} in {folder}: {error}") from None
+    runner = LocalRunner(local_assembly(args), scenario(args), names)
+    outcomes: list[BatchOutcome] = []
+
+    def watch(sfn: Any, arn: str) -> Any:
+        # Inside the local account, which ends with the run: fetched before it does.
+        outcomes.append(_follow(sfn, boto3.client("s3"), arn, args, wait=True, poll_seconds=_LOCAL_POLL_SECONDS))
+        return outcomes[0].execution
+
+    runner.run_batch(
+        source.request(names.bucket),
+        rerun_name(source.name) if earlier else source.name,
+        files=[(source.key, source.data), *earlier],
+        watch=watch,
+        # The functions' warnings are notes their records keep; in the progress they would break the line.
+        log_level="INFO" if args.verbose else "ERROR",
+    )
+    return outcomes[0]
+
+
+def _check_folder(folder: Path, replace: bool) -> None:
+    """The batch's folder may hold only an earlier execution of the batch, which --replace deletes."""
+    from imgloop.batch_folder import ITEMS, MANIFEST, SUMMARY
+
+    if any((folder / name).is_file() for name in ("manifest.json", "execution.json")):
+        raise UsageError(f"{folder} holds a run, not a batch: choose another --name or --out")
+    if not replace or not folder.is_dir():
+        return
+    if not any((folder / name).exists() for name in (ITEMS, MANIFEST, SUMMARY)) and any(folder.iterdir()):
+        raise UsageError(f"{folder} is not a batch's folder (no {ITEMS}/, {MANIFEST} or {SUMMARY}): not replacing it")
+    shutil.rmtree(folder)
+
+
+def _deployed(args: argparse.Namespace, source: "BatchSource") -> "BatchOutcome":
+    from imgloop.batch_source import start_batch
+
+    session = aws_session(args.region)
+    outputs = deployed_outputs(session, args.stack)
+    machine = outputs.get("BatchStateMachineArn")
+    if machine is None:
+        raise UsageError(f"stack {args.stack} has no BatchStateMachineArn output: deploy this version of imgloop")
+    s3, sfn = session.client("s3"), session.client("stepfunctions")
+    s3.put_object(Bucket=outputs["BucketName"], Key=source.key, Body=source.data)
+    arn = start_batch(sfn, machine, source, outputs["BucketName"])
+    print(arn, file=sys.stderr if args.json else sys.stdout, flush=True)
+    try:
+        return _follow(sfn, s3, arn, args, wait=True, poll_seconds=POLL_SECONDS)
+    except KeyboardInterrupt:
+        raise UsageError(
+            f"stopped following; the batch goes on: imgloop batch-status {arn} --wait --out {args.out}"
+        ) from None
+
+
+def _status(args: argparse.Namespace) -> int:
+    session = aws_session(args.region, args.execution_arn)
+    sfn, s3 = session.client("stepfunctions"), session.client("s3")
+    return _finish(args, _follow(sfn, s3, args.execution_arn, args, wait=args.wait, poll_seconds=POLL_SECONDS))
+
+
+def _follow(sfn: Any, s3: Any, arn: str, args: argparse.Namespace, wait: bool, poll_seconds: float) -> "BatchOutcome":
+    """Follow the batch (or look once), then fetch it into --out and write its report, if --out is given."""
+    from imgloop.batch_folder import fetch_batch
+    from imgloop.batch_outcome import outcome_of
+    from imgloop.batch_progress import READ_STATE, BatchFollower, ProgressLine
+    from imgloop.batch_report import PAGE, render_batch_report
+
+    follower = BatchFollower(sfn, s3, arn)
+    if wait:
+        line = None if args.json else ProgressLine(sys.stdout)
+        execution = follower.follow(line, poll_seconds)
+        if line is not None:
+            line.close()
+    else:
+        execution = follower.look()
+    if execution.status == "SUCCEEDED" and follower.opened is None:
+        raise UsageError(f"{arn} is not a batch execution: it has no {READ_STATE!r} state")
+    fetched = None
+    if args.out is not None and follower.opened is not None and follower.records is not None:
+        fetched = fetch_batch(s3, follower.opened, follower.records, execution, args.out)
+    outcome = outcome_of(follower, execution, fetched)
+    if fetched is None:
+        return outcome
+    page = fetched.folder / PAGE
+    page.write_text(render_batch_report(outcome), encoding="utf-8")
+    return replace(outcome, report=page)
+
+
+def _finish(args: argparse.Namespace, outcome: "BatchOutcome") -> int:
+    if args.json:
+        print(json.dumps(outcome.as_json(), ensure_ascii=False))
+    else:
+        print("\n".join(outcome.lines()))
+    return outcome.exit_code

@@ -1,0 +1,169 @@
+"""A batch's folder on this machine: its files fetched from S3, and put back into a fresh local account.
+
+    OUT/<batch>/manifest.jsonl, batch.json   the batch manifest and counts, once the execution has ended
+    OUT/<batch>/items/<id>.json              each item's record, as batches/<batch>/items/<id>.json keeps it
+    OUT/<batch>/items/<id>/                  the item's run: images, manifest.json, execution.json, report.html
+    OUT/<batch>/report.html                  the batch report (imgloop.batch_report)
+
+Each `--local` invocation is a new moto account, so this folder is also where a local batch lives between
+invocations: `earlier_state` gives back what S3 held, for the next execution to find and skip.
+"""
+
+import json
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common.batches import BatchItem, BatchKeys, BatchSummary, ItemRecord, valid_item_id
+from common.manifest import Manifest
+from common.results import OpenedBatch
+from imgloop.batch_progress import Records
+from imgloop.executions import Execution, copy_run
+from imgloop.report import report_from_local_run
+
+MANIFEST = "manifest.jsonl"
+SUMMARY = "batch.json"
+ITEMS = "items"
+_MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
+# Item folders are fetched this many at a time.
+_FETCHERS = 8
+
+
+@dataclass(frozen=True)
+class FetchedBatch:
+    folder: Path
+    items: list[ItemRecord]  # the manifest's lines; before the manifest exists, the items finished so far
+    summary: BatchSummary | None  # None until the batch has succeeded
+    manifest: Path | None
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def fetch_batch(s3: Any, opened: OpenedBatch, records: Records, execution: Execution, out_dir: Path) -> FetchedBatch:
+    """Copy the batch's manifest, records and item runs into out_dir/<batch>, and write each item's report."""
+    batch = opened.batch
+    folder = out_dir / batch.name
+    (folder / ITEMS).mkdir(parents=True, exist_ok=True)
+    summary, manifest = None, None
+    if execution.status == "SUCCEEDED" and execution.output is not None:
+        summary = BatchSummary.model_validate(execution.output)
+        manifest = _download(s3, batch.bucket, summary.manifest_key, folder / MANIFEST)
+        _download(s3, batch.bucket, summary.summary_key, folder / SUMMARY)
+        text = manifest.read_text(encoding="utf-8")
+        items = [ItemRecord.model_validate_json(line) for line in text.splitlines() if line.strip()]
+    else:
+        items = _so_far(s3, opened, records.read())
+    items = [item for item in items if valid_item_id(item.id)]  # an id names a folder: nothing else may
+    keys = batch.keys
+    with ThreadPoolExecutor(max_workers=_FETCHERS) as pool:
+        list(pool.map(lambda item: _fetch_item(s3, keys, batch.bucket, item, folder / ITEMS), items))
+    return FetchedBatch(folder, items, summary, manifest)
+
+
+def _download(s3: Any, bucket: str, key: str, path: Path) -> Path:
+    path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return path
+
+
+def _so_far(s3: Any, opened: OpenedBatch, records: dict[str, ItemRecord]) -> list[ItemRecord]:
+    """Before the batch manifest exists: the items this execution finished, and those it skips, in input
+    order, as the manifest will list them."""
+    batch = opened.batch
+    body = s3.get_object(Bucket=batch.bucket, Key=batch.items_key)["Body"].read()
+    found = []
+    for item in (BatchItem.model_validate(value) for value in json.loads(body)):
+        record = records.get(item.id)
+        if record is not None and (item.skip or record.execution == batch.execution.name):
+            found.append(record.model_copy(update={"index": item.index, "line": item.line, "skipped": item.skip}))
+    return found
+
+
+def _fetch_item(s3: Any, keys: BatchKeys, bucket: str, item: ItemRecord, items: Path) -> None:
+    with _unless_missing():
+        # An item not recorded (ItemNotRecorded) has its manifest line only.
+        _download(s3, bucket, keys.record(item.id), items / f"{item.id}.json")
+    target = items / item.id
+    if _run_name(target) not in (None, item.run):
+        shutil.rmtree(target)  # an earlier run of the item, which this one replaces
+    if item.manifest is None:
+        return  # the item never ran (its line was unreadable, or its request was refused)
+    run_bucket, key = split_uri(item.manifest)
+    with _unless_missing():
+        # Gone from S3, or in a bucket this account does not have (a local re-run of a deployed batch):
+        # the folder keeps what was fetched before.
+        copy_run(s3, run_bucket, str(PurePosixPath(key).parent), target)
+    if not (target / "manifest.json").is_file():
+        return
+    succeeded = item.status == "SUCCEEDED"
+    # The item's outcome as a run's execution.json says it, for its report's header.
+    execution = {
+        "status": item.status,
+        "output": {"message": item.cause} if succeeded else None,
+        "error": item.error,
+        "cause": None if succeeded else item.cause,
+    }
+    (target / "execution.json").write_text(json.dumps(execution, indent=2, ensure_ascii=False), encoding="utf-8")
+    (target / "report.html").write_text(report_from_local_run(target), encoding="utf-8")
+
+
+@contextmanager
+def _unless_missing() -> Iterator[None]:
+    """Go on when the object or its bucket is not there; other refusals still stop the command."""
+    try:
+        yield
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in _MISSING:
+            raise
+
+
+def _run_name(target: Path) -> str | None:
+    manifest = target / "manifest.json"
+    if not manifest.is_file():
+        return None
+    return Manifest.model_validate_json(manifest.read_bytes()).execution_name
+
+
+def picture(folder: Path, item: ItemRecord) -> str | None:
+    """The winner's (or best image's) file in the item's folder, relative to the batch folder."""
+    uri = item.winner or item.best
+    if uri is None:
+        return None
+    relative = f"{ITEMS}/{item.id}/{PurePosixPath(split_uri(uri)[1]).name}"
+    return relative if (folder / relative).is_file() else None
+
+
+def earlier_state(folder: Path, batch: str, bucket: str) -> list[tuple[str, bytes]]:
+    """What S3 held after the earlier executions of a local batch, rebuilt from its folder as (key, bytes):
+    every item's record, and the run of each item that succeeded, which the next execution skips."""
+    keys = BatchKeys(batch)
+    files = []
+    for path in sorted((folder / ITEMS).glob("*.json")):
+        if not valid_item_id(path.stem):
+            continue
+        data = path.read_bytes()
+        files.append((keys.record(path.stem), data))
+        record = ItemRecord.model_validate_json(data)
+        if record.status == "SUCCEEDED" and record.manifest is not None:
+            files.extend(_run_files(folder / ITEMS / path.stem, record.manifest, bucket))
+    return files
+
+
+def _run_files(target: Path, manifest_uri: str, bucket: str) -> list[tuple[str, bytes]]:
+    """The run's manifest and images, at the keys they had; none from another bucket (a deployed batch)."""
+    where, key = split_uri(manifest_uri)
+    manifest = target / "manifest.json"
+    if where != bucket or not manifest.is_file():
+        return []
+    run = Manifest.model_validate_json(manifest.read_bytes())
+    names = ["manifest.json", *sorted({PurePosixPath(e.key).name for e in run.entries if e.key})]
+    prefix = PurePosixPath(key).parent
+    return [(str(prefix / name), (target / name).read_bytes()) for name in names if (target / name).is_file()]

@@ -1,0 +1,96 @@
+"""The batch report: one page, OUT/<batch>/report.html, with one tile per item linking to its own report.
+
+A batch may have thousands of items, so unlike a run's report the page does not embed its images: each
+tile shows the item's winner (or its best image so far) from the item's folder beside the page, by a
+relative path, loaded lazily. The style is inline and there is no script, so the folder opens anywhere,
+copied or zipped as a whole. Rendered by jinja2 with autoescaping: prompts, ids and causes are data.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from common.batches import ItemRecord
+from imgloop.batch_folder import ITEMS, FetchedBatch, picture
+from imgloop.batch_outcome import BatchOutcome
+from imgloop.report import PAGES
+
+PAGE = "report.html"
+_PAGE = PAGES.get_template("batch_report.html.j2")
+
+
+@dataclass(frozen=True)
+class _Tile:
+    id: str
+    line: int
+    status: str  # css class: succeeded, failed or skipped
+    label: str
+    picture: str | None  # relative to the page
+    chosen: str  # what the picture is: WINNER or BEST SO FAR
+    report: str | None  # the item's own report, relative to the page
+    prompt: str | None
+    images: int
+    score: int | None
+    error: str | None
+    cause: str | None
+
+
+def _status(outcome: BatchOutcome) -> tuple[str, str]:
+    """The header's status label and its css class."""
+    status = outcome.execution.status
+    if status == "RUNNING":
+        return "Running", "running"
+    if status != "SUCCEEDED":
+        return status.replace("_", " ").capitalize(), "failed"
+    if outcome.counts.failed:
+        return f"{outcome.counts.failed} item(s) failed", "failed"
+    return "Succeeded", "succeeded"
+
+
+def _tile(fetched: FetchedBatch, item: ItemRecord) -> _Tile:
+    if item.skipped:
+        status, label = "skipped", "SKIPPED (succeeded before)"
+    else:
+        status, label = item.status.lower(), item.status
+    report = f"{ITEMS}/{item.id}/{PAGE}"
+    return _Tile(
+        id=item.id,
+        line=item.line,
+        status=status,
+        label=label,
+        picture=picture(fetched.folder, item),
+        chosen="WINNER" if item.winner else "BEST SO FAR",
+        report=report if (fetched.folder / report).is_file() else None,
+        prompt=item.prompt,
+        images=item.images,
+        score=item.score,
+        error=item.error,
+        # A succeeded item's cause is its run's message ("Image accepted at ..."), the tile says as much.
+        cause=item.cause if item.status == "FAILED" else None,
+    )
+
+
+def render_batch_report(outcome: BatchOutcome) -> str:
+    """The page of a fetched batch, to be written into its folder (it links to the files there)."""
+    fetched = outcome.fetched
+    status, status_class = _status(outcome)
+    execution = outcome.execution
+    counts = outcome.counts
+    facts = [
+        ("Execution", execution.name),
+        ("Items", f"{counts.items}: {counts.succeeded} succeeded, {counts.failed} failed, {counts.skipped} skipped"),
+        ("Images made", str(counts.images)),
+    ]
+    if fetched is not None and fetched.summary is not None and fetched.summary.errors:
+        facts.append(("Failed by error", ", ".join(f"{n} x{c}" for n, c in fetched.summary.errors.items())))
+    if execution.error:
+        facts += [("Error", execution.error), ("Cause", str(execution.cause))]
+    facts.append(("Written", f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"))
+    return _PAGE.render(
+        batch=outcome.batch,
+        status=status,
+        status_class=status_class,
+        message=outcome.message,
+        facts=facts,
+        tiles=[_tile(fetched, item) for item in fetched.items] if fetched else [],
+        execution_id=execution.execution_arn,
+    )

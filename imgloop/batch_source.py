@@ -1,0 +1,127 @@
+"""What `imgloop batch` starts a batch with: the items file and the defaults, checked before anything is
+sent, and the batch state machine's input, which names where the file was put.
+
+The file is read with the workflow's own parser, so a file it would refuse as a whole (not UTF-8, no
+items, a CSV without a `prompt` column) is refused here, before anything runs. A line it cannot read is
+the workflow's business: that item ends as InvalidInput, with its line number."""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, get_args
+
+from common.batch_input import read_items
+from common.batches import (
+    BATCH_NAME_PATTERN,
+    BATCH_NAME_RULE,
+    EXTENSIONS,
+    MAX_CONCURRENCY,
+    MAX_INPUT_BYTES,
+    BatchKeys,
+    Format,
+    format_of,
+)
+from common.errors import InvalidInput
+from imgloop.executions import new_name, start
+from imgloop.remote import UsageError
+
+# The forms --format names, as the workflow's `format` spells them.
+FORMS: dict[str, Format] = {form: form for form in get_args(Format)}
+
+
+@dataclass(frozen=True)
+class BatchSource:
+    name: str
+    form: Format
+    data: bytes
+    defaults: dict[str, Any] | None
+    concurrency: int | None
+
+    @property
+    def key(self) -> str:
+        """Where the file goes in the stack's bucket; its extension tells the workflow its form."""
+        return BatchKeys(self.name).input(self.form)
+
+    def request(self, bucket: str) -> dict[str, Any]:
+        """The batch state machine's input."""
+        request: dict[str, Any] = {"batch": self.name, "input": f"s3://{bucket}/{self.key}"}
+        if self.defaults is not None:
+            request["defaults"] = self.defaults
+        if self.concurrency is not None:
+            request["concurrency"] = self.concurrency
+        return request
+
+
+def read_source(
+    path: Path, form: str | None, defaults: Path | None, name: str | None, concurrency: int | None
+) -> BatchSource:
+    """The batch the options describe, or a UsageError naming the option and what is wrong with it."""
+    if name is not None and not re.match(BATCH_NAME_PATTERN, name):
+        raise UsageError(f"--name {name!r}: must be {BATCH_NAME_RULE}")
+    if concurrency is not None and not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency {concurrency}: must be 1 to {MAX_CONCURRENCY}")
+    found = _form(path, form)
+    data = _read(path)
+    try:
+        read_items(data, found)
+    except InvalidInput as error:
+        raise UsageError(f"{path}: {str(error).removeprefix('input: ')}") from None
+    return BatchSource(name or new_name(), found, data, _defaults(defaults), concurrency)
+
+
+def _form(path: Path, given: str | None) -> Format:
+    if given is not None:
+        if given not in FORMS:
+            raise UsageError(f"--format {given!r}: must be one of {', '.join(FORMS)}")
+        return FORMS[given]
+    found = format_of(path.name)
+    if found is None:
+        extensions = ", ".join(EXTENSIONS)
+        raise UsageError(
+            f"{path}: its extension does not say how the items are written ({extensions}): "
+            f"give --format {'|'.join(FORMS)}"
+        )
+    return found
+
+
+def _read(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_INPUT_BYTES // 2**20} MiB, the most a batch's file may be")
+    return data
+
+
+def _defaults(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read --defaults {path}: {error}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--defaults {path}: must be a JSON object of request fields")
+    return value
+
+
+def rerun_name(batch: str) -> str:
+    """The name of a later execution of the batch: Step Functions never reuses an execution name."""
+    return f"{batch}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def start_batch(sfn: Any, machine_arn: str, source: BatchSource, bucket: str) -> str:
+    """Start the batch state machine: the first execution is named after the batch, a later one (the
+    name is taken: Step Functions keeps ended executions' names for 90 days) after the batch and the time."""
+    from botocore.exceptions import ClientError
+
+    request = source.request(bucket)
+    try:
+        return start(sfn, machine_arn, request, source.name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+            raise
+    return start(sfn, machine_arn, request, rerun_name(source.name))
