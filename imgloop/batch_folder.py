@@ -23,14 +23,14 @@ from botocore.exceptions import ClientError
 from common.batches import BatchItem, BatchKeys, BatchSummary, ItemRecord, valid_item_id
 from common.manifest import Manifest
 from common.results import OpenedBatch
-from imgloop.batch_progress import Records
+from imgloop.batch_progress import MISSING, Records
 from imgloop.executions import Execution, copy_run
+from imgloop.remote import UsageError
 from imgloop.report import report_from_local_run
 
 MANIFEST = "manifest.jsonl"
 SUMMARY = "batch.json"
 ITEMS = "items"
-_MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 # Item folders are fetched this many at a time.
 _FETCHERS = 8
 
@@ -39,8 +39,14 @@ _FETCHERS = 8
 class FetchedBatch:
     folder: Path
     items: list[ItemRecord]  # the manifest's lines; before the manifest exists, the items finished so far
-    summary: BatchSummary | None  # None until the batch has succeeded
     manifest: Path | None
+
+
+def batch_summary(execution: Execution) -> BatchSummary | None:
+    """What the batch ended with (its output, as batch.json keeps it); None unless it succeeded."""
+    if execution.status != "SUCCEEDED" or execution.output is None:
+        return None
+    return BatchSummary.model_validate(execution.output)
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -52,21 +58,34 @@ def fetch_batch(s3: Any, opened: OpenedBatch, records: Records, execution: Execu
     """Copy the batch's manifest, records and item runs into out_dir/<batch>, and write each item's report."""
     batch = opened.batch
     folder = out_dir / batch.name
-    (folder / ITEMS).mkdir(parents=True, exist_ok=True)
-    summary, manifest = None, None
-    if execution.status == "SUCCEEDED" and execution.output is not None:
-        summary = BatchSummary.model_validate(execution.output)
+    manifest = None
+    summary = batch_summary(execution)
+    if summary is not None:
+        latest = s3.get_object(Bucket=batch.bucket, Key=summary.summary_key)["Body"].read()
+        _only_latest(BatchSummary.model_validate_json(latest), execution)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / SUMMARY).write_bytes(latest)
         manifest = _download(s3, batch.bucket, summary.manifest_key, folder / MANIFEST)
-        _download(s3, batch.bucket, summary.summary_key, folder / SUMMARY)
         text = manifest.read_text(encoding="utf-8")
         items = [ItemRecord.model_validate_json(line) for line in text.splitlines() if line.strip()]
     else:
         items = _so_far(s3, opened, records.read())
     items = [item for item in items if valid_item_id(item.id)]  # an id names a folder: nothing else may
     keys = batch.keys
+    (folder / ITEMS).mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=_FETCHERS) as pool:
         list(pool.map(lambda item: _fetch_item(s3, keys, batch.bucket, item, folder / ITEMS), items))
-    return FetchedBatch(folder, items, summary, manifest)
+    return FetchedBatch(folder, items, manifest)
+
+
+def _only_latest(latest: BatchSummary, execution: Execution) -> None:
+    """A batch keeps the manifest of its latest execution only: an earlier one's files cannot be fetched."""
+    if latest.execution != execution.name:
+        later = f"{execution.execution_arn.rsplit(':', 1)[0]}:{latest.execution}"
+        raise UsageError(
+            f"batch {latest.batch} has run again since {execution.name}, and its manifest is now that run's: "
+            f"fetch it with `imgloop batch-status {later} --out DIR`"
+        )
 
 
 def _download(s3: Any, bucket: str, key: str, path: Path) -> Path:
@@ -121,7 +140,7 @@ def _unless_missing() -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in _MISSING:
+        if error.response.get("Error", {}).get("Code") not in MISSING:
             raise
 
 

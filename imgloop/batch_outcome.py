@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from common.batches import BatchCounts
-from imgloop.batch_folder import MANIFEST, FetchedBatch
+from imgloop.batch_folder import MANIFEST, FetchedBatch, batch_summary
 from imgloop.batch_progress import BatchFollower
 from imgloop.executions import Execution
 
@@ -25,6 +25,7 @@ class BatchOutcome:
     execution: Execution
     counts: BatchCounts
     message: str
+    errors: dict[str, int]  # failed items by error name, once the batch has ended
     fetched: FetchedBatch | None = None
     report: Path | None = None
 
@@ -74,16 +75,16 @@ class BatchOutcome:
 
 
 def outcome_of(follower: BatchFollower, execution: Execution, fetched: FetchedBatch | None) -> BatchOutcome:
-    """The outcome, with the counts of the batch manifest once there is one, else of the progress so far."""
+    """The outcome, with the counts the batch ended with, else (still running, or failed) the progress's."""
     batch = follower.batch_name()
-    if fetched is not None and fetched.summary is not None:
-        summary = fetched.summary
+    summary = batch_summary(execution)
+    if summary is not None:
         counts = BatchCounts.model_validate(summary.model_dump())
-        return BatchOutcome(batch, execution, counts, summary.message, fetched)
+        return BatchOutcome(batch, execution, counts, summary.message, summary.errors, fetched)
     progress = follower.progress
     if progress is None:
         counts = BatchCounts(items=0, succeeded=0, failed=0, skipped=0, images=0)
-        return BatchOutcome(batch, execution, counts, "The batch's items were not read.", fetched)
+        return BatchOutcome(batch, execution, counts, "The batch's items were not read.", {}, fetched)
     counts = BatchCounts.model_validate(asdict(progress))
     word = "so far" if execution.status == "RUNNING" else "when the batch stopped"
-    return BatchOutcome(batch, execution, counts, f"{progress.line()} ({word}).", fetched)
+    return BatchOutcome(batch, execution, counts, f"{progress.line()} ({word}).", {}, fetched)

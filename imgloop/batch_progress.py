@@ -22,7 +22,8 @@ from common.results import OpenedBatch
 from imgloop.executions import Execution, described, history
 
 READ_STATE = "Read the batch"
-_MISSING = ("404", "NoSuchKey", "NotFound")
+# What S3 answers about an object, or a bucket, that is not there.
+MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 # Records are read this many at a time: a re-run of a large batch finds thousands at its first look.
 _READERS = 16
 
@@ -98,7 +99,7 @@ class Records:
         try:
             body = self._s3.get_object(Bucket=self._batch.bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response["Error"]["Code"] in _MISSING:
+            if error.response["Error"]["Code"] in MISSING:
                 return None
             raise
         return ItemRecord.model_validate_json(body)

@@ -80,8 +80,8 @@ def render_batch_report(outcome: BatchOutcome) -> str:
         ("Items", f"{counts.items}: {counts.succeeded} succeeded, {counts.failed} failed, {counts.skipped} skipped"),
         ("Images made", str(counts.images)),
     ]
-    if fetched is not None and fetched.summary is not None and fetched.summary.errors:
-        facts.append(("Failed by error", ", ".join(f"{n} x{c}" for n, c in fetched.summary.errors.items())))
+    if outcome.errors:
+        facts.append(("Failed by error", ", ".join(f"{name} x{count}" for name, count in outcome.errors.items())))
     if execution.error:
         facts += [("Error", execution.error), ("Cause", str(execution.cause))]
     facts.append(("Written", f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"))
