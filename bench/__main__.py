@@ -1,7 +1,7 @@
 """`python -m bench`: run the benchmark, print a table, write docs/performance.md, print the figures as JSON last.
 
 python -m bench                  # the full run (`make bench`)
-python -m bench --quick          # 6 prompts, 1 repeat: a look while developing
+python -m bench --quick          # 6 prompts, 1 repeat, a 50-item batch: a look while developing
 python -m bench --prompts 2 --repeats 1 --scale 0 --doc none
 """
 
@@ -16,7 +16,7 @@ from bench.settings import QUICK, Latency, Settings
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="6 prompts, 1 repeat")
+    parser.add_argument("--quick", action="store_true", help="6 prompts, 1 repeat, a 50-item batch")
     parser.add_argument("--prompts", type=int, help="how many prompts (at most 20 distinct ones)")
     parser.add_argument("--repeats", type=int, help="executions of each prompt by each contender")
     parser.add_argument("--scale", type=float, help="model latency factor (0.1: 1:10; 0: no simulated latency)")

@@ -7,8 +7,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from bench import batch as batch_bench
 from bench.costs import CHECKED_ON, PRICES, Cost
 from bench.harness import LOWER_BOUND, PROJECT_1, PROJECT_3, REFERENCE, Run
+from bench.markdown import table
 from bench.run import CONTENDERS, GOALS, Results, contender_cost, met, per_prompt_medians, total_usage
 from bench.settings import PROMPTS
 from bench.tokens import size_table
@@ -45,12 +47,6 @@ def _verdict(key: str, value: Any) -> str:
     return "reported" if state is None else "met" if state else "**not met**"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
-
-
 def console_table(results: Results, values: dict[str, Any]) -> str:
     """The table `make bench` prints: contenders, then goals."""
     rows = []
@@ -81,7 +77,7 @@ def console_table(results: Results, values: dict[str, Any]) -> str:
         [k, _fmt(values[k]), f"{op} {goal:g}", _verdict(k, values[k]).replace("*", "")]
         for k, (op, goal) in GOALS.items()
     ]
-    goal_rows.append(["batch_items_per_min", "null", "reported", "no batch workflow yet"])
+    goal_rows.append(batch_bench.goal_row(values))
     gw = [max(len(r[i]) for r in [["figure", "value", "goal", ""], *goal_rows]) for i in range(4)]
     out.append("  ".join(h.ljust(w) for h, w in zip(["figure", "value", "goal", ""], gw, strict=True)))
     out.append("  ".join("-" * w for w in gw))
@@ -118,8 +114,9 @@ def document(results: Results, values: dict[str, Any], invariants: dict[str, Any
         "",
     ]
     rows = [[f"`{k}`", _fmt(values[k]), f"{op} {goal:g}", _verdict(k, values[k])] for k, (op, goal) in GOALS.items()]
-    rows.append(["`batch_items_per_min`", "null", "reported", "not measured: the batch workflow does not exist yet"])
-    doc += _table(["figure", "value", "goal", ""], rows)
+    name, value, goal, note = batch_bench.goal_row(values)
+    rows.append([f"`{name}`", value, goal, note])
+    doc += table(["figure", "value", "goal", ""], rows)
     doc += ["", "## Contenders", ""]
     walls = {c: per_prompt_medians(results.of(c)) for c in CONTENDERS}
     bounds = per_prompt_medians(one, lambda r: r.lower_bound_s)
@@ -139,7 +136,7 @@ def document(results: Results, values: dict[str, Any], invariants: dict[str, Any
                 f"{c.orchestration / c.total:.2%}" if c.total else "n/a",
             ]
         )
-    doc += _table(
+    doc += table(
         [
             "contender",
             "ttv_median_s",
@@ -185,12 +182,13 @@ def document(results: Results, values: dict[str, Any], invariants: dict[str, Any
                 *[f"{_fmt(walls[c].get(index), 2)} ({images_of[c].get(index, 0):.0f})" for c in CONTENDERS],
             ]
         )
-    doc += _table(["#", "prompt", "lower bound", "reference", "1 candidate", "3 candidates"], prows)
+    doc += table(["#", "prompt", "lower bound", "reference", "1 candidate", "3 candidates"], prows)
     doc += _history_section(one, three, values)
     doc += _cost_section(results)
     doc += _imports_section(results)
     doc += _tokens_section(results)
     doc += _storm_section(results)
+    doc += batch_bench.section(results.batch, lat)
     doc += _overhead_section(results, values)
     doc += _changes_section(results, values, walls, bounds)
     doc += _setup_section(results, invariants)
@@ -220,12 +218,10 @@ def _history_section(one: list[Run], three: list[Run], values: dict[str, Any]) -
     )
     doc += ["", "States entered per image (one candidate):", ""]
     states = _states_per(one)
-    doc += _table(
-        ["state", "entered", "per image"], [[n, str(c), f"{c / images:.2f}"] for n, c in states.most_common()]
-    )
+    doc += table(["state", "entered", "per image"], [[n, str(c), f"{c / images:.2f}"] for n, c in states.most_common()])
     doc += ["", "History events per image (one candidate):", ""]
     events = _events_per(one)
-    doc += _table(["event", "count", "per image"], [[n, str(c), f"{c / images:.2f}"] for n, c in events.most_common()])
+    doc += table(["event", "count", "per image"], [[n, str(c), f"{c / images:.2f}"] for n, c in events.most_common()])
     size = sum(r.history_bytes for r in one) / images
     doc += [
         "",
@@ -243,7 +239,7 @@ def _cost_section(results: Results) -> list[str]:
         runs = results.of(PROJECT_1) if contender == LOWER_BOUND else results.of(contender)
         c, _ = contender_cost(runs, model_only=contender == LOWER_BOUND)
         rows.append([contender, *(f"{v:.5f}" for v in _parts(c))])
-    doc += _table(
+    doc += table(
         ["contender", "images", "judge + reviser tokens", "transitions", "Lambda", "S3 requests", "total (USD)"], rows
     )
     one = total_usage(results.of(PROJECT_1))
@@ -264,7 +260,7 @@ def _cost_section(results: Results) -> list[str]:
         f"Prices (on demand, us-west-2, looked up on {CHECKED_ON}):",
         "",
     ]
-    doc += _table(
+    doc += table(
         ["item", "USD", "per", "source", "confirmed"],
         [[p.name, f"{p.usd:g}", p.unit, p.source, "yes" if p.confirmed else "no"] for p in PRICES],
     )
@@ -296,7 +292,7 @@ def _imports_section(results: Results) -> list[str]:
         ]
         for i in results.imports
     ]
-    doc += _table(
+    doc += table(
         ["handler", "median ms", "samples ms", "median CPU ms", "modules loaded", "heaviest packages (ms)"], rows
     )
     doc += [
@@ -320,7 +316,7 @@ def _tokens_section(results: Results) -> list[str]:
         "",
     ]
     rows = [[r.family, r.label, str(r.tokens), "yes" if r.downscaled else ""] for r in size_table()]
-    doc += _table(["family", "size", "tokens", "downscaled by the model"], rows)
+    doc += table(["family", "size", "tokens", "downscaled by the model"], rows)
     return doc
 
 
@@ -336,7 +332,7 @@ def _storm_section(results: Results) -> list[str]:
         "(the stand-in's `throttle_first`) and whose first 3 images are rejected. The state machine retries",
         "`ModelThrottled` (waits recorded, not slept).",
         "",
-        *_table(
+        *table(
             [
                 "status",
                 "throttled calls",
@@ -432,7 +428,7 @@ def _changes_section(
             "Expected effect of each change, from this run's histories (cumulative):",
             "",
         ]
-        doc += _table(["change", "transitions / image", "history events / image", "Lambda requests / image"], rows)
+        doc += table(["change", "transitions / image", "history events / image", "Lambda requests / image"], rows)
         doc += [
             "",
             _first_meeting(rows, 1, "transitions_per_image")
@@ -567,6 +563,7 @@ def _setup_section(results: Results, invariants: dict[str, Any]) -> list[str]:
         f"  the millisecond; this process looks every {s.poll_s * 1000:.0f} ms whether it has ended); the reference's",
         "  is time.perf_counter around the call",
         f"- local overhead: {s.overhead_repeats} execution(s) of {s.overhead_attempts} x {s.overhead_revisions + 1}; "
-        f"storm: throttle_first {s.storm_throttle_first}; cold imports: {s.cold_import_repeats} per handler",
+        f"storm: throttle_first {s.storm_throttle_first}; cold imports: {s.cold_import_repeats} per handler; "
+        f"batch: {s.batch_items} items, {s.batch_concurrency} at a time",
         f"- checks: {', '.join(f'{k} {v}' for k, v in invariants.items())}",
     ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bench import batch as batch_bench
 from bench.cold import ImportTime, xray_sdk_ms
 from bench.cold import measure as measure_imports
 from bench.costs import Cost, cost
@@ -54,6 +55,7 @@ class Results:
     storm: Storm | None = None
     imports: list[ImportTime] = field(default_factory=list)
     xray_sdk_ms: tuple[float, float] = (0.0, 0.0)  # what importing the X-Ray SDK adds (wall, CPU)
+    batch: batch_bench.Throughput | None = None
     duration_s: float = 0.0
 
     def of(self, contender: str) -> list[Run]:
@@ -69,6 +71,7 @@ def run_all(settings: Settings, assembly: Path, say: Any = print) -> Results:
     results.xray_sdk_ms = xray_sdk_ms(PROJECT_ROOT / "lambdas", settings.cold_import_repeats)
     _contenders(settings, assembly, results, say)
     _storm(settings, assembly, results, say)
+    results.batch = batch_bench.measure(settings, assembly, say)
     results.duration_s = time.perf_counter() - started
     return results
 
@@ -200,7 +203,7 @@ def figures(results: Results) -> dict[str, Any]:
         "history_events_per_image": _ratio(sum(r.history_events for r in one), images_1),
         "cold_import_ms_max": round(max(i.median_ms for i in results.imports), 1) if results.imports else None,
         "cold_import_cpu_ms_max": round(max(i.median_cpu_ms for i in results.imports), 1) if results.imports else None,
-        "batch_items_per_min": None,
+        **batch_bench.figures(results.batch),
         "lost_under_throttling": storm.lost if storm else None,
         "judge_image_tokens": judge_image_tokens(1024, 1024),
         "transitions_per_image_3_candidates": _ratio(sum(r.transitions for r in three), sum(r.images for r in three)),
@@ -215,6 +218,7 @@ def figures(results: Results) -> dict[str, Any]:
             "seed": settings.seed,
             "latency_scale": settings.latency.scale,
             "budget": f"{settings.max_retry_attempts}x{settings.max_prompt_revisions + 1}",
+            "batch_concurrency": settings.batch_concurrency,
         },
     }
     values["goals_not_met"] = [k for k in GOALS if met(k, values[k]) is False]
@@ -236,6 +240,7 @@ def invariants(results: Results) -> dict[str, Any]:
         "same_schedule_reference_and_1_candidate": schedules[REFERENCE] == schedules[PROJECT_1],
         "images_judged": all(r.usage.judge_calls == r.images for r in results.runs),
         "one_image_call_per_image": all(r.usage.image_calls == r.images for r in results.runs),
+        "batch_one_image_per_item": batch_bench.holds(results.batch),
     }
 
 

@@ -60,6 +60,9 @@ class Settings:
     # lost_under_throttling: the stand-in throttles the first K Bedrock calls of a 3-candidate run.
     storm_throttle_first: int = 20
     cold_import_repeats: int = 5
+    # batch_items_per_min: a batch of this many one-image items, this many at a time (the stack's default).
+    batch_items: int = 500
+    batch_concurrency: int = 4
     # Seconds between two looks at a running execution (its duration is read from its history).
     poll_s: float = 0.05
 
@@ -70,7 +73,7 @@ class Settings:
         return asdict(self)
 
 
-QUICK = Settings(prompts=6, repeats=1, overhead_repeats=1, cold_import_repeats=3)
+QUICK = Settings(prompts=6, repeats=1, overhead_repeats=1, cold_import_repeats=3, batch_items=50)
 
 
 def tiny(**changes: Any) -> Settings:
@@ -84,5 +87,7 @@ def tiny(**changes: Any) -> Settings:
         overhead_repeats=1,
         storm_throttle_first=6,
         cold_import_repeats=1,
+        batch_items=6,
+        batch_concurrency=3,
     )
     return replace(base, **changes)

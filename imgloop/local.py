@@ -19,7 +19,7 @@ from moto import mock_aws
 from imgloop import serial_s3
 from imgloop.assembly import LocalNames, load_workflow
 from imgloop.executions import Execution, fetch, follow, run_folder, start
-from imgloop.local_lambda import LocalLambdas
+from imgloop.local_lambda import LocalLambdas, functions_environment
 from imgloop.standin import BedrockStandIn, Scenario
 from imgloop.uploads import Upload, put_uploads
 
@@ -79,6 +79,7 @@ class LocalRunner:
         with (
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
             _recorded_retry_waits(self.retry_waits),
+            functions_environment(),
         ):
             boto3.setup_default_session(region_name=self.names.region)
             assert boto3.DEFAULT_SESSION is not None

@@ -58,8 +58,8 @@ class LocalLambdas:
         event = json.loads(params["body"] or b"{}")
         context = LambdaContext(spec.logical_id, arn, aws_request_id=str(uuid.uuid4()))
         try:
-            with _environment({**spec.environment, **self.overrides}):
-                result = self._handler(spec)(event, context)
+            _set_environment({**spec.environment, **self.overrides})
+            result = self._handler(spec)(event, context)
         except Exception as error:
             payload = {
                 "errorMessage": str(error),
@@ -94,32 +94,33 @@ def _invoke_result(payload: Any, function_error: str | None = None) -> dict[str,
 
 
 _ENVIRONMENT_LOCK = threading.Lock()
-# Invocations running now (Map iterations run in threads), and the process's own values they replaced.
-_active = 0
+# The process's own values of the variables the functions' settings replaced, until the session ends.
 _saved: dict[str, str | None] = {}
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """The function's environment for one invocation, as Lambda gives it; the process's own comes
-    back when the last invocation running ends, so nothing a run set leaks into what runs next in this
-    process, and no invocation loses its settings while another, in parallel, ends. The stack's
-    functions share their settings, so parallel invocations agree on the values."""
-    global _active
+def _set_environment(values: dict[str, str]) -> None:
+    """The function's environment for an invocation, as Lambda gives it. The stack's functions share
+    their settings, so parallel invocations agree on the values. Nothing is removed before the session
+    ends (`functions_environment`): moto's threads read os.environ without a lock (botocore looks for
+    proxies in it whenever a client is made), and a variable removed between their listing it and
+    reading it failed a task with KeyError, which the batch saw as an item ending in States.Runtime."""
     with _ENVIRONMENT_LOCK:
         for name in values:
             _saved.setdefault(name, os.environ.get(name))
         os.environ.update(values)
-        _active += 1
+
+
+@contextmanager
+def functions_environment() -> Iterator[None]:
+    """The span of a local session: the process's own values come back when it ends, so nothing a
+    run's functions set (an allow-list, say) leaks into what runs next in this process."""
     try:
         yield
     finally:
         with _ENVIRONMENT_LOCK:
-            _active -= 1
-            if _active == 0:
-                for name, value in _saved.items():
-                    if value is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = value
-                _saved.clear()
+            for name, value in _saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            _saved.clear()

@@ -14,6 +14,7 @@ import random
 import re
 import textwrap
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -29,11 +30,13 @@ from imgloop.answers import (
     EditRequest,
     ImageRequest,
     failed,
+    filtered_response,
     image_response,
     invoke_model_output,
     ok,
     tool_use_reply,
 )
+from imgloop.triggers import Triggers
 
 _URL = "https://bedrock-runtime.local"
 
@@ -49,6 +52,8 @@ class Scenario:
     # Every edit also recolours the whole picture, outside its mask (or region) too, as a careless model
     # might, so that Validate's outside-mask guard can be seen to catch it.
     spill_edits: bool = False
+    # Refusals, rejections and throttling aimed at chosen prompts, not at the first calls.
+    triggers: Triggers = field(default_factory=Triggers)
 
 
 @dataclass
@@ -64,6 +69,7 @@ class BedrockStandIn:
     calls: list[Call] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counts: dict[str, int] = field(default_factory=lambda: {"all": 0, "generate": 0, "judge": 0, "revise": 0})
+    _subjects: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def register(self, events: Any) -> None:
         events.register("before-call.bedrock-runtime.InvokeModel", self._on_invoke_model)
@@ -72,11 +78,16 @@ class BedrockStandIn:
     def calls_of(self, operation: str) -> list[Call]:
         return [c for c in self.calls if c.operation == operation]
 
-    def _admit(self, kind: str) -> int | None:
-        """None when this call is throttled; else how many calls of its kind reached the model."""
+    def _admit(self, kind: str, subject: str) -> int | None:
+        """None when this call is throttled; else how many calls of its kind reached the model. The
+        subject is what the call is about: the prompt, or the requirement."""
         with self._lock:
             self._counts["all"] += 1
-            if self._counts["all"] <= self.scenario.throttle_first:
+            self._subjects[kind, subject] += 1
+            if (
+                self._counts["all"] <= self.scenario.throttle_first
+                or self._subjects[kind, subject] <= self.scenario.triggers.throttle_each
+            ):
                 return None
             self._counts[kind] += 1
             return self._counts[kind]
@@ -96,12 +107,14 @@ class BedrockStandIn:
         call = self._record("InvokeModel", params)
         if self._retired(call.model_id):
             return failed(END_OF_LIFE, _URL)
-        nth = self._admit("generate")
+        request = ImageRequest.read(call.body)
+        nth = self._admit("generate", request.prompt)
         if nth is None:
             return failed(THROTTLED, _URL)
         if nth <= self.scenario.fail_generate_first:
             return failed(PROMPT_NOT_ENGLISH, _URL)
-        request = ImageRequest.read(call.body)
+        if self.scenario.triggers.refuses(request.prompt):
+            return ok(invoke_model_output(filtered_response(request.family, request.seed)), _URL)
         if request.edit is not None:
             images = [edit(request.edit, request.prompt, request.image_format, request.seed, self.scenario.spill_edits)]
         else:
@@ -117,14 +130,12 @@ class BedrockStandIn:
             return failed(END_OF_LIFE, _URL)
         tool = call.body["toolConfig"]["tools"][0]["toolSpec"]["name"]
         kind = "judge" if tool == "record_verdict" else "revise"
-        nth = self._admit(kind)
+        requirement = _requirement(_texts(call.body["messages"][0]["content"]))
+        nth = self._admit(kind, requirement)
         if nth is None:
             return failed(THROTTLED, _URL)
-        answer = (
-            verdict(call.body, nth, passed=nth > self.scenario.reject_first)
-            if kind == "judge"
-            else _proposal(call.body)
-        )
+        passed = nth > self.scenario.reject_first and not self.scenario.triggers.rejects(requirement)
+        answer = verdict(call.body, nth, passed) if kind == "judge" else _proposal(call.body)
         return ok(tool_use_reply(tool, answer, f"tool-{nth}"), _URL)
 
 
@@ -137,6 +148,10 @@ def _between(text: str, tag: str) -> str:
     return text.split(start, 1)[1].split(end, 1)[0].strip() if start in text and end in text else ""
 
 
+def _requirement(text: str) -> str:
+    return _between(text, "requirement") or text
+
+
 def _elements(requirement: str) -> list[str]:
     return [part.strip() for part in requirement.replace("、", ",").split(",") if part.strip()]
 
@@ -144,7 +159,7 @@ def _elements(requirement: str) -> list[str]:
 def verdict(body: dict[str, Any], nth: int, passed: bool) -> dict[str, Any]:
     """A judge that finds a different element missing on each image, so the reviser has new reasons."""
     text = _texts(body["messages"][0]["content"])
-    requirement = _between(text, "requirement") or text
+    requirement = _requirement(text)
     elements = _elements(requirement)[:6]
     missing = elements[(nth - 1) % len(elements)] if elements else requirement
     shown = {e: passed or e != missing for e in elements}

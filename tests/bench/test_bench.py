@@ -29,10 +29,11 @@ def values(results: Results) -> dict[str, Any]:
 
 def test_the_json_line_has_every_figure_the_issue_names(values: dict[str, Any]) -> None:
     line = json.loads(dumps(values))
-    assert set(GOALS) | {"ttv_median_s", "cost_per_accepted_usd", "batch_items_per_min"} <= set(line)
+    batch = {"batch_items_per_min", "batch_overhead_per_item_s", "batch_items"}
+    assert set(GOALS) | {"ttv_median_s", "cost_per_accepted_usd"} | batch <= set(line)
     assert set(line["ttv_median_s"]) == set(CONTENDERS)
     assert set(line["cost_per_accepted_usd"]) == set(CONTENDERS)
-    assert line["batch_items_per_min"] is None
+    assert line["batch_items"] == tiny().batch_items and line["settings"]["batch_concurrency"] == 3
     assert set(line["goals_not_met"]) <= set(GOALS)
 
 
@@ -88,6 +89,19 @@ def test_the_storm_loses_nothing_and_the_other_figures_are_there(results: Result
     assert values["cold_import_ms_max"] > 0
 
 
+def test_the_batch_runs_each_item_once_and_its_figures_follow_from_its_wall_time(
+    results: Results, values: dict[str, Any]
+) -> None:
+    batch = results.batch
+    assert batch is not None and (batch.items, batch.concurrency) == (6, 3)
+    assert batch.succeeded == batch.usage.images == batch.usage.judge_calls == 6
+    assert invariants(results)["batch_one_image_per_item"]
+    # Reading and closing the batch, and per item: Check input, Generate, Save, Validate, Report success, Record.
+    assert batch.usage.lambda_requests == 2 + 6 * 6
+    assert values["batch_items_per_min"] == pytest.approx(6 / batch.wall_s * 60, abs=0.05)
+    assert values["batch_overhead_per_item_s"] == pytest.approx(batch.wall_s / 6, abs=1e-4)
+
+
 def test_verdicts_are_the_same_for_the_same_image() -> None:
     verdicts = Verdicts(seed=7, pass_rate=0.3, max_attempts=5)
     assert Position(1, 2).image_number(5) == 7
@@ -108,6 +122,7 @@ def test_the_report_renders_every_goal(results: Results, values: dict[str, Any])
 
     page = document(results, values, invariants(results))
     table = console_table(results, values)
-    for key in GOALS:
+    for key in [*GOALS, "batch_items_per_min"]:
         assert f"`{key}`" in page and key in table
+    assert "## Batch throughput" in page and "| 6 | 6 |" in page
     assert page.count("**not met**") == len(values["goals_not_met"])
