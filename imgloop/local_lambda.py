@@ -44,8 +44,8 @@ class LocalLambdas:
         # Imported here, one after another: Map iterations invoke in parallel threads, and a first
         # import racing another can see a half-initialized module.
         for spec in self._functions.values():
-            with _environment({**spec.environment, **self.overrides}):
-                self._handler(spec)
+            _set_environment({**spec.environment, **self.overrides})
+            self._handler(spec)
         events.register("before-call.lambda.Invoke", self._on_invoke)
 
     def _handler(self, spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:

@@ -45,7 +45,7 @@ def read_items(data: bytes, form: Format) -> list[ReadItem]:
         case "json":
             items = from_list(_json_array(text))
     if not items:
-        raise InvalidInput("input: holds no items (every line is blank)")
+        raise InvalidInput("input: holds no items (it is empty, or every line is blank)")
     if len(items) > MAX_ITEMS:
         raise InvalidInput(f"input: holds {len(items)} items; a batch takes at most {MAX_ITEMS}")
     return items
@@ -96,10 +96,12 @@ def _csv_rows(text: str) -> list[ReadItem]:
         raise InvalidInput("input: a CSV batch needs a header row with a 'prompt' column")
     columns = [h.strip() for h in header]
     items = []
+    # A quoted cell may span lines: a row is numbered by the line it starts on.
+    start = reader.line_num + 1
     for row in reader:
+        number, start = start, reader.line_num + 1
         if not any(cell.strip() for cell in row):
             continue
-        number = reader.line_num
         if len(row) > len(columns):
             items.append(ReadItem(number, None, f"line {number}: {len(row)} cells for {len(columns)} columns"))
             continue

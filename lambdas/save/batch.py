@@ -82,7 +82,8 @@ def _read(request: BatchRequest, settings: Settings, s3: Any) -> list[ReadItem]:
     form = request.format or format_of(source.key)
     if form is None:
         raise InvalidInput(
-            f"format: {shown(source.key)} has no extension saying its form; give format (jsonl, csv, text, json)"
+            f"format: the extension of {shown(source.key)} does not say the form of its items (.jsonl, .csv, .txt, "
+            ".json); give format: jsonl, csv, text or json"
         )
     try:
         found = s3.get_object(Bucket=source.bucket, Key=source.key, Range=f"bytes=0-{MAX_INPUT_BYTES}")

@@ -84,10 +84,6 @@ def test_a_csv_row_with_too_many_cells_becomes_an_item_with_its_line_number() ->
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _csv_rows takes reader.line_num after the row is read, the row's last line (3) not its first",
-)
 def test_a_csv_row_whose_quoted_cell_spans_lines_has_the_line_it_starts_on() -> None:
     items = read_items(b'prompt\n"a fox\nin snow"\nan owl\n', "csv")
 

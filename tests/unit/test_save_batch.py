@@ -154,12 +154,12 @@ def test_the_batch_is_named_after_its_execution_unless_it_says_and_runs_as_concu
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        ({"batch": "nightly"}, r"^request: input or items: give exactly one"),
+        ({"batch": "nightly"}, r"^input or items: give exactly one"),
         (
             {"batch": "nightly", "items": ["a"], "input": "s3://stack-bucket/in.jsonl"},
-            r"^request: input or items: give",
+            r"^input or items: give",
         ),
-        ({"batch": "nightly", "items": ["a"], "format": "csv"}, r"^request: format: only with input"),
+        ({"batch": "nightly", "items": ["a"], "format": "csv"}, r"^format: only with input"),
         ({"batch": "nightly", "items": []}, r"^items: List should have at least 1 item"),
         ({"batch": "nightly", "items": ["a", 7]}, r"^items\.1\.dict\[str,any\]: Input should be a valid dictionary"),
         ({"batch": "nightly", "items": ["a"] * 101}, r"^items: List should have at most 100 items"),
@@ -167,8 +167,8 @@ def test_the_batch_is_named_after_its_execution_unless_it_says_and_runs_as_concu
         ({"batch": "n" * 41, "items": ["a"]}, r"^batch: String should match pattern"),
         ({"batch": "../up", "items": ["a"]}, r"^batch: String should match pattern"),
         ({"batch": "nightly", "items": ["a"], "defaults": {"id": "x"}}, r"^defaults\.id: each item has its own id"),
-        ({"batch": "nightly", "input": "s3://stack-bucket/in/prompts"}, r"^format: in/prompts has no extension"),
-        ({"batch": "nightly", "input": "s3://stack-bucket/in/prompts.xlsx"}, r"^format: in/prompts\.xlsx has no ext"),
+        ({"batch": "nightly", "input": "s3://stack-bucket/in/prompts"}, r"^format: the extension of in/prompts does not say"),
+        ({"batch": "nightly", "input": "s3://stack-bucket/in/prompts.xlsx"}, r"^format: the extension of in/prompts\.xlsx does not"),
         ({"batch": "nightly", "input": "s3://stack-bucket/in/none.jsonl"}, r"^input: no object at s3://stack-bucket/"),
         ({"batch": "nightly", "input": "s3://other-bucket/p.jsonl"}, r"^input: s3://other-bucket/p\.jsonl is not in a"),
         ({"batch": "nightly", "input": "s3://stack-bucket/in/empty.txt"}, r"^input: holds no items"),
