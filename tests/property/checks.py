@@ -9,6 +9,7 @@ from typing import Any
 from common.errors import InvalidInput
 from common.generators import family_of
 from common.keys import STAGING_PREFIX, RunKeys
+from common.lifecycle import check_request
 from common.request import MAX_IMAGES, RunRequest, parse_request
 from common.sections import MODEL_ID
 from common.settings import Settings
@@ -71,9 +72,10 @@ def assert_clean_rejection(error: InvalidInput, event: Any, names: set[str]) -> 
 
 
 def classify(raw: Any, settings: Settings) -> RunRequest | InvalidInput:
-    """The request, or the InvalidInput it was rejected with; any other exception propagates."""
+    """The request as "Check input" takes it (a retired model replaced by its successor before the
+    allow-list is checked), or the InvalidInput it was rejected with; any other exception propagates."""
     try:
-        return parse_request(raw, settings)
+        return check_request(raw, settings)[0]
     except InvalidInput as error:
         return error
 
