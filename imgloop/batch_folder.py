@@ -1,6 +1,6 @@
 """A batch's folder on this machine: its files fetched from S3, and put back into a fresh local account.
 
-    OUT/<batch>/manifest.jsonl, batch.json   the batch manifest and counts, once the execution has ended
+    OUT/<batch>/manifest.jsonl, batch.json   the execution's manifest and counts, once it has ended
     OUT/<batch>/items/<id>.json              each item's record, as batches/<batch>/items/<id>.json keeps it
     OUT/<batch>/items/<id>/                  the item's run: images, manifest.json, execution.json, report.html
     OUT/<batch>/report.html                  the batch report (imgloop.batch_report)
@@ -20,12 +20,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.batches import BatchItem, BatchKeys, BatchSummary, ItemRecord, valid_item_id
+from common.batches import BatchItem, BatchKeys, BatchSummary, ItemRecord, manifest_line, valid_item_id
 from common.manifest import Manifest
 from common.results import OpenedBatch
 from imgloop.batch_progress import MISSING, Records
 from imgloop.executions import Execution, copy_run
-from imgloop.remote import UsageError
 from imgloop.report import report_from_local_run
 
 MANIFEST = "manifest.jsonl"
@@ -55,37 +54,25 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 
 def fetch_batch(s3: Any, opened: OpenedBatch, records: Records, execution: Execution, out_dir: Path) -> FetchedBatch:
-    """Copy the batch's manifest, records and item runs into out_dir/<batch>, and write each item's report."""
+    """Copy the execution's manifest, the batch's records and the item runs into out_dir/<batch>, and write
+    each item's report."""
     batch = opened.batch
     folder = out_dir / batch.name
     manifest = None
     summary = batch_summary(execution)
     if summary is not None:
-        latest = s3.get_object(Bucket=batch.bucket, Key=summary.summary_key)["Body"].read()
-        _only_latest(BatchSummary.model_validate_json(latest), execution)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / SUMMARY).write_bytes(latest)
+        _download(s3, batch.bucket, summary.summary_key, folder / SUMMARY)
         manifest = _download(s3, batch.bucket, summary.manifest_key, folder / MANIFEST)
         text = manifest.read_text(encoding="utf-8")
         items = [ItemRecord.model_validate_json(line) for line in text.splitlines() if line.strip()]
     else:
         items = _so_far(s3, opened, records.read())
-    items = [item for item in items if valid_item_id(item.id)]  # an id names a folder: nothing else may
     keys = batch.keys
     (folder / ITEMS).mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=_FETCHERS) as pool:
         list(pool.map(lambda item: _fetch_item(s3, keys, batch.bucket, item, folder / ITEMS), items))
     return FetchedBatch(folder, items, manifest)
-
-
-def _only_latest(latest: BatchSummary, execution: Execution) -> None:
-    """A batch keeps the manifest of its latest execution only: an earlier one's files cannot be fetched."""
-    if latest.execution != execution.name:
-        later = f"{execution.execution_arn.rsplit(':', 1)[0]}:{latest.execution}"
-        raise UsageError(
-            f"batch {latest.batch} has run again since {execution.name}, and its manifest is now that run's: "
-            f"fetch it with `imgloop batch-status {later} --out DIR`"
-        )
 
 
 def _download(s3: Any, bucket: str, key: str, path: Path) -> Path:
@@ -98,12 +85,9 @@ def _so_far(s3: Any, opened: OpenedBatch, records: dict[str, ItemRecord]) -> lis
     order, as the manifest will list them."""
     batch = opened.batch
     body = s3.get_object(Bucket=batch.bucket, Key=batch.items_key)["Body"].read()
-    found = []
-    for item in (BatchItem.model_validate(value) for value in json.loads(body)):
-        record = records.get(item.id)
-        if record is not None and (item.skip or record.execution == batch.execution.name):
-            found.append(record.model_copy(update={"index": item.index, "line": item.line, "skipped": item.skip}))
-    return found
+    items = [BatchItem.model_validate(value) for value in json.loads(body)]
+    lines = [manifest_line(item, records.get(item.id), batch.execution.name) for item in items]
+    return [line for line in lines if line is not None]
 
 
 def _fetch_item(s3: Any, keys: BatchKeys, bucket: str, item: ItemRecord, items: Path) -> None:

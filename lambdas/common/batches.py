@@ -2,10 +2,14 @@
 
 Where a batch keeps its files (all in the stack's bucket, under batches/<batch name>/):
   input.<jsonl|csv|txt|json>          the items as the user wrote them (the CLI uploads them here)
+  items/<item id>.json                each item's latest outcome, written when its run ends; a re-run
+                                      skips the items whose latest outcome is a success
   runs/<execution>/items.json         the items as that execution's Distributed Map reads them
-  items/<item id>.json                each item's latest outcome, written when its run ends
-  manifest.jsonl                      one line per item, written when the batch ends
-  batch.json                          the batch's counts and where everything is
+  runs/<execution>/manifest.jsonl     one line per item, written when that execution ends
+  runs/<execution>/batch.json         that execution's counts and where everything is
+
+Each execution keeps its own manifest and counts, so a re-run under the same batch name leaves an
+earlier execution's as they were.
 
 Each item runs as its own image-loop run, in a folder of its own named <batch>-<item id>
 (a re-run of an item that did not succeed adds -2, -3, ...), with its manifest as usual.
@@ -16,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from common.keys import EXECUTION_NAME_PATTERN
+from common.keys import EXECUTION_NAME_PATTERN, EXECUTION_NAME_RULE
 from common.sections import ImageRef, Strict
 
 BATCHES_PREFIX = "batches"
@@ -43,6 +47,7 @@ EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": 
 
 _BATCH_NAME = re.compile(BATCH_NAME_PATTERN)
 _ITEM_ID = re.compile(ITEM_ID_PATTERN)
+_EXECUTION_NAME = re.compile(EXECUTION_NAME_PATTERN)
 
 
 def valid_item_id(value: str) -> bool:
@@ -67,7 +72,13 @@ class BatchKeys:
         return f"{self.folder}/{STORED_NAMES[form]}"
 
     def items(self, execution_name: str) -> str:
-        return f"{self.folder}/runs/{execution_name}/items.json"
+        return f"{self._run(execution_name)}/items.json"
+
+    def manifest(self, execution_name: str) -> str:
+        return f"{self._run(execution_name)}/manifest.jsonl"
+
+    def summary(self, execution_name: str) -> str:
+        return f"{self._run(execution_name)}/batch.json"
 
     def record(self, item_id: str) -> str:
         return f"{self.folder}/items/{item_id}.json"
@@ -76,13 +87,11 @@ class BatchKeys:
     def records_prefix(self) -> str:
         return f"{self.folder}/items/"
 
-    @property
-    def manifest(self) -> str:
-        return f"{self.folder}/manifest.jsonl"
-
-    @property
-    def summary(self) -> str:
-        return f"{self.folder}/batch.json"
+    def _run(self, execution_name: str) -> str:
+        # The name is part of a key: only a checked execution name may be.
+        if not _EXECUTION_NAME.match(execution_name):
+            raise ValueError(f"execution: must be {EXECUTION_NAME_RULE}")
+        return f"{self.folder}/runs/{execution_name}"
 
     def run_name(self, item_id: str, tries: int) -> str:
         """The item's run (and run folder) name; a re-run after a failure gets a new one."""
@@ -183,12 +192,12 @@ class ItemRecord(BaseModel):
 
     index: int
     line: int
-    id: str
+    id: str = Field(pattern=ITEM_ID_PATTERN)  # it names the item's record and, on this machine, its folder
     status: ItemStatus
     skipped: bool = False  # succeeded in an earlier execution; this one left it alone
     error: str | None = None
     cause: str | None = None
-    run: str  # the run's name, which is its folder's name
+    run: str = Field(pattern=EXECUTION_NAME_PATTERN)  # the run's name, which is its folder's name
     runs: list[str] = Field(default_factory=list)  # every run this item had, oldest first
     execution: str  # the batch execution that ran it last
     images: int = 0
@@ -198,6 +207,15 @@ class ItemRecord(BaseModel):
     prompt: str | None = None
     manifest: str | None = None  # s3:// URI of the run's manifest
     finished_at: str | None = None
+
+
+def manifest_line(item: BatchItem, record: ItemRecord | None, execution: str) -> ItemRecord | None:
+    """The item's line in the manifest of `execution`, from the item's record, when the record is the
+    outcome that execution answers for: its own, or for an item it skips, the earlier success it skips by.
+    None when it is neither: the execution's outcome for the item was never filed."""
+    if record is None or not (item.skip or record.execution == execution):
+        return None
+    return record.model_copy(update={"index": item.index, "line": item.line, "skipped": item.skip})
 
 
 class BatchCounts(BaseModel):

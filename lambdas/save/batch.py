@@ -22,6 +22,7 @@ from common.batches import (
     ItemOutcome,
     ItemRecord,
     format_of,
+    manifest_line,
 )
 from common.errors import InvalidInput, shown
 from common.manifest import Manifest, now
@@ -194,25 +195,27 @@ def close_batch(batch: Batch, s3: Any) -> BatchSummary:
     for line in lines:
         if line.status == "FAILED":
             errors[line.error or "Unknown"] = errors.get(line.error or "Unknown", 0) + 1
-    text = "\n".join(json.dumps(line.model_dump(mode="json"), ensure_ascii=False) for line in lines) + "\n"
-    s3.put_object(Bucket=batch.bucket, Key=keys.manifest, Body=text.encode(), ContentType="application/x-ndjson")
+    execution = batch.execution.name
     summary = BatchSummary(
         **counts.model_dump(),
         batch=batch.name,
-        execution=batch.execution.name,
+        execution=execution,
         bucket=batch.bucket,
-        manifest_key=keys.manifest,
-        summary_key=keys.summary,
+        manifest_key=keys.manifest(execution),
+        summary_key=keys.summary(execution),
         errors=dict(sorted(errors.items())),
         message=_message(counts, errors),
     )
-    _put_json(s3, batch.bucket, keys.summary, summary.model_dump(mode="json"))
+    text = "\n".join(json.dumps(line.model_dump(mode="json"), ensure_ascii=False) for line in lines) + "\n"
+    s3.put_object(Bucket=batch.bucket, Key=summary.manifest_key, Body=text.encode(), ContentType="application/x-ndjson")
+    _put_json(s3, batch.bucket, summary.summary_key, summary.model_dump(mode="json"))
     return summary
 
 
 def _line(batch: Batch, item: BatchItem, record: ItemRecord | None) -> ItemRecord:
-    if record is not None and (item.skip or record.execution == batch.execution.name):
-        return record.model_copy(update={"index": item.index, "line": item.line, "skipped": item.skip})
+    line = manifest_line(item, record, batch.execution.name)
+    if line is not None:
+        return line
     return ItemRecord(
         index=item.index,
         line=item.line,

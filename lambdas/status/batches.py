@@ -39,8 +39,6 @@ class BatchStatus(ExecutionStatus):
     progress: Progress | None = None
     summary: BatchSummary | None = None
     manifest_url: str | None = None
-    # A later execution of the same batch (a re-run) has rewritten the batch's manifest since.
-    superseded_by: str | None = None
     items: list[ItemRecord] | None = None
     next_offset: int | None = None
 
@@ -63,18 +61,13 @@ def describe_batch(name: str, state_machine_arn: str, query: ItemsQuery, sfn: An
         return batch.model_copy(update={"progress": progress(sfn, status.execution_arn)})
     if status.status != "SUCCEEDED" or not found.get("output"):
         return batch
-    # The execution's output is its summary; batch.json holds the latest execution's, which a re-run
-    # of the batch replaces, together with the manifest.
+    # The execution's output is its summary, which names the manifest this execution wrote.
     summary = BatchSummary.model_validate_json(found["output"])
-    latest = BatchSummary.model_validate_json(_read(s3, summary.bucket, summary.summary_key))
-    done = {"batch": summary.batch, "summary": summary}
-    if latest.execution != name:
-        return batch.model_copy(update={**done, "superseded_by": latest.execution})
     url = s3.generate_presigned_url(
         "get_object", Params={"Bucket": summary.bucket, "Key": summary.manifest_key}, ExpiresIn=URL_SECONDS
     )
     page = _page(s3, summary, query) if query.items else {}
-    return batch.model_copy(update={**done, "manifest_url": url, **page})
+    return batch.model_copy(update={"batch": summary.batch, "summary": summary, "manifest_url": url, **page})
 
 
 def progress(sfn: Any, execution_arn: str) -> Progress:
@@ -112,14 +105,11 @@ def _batch_name(raw_input: str | None, name: str) -> str | None:
 
 def _page(s3: Any, summary: BatchSummary, query: ItemsQuery) -> dict[str, Any]:
     # One line per item, split on "\n" only: a prompt may hold U+2028 and the like, which JSON keeps raw.
-    lines = [line for line in _read(s3, summary.bucket, summary.manifest_key).split("\n") if line]
+    text = s3.get_object(Bucket=summary.bucket, Key=summary.manifest_key)["Body"].read().decode()
+    lines = [line for line in text.split("\n") if line]
     chosen = lines[query.offset : query.offset + query.limit]
     following = query.offset + len(chosen)
     return {
         "items": [ItemRecord.model_validate_json(line) for line in chosen],
         "next_offset": following if following < len(lines) else None,
     }
-
-
-def _read(s3: Any, bucket: str, key: str) -> str:
-    return str(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())

@@ -50,8 +50,10 @@ def body(key: str) -> bytes:
     return bytes(s3().get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
 
-def manifest_lines(batch: str) -> list[ItemRecord]:
-    return [ItemRecord.model_validate_json(line) for line in body(f"batches/{batch}/manifest.jsonl").splitlines()]
+def manifest_lines(batch: str, execution: str) -> list[ItemRecord]:
+    """The manifest the batch's execution of that name wrote."""
+    text = body(f"batches/{batch}/runs/{execution}/manifest.jsonl").decode()
+    return [ItemRecord.model_validate_json(line) for line in text.splitlines()]
 
 
 def keys(prefix: str) -> list[str]:

@@ -62,8 +62,8 @@ def test_a_batch_on_the_stack_a_rerun_and_their_status(
         later = rerun.splitlines()[0]
         fetched = main(["batch-status", later, "--out", str(tmp_path / "status"), "--json"])
         status_json = json.loads(capsys.readouterr().out)
-        superseded = main(["batch-status", arn, "--out", str(tmp_path / "old")])
-        refused = capsys.readouterr().err
+        earlier = main(["batch-status", arn, "--out", str(tmp_path / "old"), "--json"])
+        earlier_json = json.loads(capsys.readouterr().out)
 
     assert first == 1 and arn.endswith(":execution:ImageLoop-batches:remote")
     result = json.loads(printed.out)
@@ -102,9 +102,29 @@ def test_a_batch_on_the_stack_a_rerun_and_their_status(
         ("00003", "skipped"),
     ]
     assert (folder / "items" / "00001" / "r00-a01.png").is_file()
-    # The batch keeps its latest manifest only: the first execution's files are no longer there to fetch.
-    assert superseded == 2 and refused.startswith("imgloop: batch remote has run again since remote, ")
-    assert later in refused and not (tmp_path / "old").exists()
+    # The first execution, fetched after the re-run, is still its own: its manifest, counts and report.
+    old = tmp_path / "old" / "remote"
+    assert earlier == 1
+    assert {k: earlier_json[k] for k in ("execution", "succeeded", "failed", "skipped", "manifest")} == {
+        "execution": arn,
+        "succeeded": 2,
+        "failed": 1,
+        "skipped": 0,
+        "manifest": str(old / "manifest.jsonl"),
+    }
+    lines = [json.loads(line) for line in (old / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(line["id"], line["status"], line["skipped"], line["execution"]) for line in lines] == [
+        ("00001", "SUCCEEDED", False, "remote"),
+        ("00002", "FAILED", False, "remote"),
+        ("00003", "SUCCEEDED", False, "remote"),
+    ]
+    summary = json.loads((old / "batch.json").read_text(encoding="utf-8"))
+    assert (summary["execution"], summary["manifest_key"]) == ("remote", "batches/remote/runs/remote/manifest.jsonl")
+    assert [(t.id, t.status) for t in tiles((old / "report.html").read_text(encoding="utf-8"))] == [
+        ("00001", "succeeded"),
+        ("00002", "failed"),
+        ("00003", "succeeded"),
+    ]
 
 
 def test_a_batch_that_fails_after_its_items_ran_reports_what_they_made(

@@ -54,7 +54,7 @@ def test_a_stormy_batch_ends_with_every_item_accounted_for(runner: Any) -> None:
 
     assert batch.execution.status == "SUCCEEDED"
     assert batch.execution.states_entered() == ["Read the batch", "Run the items", "Write the batch manifest"]
-    records = manifest_lines("storm")
+    records = manifest_lines("storm", "storm-1")
     ids = ["00001", "00002", "00003", "refused", "budget", "00007", *(f"{n:05d}" for n in range(8, 22))]
     assert [(r.index, r.line, r.id, r.run) for r in records] == [
         (index, line, id_, f"storm-{id_}")
@@ -83,7 +83,7 @@ def test_a_stormy_batch_ends_with_every_item_accounted_for(runner: Any) -> None:
         "images": 18,
         "errors": {"InvalidInput": 2, "RequirementsNotMet": 2},
     }
-    assert json.loads(body("batches/storm/batch.json")) == summary
+    assert json.loads(body("batches/storm/runs/storm-1/batch.json")) == summary
     # The item records and the manifest's lines are the same.
     for record in records:
         assert json.loads(body(f"batches/storm/items/{record.id}.json")) == record.model_dump(mode="json")
@@ -141,7 +141,7 @@ def test_a_rerun_skips_what_succeeded_and_runs_what_failed_under_new_names(runne
         "images": 1,
         "errors": {"InvalidInput": 1},
     }
-    records = {r.id: r for r in manifest_lines("again")}
+    records = {r.id: r for r in manifest_lines("again", "again-2")}
     assert [(r.id, r.status, r.skipped, r.execution, r.runs) for r in records.values()] == [
         ("00001", "SUCCEEDED", True, "again-1", ["again-00001"]),
         ("00002", "SUCCEEDED", False, "again-2", ["again-00002", "again-00002-2"]),
@@ -154,10 +154,19 @@ def test_a_rerun_skips_what_succeeded_and_runs_what_failed_under_new_names(runne
     assert prompts_sent(run, since=calls) == {"An unjudgeable owl, a branch"}
     assert records["00002"].winner == f"s3://{BUCKET}/generated-images/again-00002-2/r00-a01.png"
     assert images_in_folder("again-00002-2") == ["generated-images/again-00002-2/r00-a01.png"]
+    # Each execution keeps its own list, manifest and counts: the first's still say how its items ended.
     assert keys("batches/again/runs/") == [
-        "batches/again/runs/again-1/items.json",
-        "batches/again/runs/again-2/items.json",
+        f"batches/again/runs/{execution}/{name}"
+        for execution in ("again-1", "again-2")
+        for name in ("batch.json", "items.json", "manifest.jsonl")
     ]
+    assert [(r.id, r.status, r.skipped, r.execution, r.run) for r in manifest_lines("again", "again-1")] == [
+        ("00001", "SUCCEEDED", False, "again-1", "again-00001"),
+        ("00002", "FAILED", False, "again-1", "again-00002"),
+        ("00003", "FAILED", False, "again-1", "again-00003"),
+        ("00004", "SUCCEEDED", False, "again-1", "again-00004"),
+    ]
+    assert json.loads(body("batches/again/runs/again-1/batch.json")) == first.execution.output
 
 
 def test_the_concurrency_comes_from_the_stacks_setting_unless_the_batch_asks(runner: Any) -> None:
@@ -185,7 +194,7 @@ def test_an_item_whose_outcome_could_not_be_filed_is_counted_not_recorded(runner
 
     assert plan.fired == 1
     assert batch.execution.output is not None and batch.execution.output["errors"] == {"ItemNotRecorded": 1}
-    lost, kept = manifest_lines("lost")
+    lost, kept = manifest_lines("lost", "lost-1")
     assert (lost.status, lost.error, lost.run, lost.images) == ("FAILED", "ItemNotRecorded", "lost-00001", 0)
     assert (kept.status, kept.images) == ("SUCCEEDED", 1)
     # The item's run itself went well: its image is kept, only the batch's record of it is missing.

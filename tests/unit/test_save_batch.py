@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from common.batches import BatchItem, ExecutionRef, ItemOutcome, ItemRecord, ItemStatus
+from common.batches import BatchItem, BatchKeys, ExecutionRef, ItemOutcome, ItemRecord, ItemStatus
 from common.errors import InvalidInput
 from common.manifest import Entry, Manifest, Verdict, Winner
 from common.results import OpenedBatch
@@ -167,8 +168,14 @@ def test_the_batch_is_named_after_its_execution_unless_it_says_and_runs_as_concu
         ({"batch": "n" * 41, "items": ["a"]}, r"^batch: String should match pattern"),
         ({"batch": "../up", "items": ["a"]}, r"^batch: String should match pattern"),
         ({"batch": "nightly", "items": ["a"], "defaults": {"id": "x"}}, r"^defaults\.id: each item has its own id"),
-        ({"batch": "nightly", "input": "s3://stack-bucket/in/prompts"}, r"^format: the extension of in/prompts does not say"),
-        ({"batch": "nightly", "input": "s3://stack-bucket/in/prompts.xlsx"}, r"^format: the extension of in/prompts\.xlsx does not"),
+        (
+            {"batch": "nightly", "input": "s3://stack-bucket/in/prompts"},
+            r"^format: the extension of in/prompts does not say",
+        ),
+        (
+            {"batch": "nightly", "input": "s3://stack-bucket/in/prompts.xlsx"},
+            r"^format: the extension of in/prompts\.xlsx does not",
+        ),
         ({"batch": "nightly", "input": "s3://stack-bucket/in/none.jsonl"}, r"^input: no object at s3://stack-bucket/"),
         ({"batch": "nightly", "input": "s3://other-bucket/p.jsonl"}, r"^input: s3://other-bucket/p\.jsonl is not in a"),
         ({"batch": "nightly", "input": "s3://stack-bucket/in/empty.txt"}, r"^input: holds no items"),
@@ -247,6 +254,26 @@ def test_a_line_that_succeeded_before_but_no_longer_reads_runs_and_fails(
 
 
 # Filing an item's outcome.
+@pytest.mark.parametrize(("field", "value"), [("id", "../x"), ("id", "a" * 33), ("run", "a/b"), ("run", "-a")])
+def test_a_record_whose_id_or_run_could_not_name_a_folder_is_refused(field: str, value: str) -> None:
+    # Both name folders: the item's record and run in S3, and its folder where the CLI fetches it.
+    good = _earlier("00001", "FAILED", ["nightly-00001"]).model_dump()
+
+    with pytest.raises(ValidationError, match=f"^1 validation error for ItemRecord\n{field}\n"):
+        ItemRecord.model_validate({**good, field: value})
+
+
+def test_an_executions_files_are_keyed_by_its_checked_name() -> None:
+    keys = BatchKeys("nightly")
+
+    assert (keys.manifest("first"), keys.summary("first")) == (
+        "batches/nightly/runs/first/manifest.jsonl",
+        "batches/nightly/runs/first/batch.json",
+    )
+    with pytest.raises(ValueError, match=r"^execution: must be 1-80 letters"):
+        keys.manifest("../other")
+
+
 def _manifest(s3: Any, bucket: str, run: str, winner: bool) -> str:
     def image(attempt: int, score: int, passed: bool) -> Entry:
         verdict = Verdict(passed=passed, score=score, reason="r", judged_by="judge")
@@ -377,6 +404,11 @@ def test_a_rerun_adds_the_items_new_run_to_its_record_once(s3: Any, settings: Se
 
 
 # Closing the batch.
+def _manifest_lines(s3: Any, bucket: str, execution: str) -> list[ItemRecord]:
+    body = s3.get_object(Bucket=bucket, Key=f"batches/nightly/runs/{execution}/manifest.jsonl")["Body"].read()
+    return [ItemRecord.model_validate_json(line) for line in body.decode().splitlines()]
+
+
 def test_close_writes_one_line_per_item_in_input_order_with_the_counts(
     s3: Any, settings: Settings, bucket: str
 ) -> None:
@@ -392,8 +424,7 @@ def test_close_writes_one_line_per_item_in_input_order_with_the_counts(
 
     summary = close_batch(opened.batch, s3)
 
-    lines = s3.get_object(Bucket=bucket, Key="batches/nightly/manifest.jsonl")["Body"].read().decode().splitlines()
-    records = [ItemRecord.model_validate_json(line) for line in lines]
+    records = _manifest_lines(s3, bucket, "first")
     assert [(r.index, r.line, r.id, r.status, r.error) for r in records] == [
         (0, 1, "00001", "SUCCEEDED", None),
         (1, 2, "00002", "SUCCEEDED", None),
@@ -411,14 +442,14 @@ def test_close_writes_one_line_per_item_in_input_order_with_the_counts(
         "batch": "nightly",
         "execution": "first",
         "bucket": bucket,
-        "manifest_key": "batches/nightly/manifest.jsonl",
-        "summary_key": "batches/nightly/batch.json",
+        "manifest_key": "batches/nightly/runs/first/manifest.jsonl",
+        "summary_key": "batches/nightly/runs/first/batch.json",
         "errors": {"InvalidInput": 1, "RequirementsNotMet": 2},
     }
     assert summary.message == (
         "5 item(s): 2 succeeded, 3 failed; 4 image(s) made. Failed: InvalidInput x1, RequirementsNotMet x2."
     )
-    assert _json(s3, bucket, "batches/nightly/batch.json") == summary.model_dump(mode="json")
+    assert _json(s3, bucket, "batches/nightly/runs/first/batch.json") == summary.model_dump(mode="json")
 
 
 def test_an_item_whose_record_is_missing_or_stale_is_counted_not_recorded(
@@ -439,8 +470,7 @@ def test_an_item_whose_record_is_missing_or_stale_is_counted_not_recorded(
 
     summary = close_batch(second.batch, s3)
 
-    lines = s3.get_object(Bucket=bucket, Key="batches/nightly/manifest.jsonl")["Body"].read().decode().splitlines()
-    done, stale, missing = (ItemRecord.model_validate_json(line) for line in lines)
+    done, stale, missing = _manifest_lines(s3, bucket, "second")
     assert (done.status, done.skipped, done.execution, done.runs) == ("SUCCEEDED", True, "first", ["nightly-00001"])
     assert (stale.status, stale.error, stale.execution, stale.run, stale.runs) == (
         "FAILED",
@@ -455,3 +485,34 @@ def test_an_item_whose_record_is_missing_or_stale_is_counted_not_recorded(
     assert summary.message == (
         "3 item(s): 0 succeeded, 2 failed, 1 skipped (succeeded before); 0 image(s) made. Failed: ItemNotRecorded x2."
     )
+
+
+def test_a_rerun_writes_its_own_manifest_and_counts_and_leaves_the_earlier_executions(
+    s3: Any, settings: Settings, bucket: str
+) -> None:
+    first = _opened(s3, settings, ["a fox", "an owl"])
+    _file(s3, first, 0, {"status": "SUCCEEDED"})
+    _file(s3, first, 1, {"status": "FAILED", "error": "ModelThrottled"})
+    earlier = close_batch(first.batch, s3)
+    second = _opened(s3, settings, ["a fox", "an owl"], SECOND)
+    _file(s3, second, 1, {"status": "SUCCEEDED"})
+
+    later = close_batch(second.batch, s3)
+
+    assert (later.manifest_key, later.summary_key) == (
+        "batches/nightly/runs/second/manifest.jsonl",
+        "batches/nightly/runs/second/batch.json",
+    )
+    assert [(r.id, r.status, r.skipped, r.execution) for r in _manifest_lines(s3, bucket, "second")] == [
+        ("00001", "SUCCEEDED", True, "first"),
+        ("00002", "SUCCEEDED", False, "second"),
+    ]
+    # The owl's record is the second execution's now; the first execution's manifest and counts still say
+    # how the owl ended in the first.
+    assert _json(s3, bucket, "batches/nightly/items/00002.json")["execution"] == "second"
+    assert [(r.id, r.status, r.error, r.execution) for r in _manifest_lines(s3, bucket, "first")] == [
+        ("00001", "SUCCEEDED", None, "first"),
+        ("00002", "FAILED", "ModelThrottled", "first"),
+    ]
+    assert _json(s3, bucket, earlier.summary_key) == earlier.model_dump(mode="json")
+    assert (earlier.succeeded, earlier.failed) == (1, 1)

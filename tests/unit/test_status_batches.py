@@ -1,6 +1,6 @@
 """GET /batches/{id}: a running batch's progress, a finished one's summary, manifest URL and pages of
-manifest lines, a rejected one's error; a re-run's manifest is not passed off as an earlier run's;
-400 and 404 named."""
+manifest lines, a rejected one's error; an earlier execution of a batch that has run again still answers
+its own manifest; 400 and 404 named."""
 
 import json
 import threading
@@ -60,10 +60,10 @@ def test_a_finished_batch_answers_its_summary_a_manifest_url_and_pages_of_its_li
     url = urlparse(body["manifest_url"])
     assert (url.netloc, url.path) == (
         f"{NAMES.bucket}.s3.us-west-2.amazonaws.com",
-        "/batches/api-batch-1/manifest.jsonl",
+        "/batches/api-batch-1/runs/api-batch-1/manifest.jsonl",
     )
     assert parse_qs(url.query)["X-Amz-Expires"] == ["900"]
-    assert "items" not in body and "progress" not in body and "superseded_by" not in body
+    assert "items" not in body and "progress" not in body
 
     code, first = status("api-batch-1", {"items": "true", "limit": "2"})
     assert code == 200
@@ -92,22 +92,30 @@ def test_a_generations_id_is_not_a_batch_nor_a_batchs_a_generation(
     assert json.loads(handler(generation, status_context())["body"]) == {"message": "no generation with id api-batch-2"}
 
 
-def test_a_rerun_of_the_batch_supersedes_its_manifest(
+def test_an_earlier_execution_still_answers_its_own_manifest_after_a_rerun(
     runner: Any, status: Callable[..., tuple[int, dict[str, Any]]]
 ) -> None:
     batch = {"batch": "covers", "items": ["a fox", "a hen"], "defaults": SMALL}
-    first = runner().run_batch(batch, "covers-monday")
+    # Monday's hen is refused a run (no prompt); Tuesday's, corrected, runs again.
+    first = runner().run_batch({**batch, "items": ["a fox", {"prompt": ""}]}, "covers-monday")
     again = runner().run_batch(batch, "covers-tuesday")
 
     code, earlier = status("covers-monday", {"items": "true"})
-    assert code == 200 and earlier["batch"] == "covers"
-    assert earlier["summary"] == first.output and earlier["superseded_by"] == "covers-tuesday"
-    assert "manifest_url" not in earlier and "items" not in earlier
+    assert code == 200 and earlier["batch"] == "covers" and earlier["summary"] == first.output
+    assert urlparse(earlier["manifest_url"]).path == "/batches/covers/runs/covers-monday/manifest.jsonl"
+    assert [(i["id"], i["status"], i.get("error"), i["skipped"], i["execution"]) for i in earlier["items"]] == [
+        ("00001", "SUCCEEDED", None, False, "covers-monday"),
+        ("00002", "FAILED", "InvalidInput", False, "covers-monday"),
+    ]
 
     code, latest = status("covers-tuesday", {"items": "true"})
-    assert code == 200 and latest["summary"] == again.output and latest["summary"]["skipped"] == 2
-    assert [item["skipped"] for item in latest["items"]] == [True, True]
-    assert "superseded_by" not in latest
+    assert code == 200 and latest["summary"] == again.output
+    assert (latest["summary"]["succeeded"], latest["summary"]["skipped"]) == (1, 1)
+    assert urlparse(latest["manifest_url"]).path == "/batches/covers/runs/covers-tuesday/manifest.jsonl"
+    assert [(i["id"], i["status"], i["skipped"], i["execution"]) for i in latest["items"]] == [
+        ("00001", "SUCCEEDED", True, "covers-monday"),
+        ("00002", "SUCCEEDED", False, "covers-tuesday"),
+    ]
 
 
 @pytest.fixture
