@@ -32,11 +32,13 @@ def _number(value: Any) -> int | None:
 
 
 def _where(state: dict[str, Any]) -> str:
-    # Inside an attempt the state has the loop; Validate's answer names its own position.
+    # Inside an attempt the state has the loop with its attempt; Validate's answer names its own
+    # position; between attempts the loop's tally says how many were made.
     loop = state.get("loop", state if "attempt" in state else None)
     if not isinstance(loop, dict):
         return _BLANK
-    revision, attempt = _number(loop.get("revision")) or 0, _number(loop.get("attempt")) or 0
+    attempt = loop.get("attempt", _field(loop, "tally", "attempt"))
+    revision, attempt = _number(loop.get("revision")) or 0, _number(attempt) or 0
     candidates = loop.get("candidates")
     many = (len(candidates) if isinstance(candidates, list) else _number(candidates) or 1) > 1
     candidate = f" c{_text(state['candidate'])}" if many and "candidate" in state else ""
@@ -92,20 +94,36 @@ def _proposed(state: dict[str, Any]) -> str | None:
     return f"new prompt: {_shorten(str(prompt), 90)}" if prompt is not None else None
 
 
-def _counted(state: dict[str, Any]) -> str | None:
+def _attempt_begins(state: dict[str, Any]) -> str | None:
     prompt = _field(state, "loop", "prompt")
     return f"prompt: {_shorten(str(prompt), 90)}" if prompt is not None else None
 
 
 _DESCRIBERS = {
     "Check input": _accepted,
-    "Count the attempt": _counted,
     "Generate image": _generated,
     "Save image": _saved,
     "Validate image": _judged,
     "Revise prompt": _proposed,
     "Translate prompt": _proposed,
 }
+
+
+def _attempt_entered(details: dict[str, Any]) -> str | None:
+    """The line that opens an attempt, as the candidates Map is entered: its number is one more than
+    the tally's count of attempts made at this prompt."""
+    if details.get("name") != "Make candidates":
+        return None
+    try:
+        state = json.loads(details.get("input") or "{}")
+    except (TypeError, ValueError):
+        return None
+    loop = state.get("loop") if isinstance(state, dict) else None
+    made = _number(_field(loop, "tally", "attempt"))
+    if not isinstance(loop, dict) or made is None:
+        return None
+    text = _attempt_begins(state)
+    return f"{_where({'loop': {**loop, 'attempt': made + 1}})} {'Make candidates':<18} {text}" if text else None
 
 
 def _exited(details: dict[str, Any]) -> str | None:
@@ -145,6 +163,9 @@ def _line(event: dict[str, Any]) -> str | None:
     details = event.get("stateExitedEventDetails")
     if isinstance(details, dict):
         return _exited(details)
+    entered = event.get("stateEnteredEventDetails")
+    if isinstance(entered, dict):
+        return _attempt_entered(entered)
     kind = event.get("type")
     for key in _FAILURE_DETAILS:
         failure = event.get(key)

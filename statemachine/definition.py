@@ -1,6 +1,7 @@
 """The image loop as Amazon States Language (JSONPath), built with CDK so it is defined once.
 
-Counters live in `$.loop` and change only in Pass states (States.MathAdd); Choice states decide
+Counters live in `$.loop` and change only in the state machine: the prompt's revision in Pass
+states, the attempt at it in the candidates Map's selectors (States.MathAdd); Choice states decide
 whether to try again, revise the prompt or stop. The functions only do their one job each.
 """
 
@@ -122,19 +123,10 @@ class ImageLoopDefinition(Construct):
         unrecorded = self._unrecorded_failure()
         check_input.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
 
-        start = self._loop_pass("Start with the original prompt", 0, 0, "$.request")
-        next_attempt = self._loop_pass(
-            "Count the attempt",
-            sfn.JsonPath.number_at("$.loop.revision"),
-            sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.attempt"), 1),
-            "$.loop",
-        )
-        use_translation = self._loop_pass("Use the translation", 0, 0, "$.proposal")
+        start = self._loop_pass("Start with the original prompt", 0, "$.request")
+        use_translation = self._loop_pass("Use the translation", 0, "$.proposal")
         use_revision = self._loop_pass(
-            "Use the revised prompt",
-            sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.revision"), 1),
-            0,
-            "$.proposal",
+            "Use the revised prompt", sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.revision"), 1), "$.proposal"
         )
 
         # One attempt: every candidate is generated, filed and judged in parallel.
@@ -169,7 +161,6 @@ class ImageLoopDefinition(Construct):
             "$.record",
             Recorded,
         )
-        # Validate answers with the candidate's result: the iteration's output, as the tally reads it.
         # Validate answers with the candidate's result, the iteration's output as the tally reads it; a
         # refused generation it answers itself, from the refusal, without a judge.
         validate = task(
@@ -191,16 +182,28 @@ class ImageLoopDefinition(Construct):
             self,
             "Make candidates",
             items_path="$.loop.candidates",
+            # The attempt is counted here, for the iterations, and the tally carries the count on: no
+            # Pass state per attempt (each costs a transition and two history events).
             item_selector={
                 "request": sfn.JsonPath.object_at("$.request"),
                 "run": sfn.JsonPath.object_at("$.run"),
-                "loop": sfn.JsonPath.object_at("$.loop"),
+                "loop": {
+                    "revision": sfn.JsonPath.number_at("$.loop.revision"),
+                    "attempt": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.tally.attempt"), 1),
+                    "prompt": sfn.JsonPath.string_at("$.loop.prompt"),
+                    "negative_prompt": sfn.JsonPath.string_at("$.loop.negative_prompt"),
+                    "strength": sfn.JsonPath.number_at("$.loop.strength"),
+                },
                 "candidate": sfn.JsonPath.number_at("$$.Map.Item.Value"),
             },
             max_concurrency=MAX_CANDIDATES,
             # CDK's array_contains helper cannot render a boolean literal, so the intrinsic is spelled out.
-            result_selector={"accepted.$": "States.ArrayContains($[*].passed, true)", "candidates.$": "$"},
-            result_path="$.tally",
+            result_selector={
+                "attempt.$": "States.ArrayGetItem($[*].attempt, 0)",
+                "accepted.$": "States.ArrayContains($[*].passed, true)",
+                "candidates.$": "$",
+            },
+            result_path="$.loop.tally",
         )
         candidates.item_processor(generate.next(record).next(validate))
 
@@ -212,7 +215,7 @@ class ImageLoopDefinition(Construct):
             _payload(
                 action="succeeded",
                 revision=sfn.JsonPath.number_at("$.loop.revision"),
-                attempt=sfn.JsonPath.number_at("$.loop.attempt"),
+                attempt=sfn.JsonPath.number_at("$.loop.tally.attempt"),
             ),
             "$",
             Success,
@@ -252,14 +255,14 @@ class ImageLoopDefinition(Construct):
         # at this prompt; else a revised prompt; else the budget is used up.
         after_attempt = (
             sfn.Choice(self, "Accepted, try again or revise?")
-            .when(sfn.Condition.boolean_equals("$.tally.accepted", True), report_success.next(self._succeeded()))
+            .when(sfn.Condition.boolean_equals("$.loop.tally.accepted", True), report_success.next(self._succeeded()))
             .when(
-                sfn.Condition.number_less_than_json_path("$.loop.attempt", "$.request.max_retry_attempts"),
-                next_attempt,
+                sfn.Condition.number_less_than_json_path("$.loop.tally.attempt", "$.request.max_retry_attempts"),
+                candidates,
             )
             .when(
                 sfn.Condition.number_less_than_json_path("$.loop.revision", "$.request.max_prompt_revisions"),
-                revise.next(use_revision).next(next_attempt),
+                revise.next(use_revision).next(candidates),
             )
             .otherwise(report_not_met.next(not_met))
         )
@@ -267,11 +270,11 @@ class ImageLoopDefinition(Construct):
             sfn.Choice(self, "Translate first?")
             .when(
                 sfn.Condition.boolean_equals("$.request.translate", True),
-                translate.next(use_translation).next(next_attempt),
+                translate.next(use_translation).next(candidates),
             )
-            .otherwise(next_attempt)
+            .otherwise(candidates)
         )
-        next_attempt.next(candidates).next(after_attempt)
+        candidates.next(after_attempt)
         self.start = check_input.next(start).next(translate_first)
 
     def _unrecorded_failure(self) -> sfn.Choice:
@@ -332,14 +335,15 @@ class ImageLoopDefinition(Construct):
             },
         )
 
-    def _loop_pass(self, name: str, revision: Any, attempt: Any, prompts_from: str) -> sfn.Pass:
-        """Set the loop counters and the prompt in `$.loop`: the only place they change."""
+    def _loop_pass(self, name: str, revision: Any, prompts_from: str) -> sfn.Pass:
+        """Set the prompt, its revision number and the candidates to make in `$.loop`, with no attempt
+        made at it yet: the Map counts the attempts in `$.loop.tally`, these passes start them anew."""
         return sfn.Pass(
             self,
             name,
             parameters={
                 "revision": revision,
-                "attempt": attempt,
+                "tally": {"attempt": 0},
                 "prompt": sfn.JsonPath.string_at(f"{prompts_from}.prompt"),
                 "negative_prompt": sfn.JsonPath.string_at(f"{prompts_from}.negative_prompt"),
                 "strength": sfn.JsonPath.number_at(f"{prompts_from}.strength"),

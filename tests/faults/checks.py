@@ -8,7 +8,7 @@ from typing import Any
 from imgloop.local import LocalRunner, RunResult, run_folder
 from tests.conftest import load_event
 from tests.faults.injector import Fault, FaultPlan
-from tests.statemachine.helpers import counters
+from tests.statemachine.helpers import attempts as attempts_begun
 
 BUCKET = "imgloop-local-images"
 PREFIX = "generated-images"
@@ -113,7 +113,7 @@ def _check_manifest(case: Case, result: RunResult, record: dict[str, Any], image
     if result.status == "SUCCEEDED" and said != len(recorded):
         problems.append(f"the output counts {said} image(s), the manifest {len(recorded)}")
 
-    counted = counters(result, "Count the attempt")
+    counted = attempts_begun(result)
     if len(set(counted)) != len(counted):
         problems.append(f"an attempt counted twice: {counted}")
     attempts = {(r, a) for r, a, _ in positions}

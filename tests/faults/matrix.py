@@ -92,7 +92,7 @@ Every run is checked for these invariants:
   without a stack trace, shorter than {MAX_CAUSE:,} characters;
 - every image the model handed out is in S3 under the run's folder and in the manifest, and nothing is left in
   `_staging/` (an image S3 itself refused to store is the only allowed loss);
-- no (revision, attempt, candidate) is recorded twice, and the attempts counted by `Count the attempt` are the
+- no (revision, attempt, candidate) is recorded twice, and the attempts the candidates Map counted are the
   manifest's attempts (a run that failed mid-attempt may leave its last attempt unrecorded);
 - every state machine retry waited within its exponential bound (full jitter: anywhere from 0 to the bound).
 

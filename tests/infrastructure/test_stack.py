@@ -84,19 +84,26 @@ def test_every_task_retries_transient_faults_with_full_jitter_including_lambda_t
         assert "States.ALL" not in retried and "InvalidInput" not in retried and "ModelUnavailable" not in retried
 
 
-def test_counters_change_only_in_pass_states(assembly: Any) -> None:
+def test_counters_change_only_in_the_state_machine(assembly: Any) -> None:
     states = _definition(assembly)["States"]
-    assert states["Count the attempt"]["Parameters"]["attempt.$"] == "States.MathAdd($.loop.attempt, 1)"
+    # The Map counts the attempt for its iterations, and its tally carries the count on.
+    candidates = states["Make candidates"]
+    assert candidates["ItemSelector"]["loop"]["attempt.$"] == "States.MathAdd($.loop.tally.attempt, 1)"
+    assert candidates["ResultSelector"]["attempt.$"] == "States.ArrayGetItem($[*].attempt, 0)"
+    assert candidates["ResultPath"] == "$.loop.tally"
+    # Each new prompt starts with no attempt made at it.
     assert states["Use the revised prompt"]["Parameters"]["revision.$"] == "States.MathAdd($.loop.revision, 1)"
-    assert states["Use the revised prompt"]["Parameters"]["attempt"] == 0
+    for start in ("Start with the original prompt", "Use the translation", "Use the revised prompt"):
+        assert states[start]["Parameters"]["tally"] == {"attempt": 0}
+        assert states[start]["ResultPath"] == "$.loop"
     # One Choice decides after each attempt, its rules in order: accepted, another attempt, a revision.
     decide = states["Accepted, try again or revise?"]
     assert decide["Choices"] == [
-        {"Variable": "$.tally.accepted", "BooleanEquals": True, "Next": "Report success"},
+        {"Variable": "$.loop.tally.accepted", "BooleanEquals": True, "Next": "Report success"},
         {
-            "Variable": "$.loop.attempt",
+            "Variable": "$.loop.tally.attempt",
             "NumericLessThanPath": "$.request.max_retry_attempts",
-            "Next": "Count the attempt",
+            "Next": "Make candidates",
         },
         {
             "Variable": "$.loop.revision",

@@ -11,14 +11,16 @@ from hypothesis import strategies as st
 
 from imgloop.progress import describe_event
 
-STATES = ["Check input", "Count the attempt", "Generate image", "Save image", "Validate image", "Revise prompt"]
+STATES = ["Check input", "Make candidates", "Generate image", "Save image", "Validate image", "Revise prompt"]
 FIELDS = [
-    "loop", "revision", "attempt", "candidates", "candidate", "prompt", "request", "max_retry_attempts",
+    "loop", "tally", "revision", "attempt", "candidates", "candidate", "prompt", "request", "max_retry_attempts",
     "max_prompt_revisions", "run", "bucket", "folder", "generation", "outcome", "seed", "refusal", "record",
     "key", "verdict", "passed", "score", "reason", "proposal", "Error", "Cause", "errorMessage",
 ]  # fmt: skip
 KINDS = ["TaskStateExited", "TaskFailed", "LambdaFunctionFailed", "ExecutionFailed", "ExecutionSucceeded", "Other"]
-DETAILS = ["stateExitedEventDetails", "taskFailedEventDetails", "lambdaFunctionFailedEventDetails"]
+DETAILS = [
+    "stateExitedEventDetails", "stateEnteredEventDetails", "taskFailedEventDetails", "lambdaFunctionFailedEventDetails",
+]  # fmt: skip
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 # Line breaks and escape sequences, as a model's refusal or an error message may carry them.
@@ -36,6 +38,7 @@ details = st.fixed_dictionaries(
     optional={
         "name": st.sampled_from(STATES) | values,
         "output": texts,
+        "input": texts,
         "error": values,
         "cause": texts,
     },
@@ -60,6 +63,28 @@ def test_any_state_output_gives_a_line_or_nothing(name: str, state: dict[str, An
     line = describe_event(event)
 
     assert line is None or (name in line and _one_plain_line(line))
+
+
+@given(st.dictionaries(st.sampled_from(FIELDS), values, max_size=6))
+def test_any_state_entering_an_attempt_gives_a_line_or_nothing(state: dict[str, Any]) -> None:
+    event = {
+        "type": "MapStateEntered",
+        "stateEnteredEventDetails": {"name": "Make candidates", "input": json.dumps(state)},
+    }
+
+    line = describe_event(event)
+
+    assert line is None or ("Make candidates" in line and _one_plain_line(line))
+
+
+def test_an_attempt_is_announced_with_its_number_and_prompt() -> None:
+    state = {"loop": {"revision": 1, "prompt": "a fox", "candidates": [1], "tally": {"attempt": 2}}}
+    event = {
+        "type": "MapStateEntered",
+        "stateEnteredEventDetails": {"name": "Make candidates", "input": json.dumps(state)},
+    }
+
+    assert describe_event(event) == "[r01 a03] Make candidates    prompt: a fox"
 
 
 def _one_plain_line(line: str) -> bool:

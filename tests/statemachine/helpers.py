@@ -15,6 +15,16 @@ def exits(result: RunResult, state: str) -> list[dict[str, Any]]:
     ]
 
 
+def attempts(result: RunResult) -> list[tuple[int, int]]:
+    """(revision, attempt) of each attempt begun: the candidates Map counts it from the tally it enters with."""
+    entered = [
+        json.loads(e["stateEnteredEventDetails"]["input"])["loop"]
+        for e in result.history
+        if e.get("stateEnteredEventDetails", {}).get("name") == "Make candidates"
+    ]
+    return [(loop["revision"], loop["tally"]["attempt"] + 1) for loop in entered]
+
+
 def counters(result: RunResult, state: str) -> list[tuple[int, int]]:
     # Validate answers with its candidate's own position; the other states carry the loop.
     positions = [o.get("loop", o) for o in exits(result, state)]

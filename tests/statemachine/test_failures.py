@@ -102,7 +102,7 @@ def test_candidates_are_judged_in_parallel_and_the_best_passing_one_wins(runner:
 
     assert result.status == "SUCCEEDED" and result.output["attempt"] == 1
     [made] = exits(result, "Make candidates")
-    tally = made["tally"]
+    tally = made["loop"]["tally"]
     assert tally["accepted"] is True
     assert sorted(c["candidate"] for c in tally["candidates"]) == [1, 2, 3]
     assert [c["passed"] for c in tally["candidates"]].count(False) == 1

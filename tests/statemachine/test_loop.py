@@ -7,11 +7,10 @@ import pytest
 
 from tests.conftest import load_event
 from tests.faults.injector import LAMBDA_SERVICE_ERROR, LAMBDA_THROTTLED, Fault, function_is, inject
-from tests.statemachine.helpers import counters, exits, failures, keys, manifest
+from tests.statemachine.helpers import attempts, counters, exits, failures, keys, manifest
 
 BUCKET = "imgloop-local-images"
 ONE_ATTEMPT = [
-    "Count the attempt",
     "Make candidates",
     "Generate image",
     "Save image",
@@ -80,7 +79,7 @@ def test_a_revised_prompt_follows_when_the_attempts_for_a_prompt_are_used_up(run
     result = run.run(load_event("small_budget.json"), "revised")
 
     assert result.status == "SUCCEEDED"
-    assert counters(result, "Count the attempt") == [(0, 1), (0, 2), (1, 1)]
+    assert attempts(result) == [(0, 1), (0, 2), (1, 1)]
     assert result.output["revision"] == 1 and result.output["attempt"] == 1
 
     [revise_call] = [c for c in run.standin.calls_of("Converse") if "<failures>" in json.dumps(c.body)]
@@ -105,7 +104,7 @@ def test_a_refused_generation_is_a_failed_attempt_without_a_judge(runner: Any, s
     result = run.run(load_event("small_budget.json"), "refused")
 
     assert result.status == "SUCCEEDED"
-    assert result.states_entered()[3:11] == [*ONE_ATTEMPT, "Count the attempt", "Make candidates"]
+    assert result.states_entered()[3:9] == [*ONE_ATTEMPT, "Make candidates"]
     # Validate answers the refusal from the refusal itself: only the second image meets the judge.
     refused, judged = exits(result, "Validate image")
     assert (refused["attempt"], refused["key"], refused["passed"], refused["score"]) == (1, None, False, 0)
@@ -155,7 +154,7 @@ def test_used_up_budget_fails_as_requirements_not_met_with_every_image_recorded(
 
     assert result.status == "FAILED"
     assert result.error == "RequirementsNotMet"
-    assert counters(result, "Count the attempt") == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert attempts(result) == [(0, 1), (0, 2), (1, 1), (1, 2)]
     assert result.states_entered()[-3:] == [
         "Accepted, try again or revise?",
         "Report requirements not met",
