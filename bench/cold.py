@@ -1,9 +1,9 @@
 """How long each handler module takes to import in a fresh interpreter: the init a cold Lambda pays.
 
 Each sample is a new `python` process with lambdas/ on the path and the function's environment as the
-template sets it, plus what the Lambda runtime sets (function name, region), so Powertools' tracer is on
-as deployed (the X-Ray SDK is imported and patches botocore). Only the `import` is timed, in the child,
-with time.perf_counter; the interpreter's own start is not.
+template sets it, plus what the Lambda runtime sets (function name, region), so Powertools configures
+itself as deployed. Only the `import` is timed, in the child, with time.perf_counter; the interpreter's
+own start is not.
 """
 
 import json
@@ -41,32 +41,6 @@ class ImportTime:
     @property
     def median_cpu_ms(self) -> float:
         return statistics.median(self.cpu_ms)
-
-
-# What the X-Ray SDK alone adds, once boto3 is loaded (the handlers load boto3 anyway): Powertools' Tracer
-# imports it even when tracing is disabled, and at import it builds a global recorder whose sampler creates
-# botocore clients for the X-Ray API.
-_XRAY_CHILD = """\
-import time, json, boto3
-started, cpu = time.perf_counter(), time.process_time()
-import aws_xray_sdk.core
-print(json.dumps({"ms": (time.perf_counter() - started) * 1000, "cpu_ms": (time.process_time() - cpu) * 1000}))
-"""
-
-
-def xray_sdk_ms(lambdas: Path, repeats: int) -> tuple[float, float]:
-    """Median wall and CPU ms of importing aws_xray_sdk.core after boto3, in fresh interpreters."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTHON"))}
-    env |= {"AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-west-2"}
-    wall, cpu = [], []
-    for _ in range(repeats):
-        out = subprocess.run(
-            [sys.executable, "-c", _XRAY_CHILD], env=env, cwd=lambdas, capture_output=True, text=True, check=True
-        )
-        answer = json.loads(out.stdout.strip().splitlines()[-1])
-        wall.append(float(answer["ms"]))
-        cpu.append(float(answer["cpu_ms"]))
-    return statistics.median(wall), statistics.median(cpu)
 
 
 def _environment(workflow: Workflow, handler: str, lambdas: Path) -> dict[str, str]:

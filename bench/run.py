@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import batch as batch_bench
-from bench.cold import ImportTime, xray_sdk_ms
+from bench.cold import ImportTime
 from bench.cold import measure as measure_imports
 from bench.costs import Cost, cost
 from bench.harness import LOWER_BOUND, PROJECT_1, PROJECT_3, REFERENCE, Bench, Run, median
@@ -54,7 +54,6 @@ class Results:
     overhead: Overhead | None = None
     storm: Storm | None = None
     imports: list[ImportTime] = field(default_factory=list)
-    xray_sdk_ms: tuple[float, float] = (0.0, 0.0)  # what importing the X-Ray SDK adds (wall, CPU)
     batch: batch_bench.Throughput | None = None
     duration_s: float = 0.0
 
@@ -68,7 +67,6 @@ def run_all(settings: Settings, assembly: Path, say: Any = print) -> Results:
     workflow = load_workflow(assembly, LocalNames())
     say(f"cold imports: {len(workflow.functions)} handlers x {settings.cold_import_repeats} fresh interpreters")
     results.imports = measure_imports(workflow, PROJECT_ROOT / "lambdas", settings.cold_import_repeats)
-    results.xray_sdk_ms = xray_sdk_ms(PROJECT_ROOT / "lambdas", settings.cold_import_repeats)
     _contenders(settings, assembly, results, say)
     _storm(settings, assembly, results, say)
     results.batch = batch_bench.measure(settings, assembly, say)

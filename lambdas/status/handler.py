@@ -13,7 +13,7 @@ from botocore.config import Config
 
 from common import clients
 from common.errors import InvalidInput
-from common.observability import logger, tracer
+from common.observability import logger
 from status.batches import describe_batch, read_query
 from status.logic import describe
 from status.uploads import new_upload
@@ -72,6 +72,5 @@ def post_upload() -> Response[dict[str, Any]]:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

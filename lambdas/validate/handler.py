@@ -6,7 +6,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import clients
-from common.observability import logger, metrics, tracer
+from common.observability import logger, metrics
 from common.settings import current
 from common.storage import storage_calls
 from common.tasks import ValidateTask, parse_payload
@@ -14,7 +14,6 @@ from validate.logic import validate
 
 
 @logger.inject_lambda_context(correlation_id_path="run.execution_id")
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_payload(ValidateTask, event, current())
