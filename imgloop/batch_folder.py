@@ -64,8 +64,9 @@ def fetch_batch(s3: Any, opened: OpenedBatch, records: Records, execution: Execu
         folder.mkdir(parents=True, exist_ok=True)
         _download(s3, batch.bucket, summary.summary_key, folder / SUMMARY)
         manifest = _download(s3, batch.bucket, summary.manifest_key, folder / MANIFEST)
+        # Lines end at "\n" only: a prompt may hold U+2028 and the like, which JSON keeps raw.
         text = manifest.read_text(encoding="utf-8")
-        items = [ItemRecord.model_validate_json(line) for line in text.splitlines() if line.strip()]
+        items = [ItemRecord.model_validate_json(line) for line in text.split("\n") if line.strip()]
     else:
         items = _so_far(s3, opened, records.read())
     keys = batch.keys

@@ -227,6 +227,18 @@ def test_the_command_run_as_a_program_takes_a_text_file_by_format(assembly: Path
     assert (request["prompt"], request["translate"]) == ("雨の日の京都を歩く", True)
 
 
+def test_a_prompt_holding_a_line_separator_is_fetched_whole(assembly: Path, tmp_path: Path) -> None:
+    prompt = "a cat\u2028on a mat"  # JSON keeps U+2028 raw: the manifest's line holds it as it is
+    items = _write(tmp_path, "items.jsonl", json.dumps({"prompt": prompt, "max_retry_attempts": 1}) + "\n")
+
+    ran = _batch(assembly, tmp_path / "out", "--input", str(items), "--name", "separator", "--json")
+
+    assert ran.code == 0
+    [line] = (ran.folder / "manifest.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+    assert json.loads(line)["prompt"] == prompt
+    assert [t.status for t in tiles((ran.folder / "report.html").read_text(encoding="utf-8"))] == ["succeeded"]
+
+
 REFUSED = {
     "a missing file": (["--input", "MISSING.jsonl"], "imgloop: cannot read MISSING.jsonl: No such file or directory"),
     "an unknown extension": (["--input", "ITEMS.list"], "imgloop: ITEMS.list: its extension does not say"),
