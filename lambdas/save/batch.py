@@ -136,13 +136,17 @@ def record_item(task: RecordItem, s3: Any) -> ItemRecorded:
     key = batch.keys.record(item.id)
     before = _read_record(s3, batch.bucket, key)
     runs = [*(before.runs if before else []), item.name]
+    cause = outcome.cause
+    if outcome.error == "InvalidInput" and cause is not None and not cause.startswith("line "):
+        # Check input names the field; the manifest line says which line of the input it was on.
+        cause = f"line {item.line}: {cause}"
     record = ItemRecord(
         index=item.index,
         line=item.line,
         id=item.id,
         status=outcome.status,
         error=outcome.error,
-        cause=outcome.cause,
+        cause=cause,
         run=item.name,
         runs=list(dict.fromkeys(runs)),
         execution=batch.execution.name,

@@ -67,7 +67,7 @@ def test_a_stormy_batch_ends_with_every_item_accounted_for(runner: Any) -> None:
         "line 3: not JSON (Expecting property name enclosed in double quotes at column 2)",
         0,
     )
-    assert failed["00007"] == ("InvalidInput", "candidates: Input should be greater than or equal to 1", 0)
+    assert failed["00007"] == ("InvalidInput", "line 7: candidates: Input should be greater than or equal to 1", 0)
     assert failed["refused"][0] == "RequirementsNotMet" and failed["refused"][2] == 0
     assert failed["budget"][0] == "RequirementsNotMet" and failed["budget"][2] == 2
     # No item was lost to the storm: the throttled calls were all retried, and every other item passed.

@@ -19,6 +19,7 @@ HTTP API's JSON schema admits.
 import functools
 import json
 import math
+import re
 import string
 import typing
 from collections.abc import Callable, Iterator
@@ -621,9 +622,13 @@ PAYLOAD_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+_MATH_ADD = re.compile(r"^States\.MathAdd\((\$[^,]+), (-?\d+)\)$")
+
+
 def rendered(template: Json, state: Json, context: Raw) -> Json:
     """A Parameters template filled in as Step Functions does: a key ending in `.$` takes the value at
-    its path (`$.a.b` in the state, `$$.A.B` in the context object); other values stay as they are."""
+    its path (`$.a.b` in the state, `$$.A.B` in the context object), or of `States.MathAdd(path, n)`,
+    the one intrinsic the payloads' templates use; other values stay as they are."""
     if not isinstance(template, dict):
         return template
     filled: Raw = {}
@@ -631,13 +636,21 @@ def rendered(template: Json, state: Json, context: Raw) -> Json:
         if not key.endswith(".$"):
             filled[key] = rendered(value, state, context)
             continue
-        if not value.startswith("$"):
-            raise ValueError(f"{key}: intrinsic functions are not rendered here: {value}")
-        node = context if value.startswith("$$") else state
-        for part in filter(None, value.lstrip("$").split(".")):
-            node = node[part]
-        filled[key.removesuffix(".$")] = node
+        added = _MATH_ADD.match(value)
+        if added:
+            filled[key.removesuffix(".$")] = _at(added.group(1), state, context) + int(added.group(2))
+        elif value.startswith("$"):
+            filled[key.removesuffix(".$")] = _at(value, state, context)
+        else:
+            raise ValueError(f"{key}: this intrinsic function is not rendered here: {value}")
     return filled
+
+
+def _at(path: str, state: Json, context: Raw) -> Any:
+    node = context if path.startswith("$$") else state
+    for part in filter(None, path.lstrip("$").split(".")):
+        node = node[part]
+    return node
 
 
 @dataclass(frozen=True)
@@ -705,7 +718,9 @@ class TaskStates:
         run |= {"bucket": request.output.bucket, "folder": keys.folder, "manifest_key": keys.manifest}
         revision = min(chosen.revision, request.max_prompt_revisions)
         attempt = min(chosen.attempt, request.max_retry_attempts)
-        loop = {"revision": revision, "attempt": attempt, "candidates": list(range(1, request.candidates + 1))}
+        # The tally counts the attempts made at this prompt: the Map is entered before its attempt.
+        made = attempt - 1 if state in self.in_map else attempt
+        loop = {"revision": revision, "tally": {"attempt": made}, "candidates": list(range(1, request.candidates + 1))}
         loop |= {"prompt": request.prompt, "negative_prompt": request.negative_prompt, "strength": request.strength}
         outer = {"request": request.model_dump(mode="json"), "run": run, "loop": loop}
         outer["failure"] = {"Error": "ModelUnavailable", "Cause": chosen.cause}

@@ -379,7 +379,7 @@ def test_an_item_without_a_manifest_is_filed_with_no_images(
 
     assert (record.error, record.cause, record.images, record.manifest, record.winner, record.best) == (
         "InvalidInput",
-        "prompt: empty",
+        "line 1: prompt: empty",
         0,
         None,
         None,
