@@ -51,7 +51,7 @@ lint: $(BIN)/imgloop
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy lambdas infra statemachine imgloop bench app.py tests
 
-# The benchmark (bench/, about 11 minutes on 2 cores): prints a table, rewrites docs/performance.md and prints
+# The benchmark (bench/, about 12 minutes on 2 cores): prints a table, rewrites docs/performance.md and prints
 # the figures as one JSON object on its last line. BENCH_ARGS passes options, e.g. BENCH_ARGS=--quick.
 bench: $(BIN)/imgloop
 	$(BIN)/python -m bench $(BENCH_ARGS)

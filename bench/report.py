@@ -386,10 +386,11 @@ def _changes_section(
     events = sum(r.history_events for r in one)
     states = _states_per(one)
     lam = total_usage(one).lambda_requests
-    doc = ["", "## Goals not met, and the design changes that would meet them", ""]
     not_met = values["goals_not_met"]
-    if not not_met:
-        doc.append("Every goal is met.")
+    if not_met:
+        doc = ["", "## Goals not met, and the design changes that would meet them", ""]
+    else:
+        doc = ["", "## Design changes the goals drove", "", "Every goal is met.", ""]
     doc += [
         "Changes already made for these goals, measured by this bench before and after (same settings): one",
         "Choice after each attempt decides accept / next attempt / revise / give up, instead of three in a row;",
