@@ -62,7 +62,9 @@ class BatchOutcome:
             lines += [f"error: {self.execution.error}", f"cause: {self.execution.cause}"]
         failed = [item for item in (self.fetched.items if self.fetched else []) if item.status == "FAILED"]
         for item in failed[:FAILURES_LISTED]:
-            lines.append(f"  failed: line {item.line}, item {item.id}: {item.error}: {item.cause}")
+            # An input error's cause already starts with its line.
+            where = "" if (item.cause or "").startswith(f"line {item.line}:") else f"line {item.line}, "
+            lines.append(f"  failed: {where}item {item.id}: {item.error}: {item.cause}")
         if len(failed) > FAILURES_LISTED:
             lines.append(f"  ... and {len(failed) - FAILURES_LISTED} more failed item(s): see the manifest")
         if self.manifest:
