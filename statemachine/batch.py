@@ -17,7 +17,7 @@ from constructs import Construct
 from common.batches import BATCHES_PREFIX, BatchSummary
 from common.results import ItemRecorded, OpenedBatch
 from statemachine.definition import BATCH_ITEM, ImageLoopDefinition, LoopFunctions
-from statemachine.tasks import RetryPolicy, lambda_task
+from statemachine.tasks import MessageStates, RetryPolicy, error_message, explained, lambda_task
 
 
 class _ItemsReader(sfn.S3JsonItemReader):
@@ -57,16 +57,16 @@ class BatchDefinition(Construct):
             "$",
             OpenedBatch,
         )
-        explain = sfn.Pass(
-            self,
-            "Explain the rejected batch",
-            parameters={"detail": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Cause"))},
-        )
+        explain = explained(self, "Explain the rejected batch")
         read.add_catch(
             explain.next(sfn.Fail(self, "Batch rejected", error="InvalidInput", cause_path="$.detail.errorMessage")),
             errors=["InvalidInput"],
         )
-        failed = sfn.Fail(self, "Batch failed", error_path="$.Error", cause_path="$.Cause")
+        failed = error_message(
+            self,
+            MessageStates("Is the batch's error a function's?", "Read the batch's error", "Keep the batch's cause"),
+            sfn.Fail(self, "Batch failed", error_path="$.Error", cause_path="$.detail.errorMessage"),
+        )
         read.add_catch(failed, errors=["States.ALL"])
 
         run_items = sfn.DistributedMap(

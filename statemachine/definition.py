@@ -15,7 +15,7 @@ from constructs import Construct
 
 from common.request import MAX_CANDIDATES
 from common.results import CandidateResult, Failed, Generated, NotMet, Opened, Proposal, Recorded, Success
-from statemachine.tasks import RetryPolicy, lambda_task
+from statemachine.tasks import MessageStates, RetryPolicy, error_message, explained, lambda_task
 
 
 @dataclass(frozen=True)
@@ -112,12 +112,7 @@ class ImageLoopDefinition(Construct):
             "$",
             Opened,
         )
-        # The Lambda error's cause is JSON with a stack trace; the execution reports only the message.
-        explain_rejection = sfn.Pass(
-            self,
-            "Explain rejected input",
-            parameters={"detail": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Cause"))},
-        )
+        explain_rejection = explained(self, "Explain rejected input")
         rejected = self._failed("Input rejected", error="InvalidInput", cause_path="$.detail.errorMessage")
         check_input.add_catch(explain_rejection.next(rejected), errors=["InvalidInput"], result_path="$")
         unrecorded = self._unrecorded_failure()
@@ -281,24 +276,8 @@ class ImageLoopDefinition(Construct):
         """An error outside the run's record (before it opened, or while closing it): fail with the
         error's name and its message, never the Lambda error's JSON with its stack trace."""
         failed = self._failed("Run failed unrecorded", error_path="$.Error", cause_path="$.detail.errorMessage")
-        read = sfn.Pass(
-            self,
-            "Read the error message",
-            parameters={
-                "Error": sfn.JsonPath.string_at("$.Error"),
-                "detail": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Cause")),
-            },
-        )
-        keep = sfn.Pass(
-            self,
-            "Keep the cause",
-            parameters={"Error": sfn.JsonPath.string_at("$.Error"), "detail": {"errorMessage.$": "$.Cause"}},
-        )
-        return (
-            sfn.Choice(self, "Is the cause a function's error?")
-            .when(sfn.Condition.string_matches("$.Cause", '{"errorMessage"*'), read.next(failed))
-            .otherwise(keep.next(failed))
-        )
+        names = MessageStates("Is the cause a function's error?", "Read the error message", "Keep the cause")
+        return error_message(self, names, failed)
 
     def _failed(
         self,

@@ -79,3 +79,42 @@ def lambda_task(
             jitter_strategy=sfn.JitterType.FULL,
         )
     return task
+
+
+def explained(scope: Construct, name: str) -> sfn.Pass:
+    """Keeps a function's error message at `$.detail.errorMessage`: the Lambda error's cause is JSON with
+    a stack trace, which an execution's error should never show."""
+    return sfn.Pass(scope, name, parameters={"detail": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Cause"))})
+
+
+@dataclass(frozen=True)
+class MessageStates:
+    """The names of the states that read an error's message (unique within a state machine)."""
+
+    choice: str
+    read: str
+    keep: str
+
+
+def error_message(scope: Construct, names: MessageStates, then: sfn.IChainable) -> sfn.Choice:
+    """Puts any caught error's name at `$.Error` and its message at `$.detail.errorMessage`, then goes on to
+    `then`: a function's error is JSON with a stack trace (its message is read out of it); any other
+    error's cause (a state's own, an integration's) is its message already."""
+    read = sfn.Pass(
+        scope,
+        names.read,
+        parameters={
+            "Error": sfn.JsonPath.string_at("$.Error"),
+            "detail": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Cause")),
+        },
+    )
+    keep = sfn.Pass(
+        scope,
+        names.keep,
+        parameters={"Error": sfn.JsonPath.string_at("$.Error"), "detail": {"errorMessage.$": "$.Cause"}},
+    )
+    return (
+        sfn.Choice(scope, names.choice)
+        .when(sfn.Condition.string_matches("$.Cause", '{"errorMessage"*'), read.next(then))
+        .otherwise(keep.next(then))
+    )

@@ -19,7 +19,7 @@ from tests.batch.helpers import (
     run_batch,
     run_manifest,
 )
-from tests.faults.injector import LAMBDA_NOT_FOUND, Fault, function_is, inject
+from tests.faults.injector import LAMBDA_NOT_FOUND, Fault, HttpError, function_is, inject, key_endswith
 
 # One attempt more than the first, no revision: a rejected item ends after two images.
 BUDGET = {"max_retry_attempts": 2, "max_prompt_revisions": 0}
@@ -211,3 +211,24 @@ def test_a_batch_that_cannot_be_read_fails_naming_the_field(runner: Any) -> None
     assert batch.execution.cause == f"input: no object at s3://{BUCKET}/batches/missing/none.jsonl"
     assert batch.execution.states_entered() == ["Read the batch", "Explain the rejected batch", "Batch rejected"]
     assert keys("batches/missing/") == []
+
+
+def test_a_batch_whose_manifest_cannot_be_written_fails_with_the_error_and_its_message(runner: Any) -> None:
+    run: LocalRunner = runner()
+    denied = HttpError(403, "AccessDenied", "Access Denied")
+    plan = inject(run, Fault("s3.PutObject", denied, count=None, when=key_endswith("manifest.jsonl")))
+
+    batch = run_batch(run, "denied-1", {"batch": "denied", "items": ["A fox, a forest"]})
+
+    assert plan.fired == 1
+    assert (batch.execution.status, batch.execution.error) == ("FAILED", "StorageError")
+    # The function's error arrives as JSON with a stack trace; the execution says only its message.
+    assert batch.execution.cause == "S3 PutObject: AccessDenied: Access Denied"
+    assert batch.execution.states_entered()[-3:] == [
+        "Is the batch's error a function's?",
+        "Read the batch's error",
+        "Batch failed",
+    ]
+    # The item ran and was filed: a re-run would skip it.
+    [record] = [json.loads(body(key)) for key in keys("batches/denied/items/")]
+    assert record["status"] == "SUCCEEDED"
