@@ -5,6 +5,7 @@ folder is complete, a re-run skips what succeeded, and the concurrency asked for
 import json
 from typing import Any
 
+from imgloop.answers import HttpError
 from imgloop.local import LocalRunner
 from imgloop.standin import Scenario
 from imgloop.triggers import Triggers
@@ -19,7 +20,7 @@ from tests.batch.helpers import (
     run_batch,
     run_manifest,
 )
-from tests.faults.injector import LAMBDA_NOT_FOUND, Fault, HttpError, function_is, inject, key_endswith
+from tests.faults.injector import LAMBDA_NOT_FOUND, Fault, function_is, inject, key_endswith
 
 # One attempt more than the first, no revision: a rejected item ends after two images.
 BUDGET = {"max_retry_attempts": 2, "max_prompt_revisions": 0}
