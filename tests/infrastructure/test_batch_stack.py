@@ -67,7 +67,8 @@ def test_the_items_run_as_standard_child_executions_of_a_distributed_map_reading
     assert "MaxConcurrency" not in run and "ToleratedFailureCount" not in run
     # Each item's record is in S3: the Map's result would only grow with the batch.
     assert "ResultPath" in run and run["ResultPath"] is None
-    assert run["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": "Batch failed"}]
+    # A failure of the Map itself fails the batch, with the error's message read out first.
+    assert run["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": "Is the batch's error a function's?"}]
 
 
 def _names(states: dict[str, Any]) -> Iterator[str]:
