@@ -28,7 +28,8 @@ POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/x86_64/python3.13/l
 FUNCTIONS = {
     # Bedrock's read timeout (110 s) plus the S3 write must fit.
     "generate": ("GenerateFunction", "generate.handler.handler", 180),
-    "save": ("SaveFunction", "save.handler.handler", 30),
+    # A batch's first and last steps read a record per item (up to 10,000, 32 at a time).
+    "save": ("SaveFunction", "save.handler.handler", 90),
     "validate": ("ValidateFunction", "validate.handler.handler", 120),
     "revise": ("ReviseFunction", "revise.handler.handler", 120),
 }

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
+from common.batches import MAX_CONCURRENCY
+
 # CDK writes lists as comma-separated environment values.
 _Listed = Annotated[
     tuple[str, ...], BeforeValidator(lambda v: tuple(p for p in v.split(",") if p) if isinstance(v, str) else v)
@@ -38,7 +40,7 @@ class Settings(BaseModel):
     # The models the stack's IAM policy lets the functions invoke (cdk.json imgloop:allowed_models).
     allowed_models: _Listed = Field(default=(), alias="ALLOWED_MODELS")
     # How many items of a batch run at once when the batch does not say (cdk.json imgloop:batch_concurrency).
-    batch_concurrency: int = Field(default=4, ge=1, le=100, alias="BATCH_CONCURRENCY")
+    batch_concurrency: int = Field(default=4, ge=1, le=MAX_CONCURRENCY, alias="BATCH_CONCURRENCY")
 
     @property
     def allowed_buckets(self) -> tuple[str, ...]:
