@@ -61,7 +61,7 @@ format: $(BIN)/imgloop
 	$(BIN)/ruff check --fix .
 
 synth: $(BIN)/imgloop
-	$(BIN)/python -c "from imgloop.assembly import synthesize; print(synthesize())"
+	$(BIN)/python -c "from imgloop.local.assembly import synthesize; print(synthesize())"
 
 deploy: $(BIN)/imgloop
 	$(BIN)/imgloop check-models

@@ -1,6 +1,6 @@
 """`make bench`: imgloop beside the seed's single-Lambda loop and the models' own latency.
 
-Everything runs in one process against one Bedrock stand-in (imgloop.standin) with a latency mode added
+Everything runs in one process against one Bedrock stand-in (imgloop.local.standin.service) with a latency mode added
 from here (bench.latency): the same latencies, verdicts and prompts for every contender. Nothing under
 bench/ is product code; the reference loop lives in bench/reference/.
 """

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.report import console_table, document
     from bench.run import dumps, figures, invariants, run_all
-    from imgloop.assembly import synthesize
+    from imgloop.local.assembly import synthesize
 
     def say(message: str) -> None:
         print(f"bench: {message}", file=sys.stderr, flush=True)

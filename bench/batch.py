@@ -12,7 +12,7 @@ from bench.harness import Bench
 from bench.latency import Usage
 from bench.markdown import table
 from bench.settings import PROMPTS, QUICK, Latency, Settings
-from imgloop.executions import history, start
+from imgloop.runs.executions import history, start
 
 # One attempt, no revision: every item makes one image, whatever its verdict.
 ONE_IMAGE = {"max_retry_attempts": 1, "max_prompt_revisions": 0}

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from imgloop.assembly import Workflow
+from imgloop.local.assembly import Workflow
 
 _CHILD = """\
 import sys, time, json, importlib

@@ -17,10 +17,10 @@ from botocore.config import Config
 from bench.latency import Meter, Usage, Verdicts
 from bench.reference.seed_loop import SeedEvent, handler
 from bench.settings import Latency, Settings
-from imgloop.assembly import template
-from imgloop.executions import history, run_folder, start
-from imgloop.local import LocalRunner
-from imgloop.standin import Scenario
+from imgloop.local.assembly import template
+from imgloop.local.runner import LocalRunner
+from imgloop.local.standin.service import Scenario
+from imgloop.runs.executions import history, run_folder, start
 
 REFERENCE = "seed loop (reference)"
 PROJECT_1 = "imgloop, 1 candidate"

@@ -8,7 +8,7 @@ exists:
   max(latency, the stand-in's own work);
 - the judge's verdict on an image comes from a seeded sequence keyed by (prompt index, image number), so
   every contender sees the same verdicts for the same image; the reply is the stand-in's own verdict
-  (`imgloop.standin.verdict`) in Converse's shape (`imgloop.answers`);
+  (`imgloop.local.standin.judge.verdict`) in Converse's shape (`imgloop.local.standin.answers`);
 - the meter counts what a bill counts: images the model answered, judge and reviser tokens, Lambda requests
   and their duration at the real (unscaled) model latency, and S3 requests by price class.
 
@@ -35,8 +35,8 @@ from PIL import Image
 
 from bench.settings import Latency
 from bench.tokens import judge_image_tokens
-from imgloop.answers import Answered, carries_image, ok, streamed, tool_use_reply
-from imgloop.standin import verdict
+from imgloop.local.standin.answers import Answered, carries_image, ok, streamed, tool_use_reply
+from imgloop.local.standin.judge import verdict
 
 _URL = "https://bedrock-runtime.local"
 JUDGE_TOOL = "record_verdict"

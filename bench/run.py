@@ -16,9 +16,9 @@ from bench.latency import Usage, Verdicts
 from bench.settings import Latency, Settings
 from bench.tokens import judge_image_tokens
 from imgloop import PROJECT_ROOT
-from imgloop.assembly import LocalNames, load_workflow
-from imgloop.executions import history
-from imgloop.standin import Scenario
+from imgloop.local.assembly import LocalNames, load_workflow
+from imgloop.local.standin.service import Scenario
+from imgloop.runs.executions import history
 
 CONTENDERS = (REFERENCE, PROJECT_1, PROJECT_3)
 

@@ -1,8 +1,6 @@
 """The CDK app: one stack composed of storage, workflow and API constructs."""
 
 import os
-import sys
-from pathlib import Path
 
 # jsii's Node process warns on stderr about the Node release it runs on (end of life, untested), and
 # the Python side repeats that banner line by line as bytes literals, into `cdk synth` and the CLI.
@@ -14,8 +12,3 @@ for _name, _value in (
     ("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1"),
 ):
     os.environ.setdefault(_name, _value)
-
-# The API's request schema comes from the functions' own request model (one set of rules).
-_LAMBDAS = str(Path(__file__).resolve().parent.parent / "lambdas")
-if _LAMBDAS not in sys.path:
-    sys.path.append(_LAMBDAS)

@@ -16,12 +16,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from common.names import UPLOADS_PREFIX, Outputs
 from common.schema import batch_schema, request_schema
 from infra.access import allow_objects, logical_id
 from infra.api_templates import BAD_BODY_TEMPLATE, REFUSED_TEMPLATE, START_TEMPLATE, STARTED_TEMPLATE
 from infra.functions import FunctionFactory
 from infra.nag import acknowledge
-from infra.storage import UPLOADS_PREFIX
 
 
 class GenerationsApi(Construct):
@@ -203,7 +203,7 @@ class GenerationsApi(Construct):
     def _api_key_plan(self) -> None:
         key = self.api.add_api_key("Key", description="imgloop clients")
         # The id, not the value: the value is a secret, read with `aws apigateway get-api-key --include-value`.
-        CfnOutput(self, "ApiKeyId", value=key.key_id).override_logical_id("ApiKeyId")
+        CfnOutput(self, Outputs.API_KEY_ID, value=key.key_id).override_logical_id(Outputs.API_KEY_ID)
         plan = self.api.add_usage_plan(
             "Plan",
             throttle=apigw.ThrottleSettings(rate_limit=5, burst_limit=10),

@@ -5,7 +5,8 @@ from typing import Any
 
 from aws_cdk import App
 
-from infra.constants import ROOT, STACK_NAME
+from common.names import STACK_NAME
+from infra.constants import ROOT
 from infra.nag import check
 from infra.stack import ImageLoopStack
 

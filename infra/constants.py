@@ -1,25 +1,10 @@
-"""Names, context keys and defaults of the CDK app, in one place."""
+"""Paths and settings of the CDK app alone; the names it shares with the functions and the tool are in
+common.names."""
 
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
-
-STACK_NAME = "ImageLoop"
-SERVICE_NAME = "imgloop"
-METRICS_NAMESPACE = "ImageLoop"
-
-# cdk.json context keys
-CTX_GENERATOR_MODEL = "imgloop:generator_model_id"
-CTX_VALIDATOR_MODEL = "imgloop:validator_model_id"
-CTX_REVISER_MODEL = "imgloop:reviser_model_id"
-CTX_EXTRA_BUCKETS = "imgloop:extra_output_buckets"
-CTX_POWERTOOLS_LAYER = "imgloop:powertools_layer_arn"
-CTX_ALLOWED_MODELS = "imgloop:allowed_models"
-CTX_BATCH_CONCURRENCY = "imgloop:batch_concurrency"  # items of a batch run at once, unless the batch says
-CTX_API_AUTH = "imgloop:api_auth"  # "iam" (SigV4, the default) or "api_key"
-
-DEFAULT_BATCH_CONCURRENCY = 4
 
 # Resolved by CloudFormation at deploy time: the newest public Powertools v3 layer for this runtime.
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/x86_64/python3.13/latest"

@@ -6,6 +6,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from common.names import METRICS_NAMESPACE, SERVICE_NAME
 from infra import constants as c
 from infra.nag import acknowledge
 
@@ -18,8 +19,8 @@ class FunctionFactory:
         self._layer = lambda_.LayerVersion.from_layer_version_arn(scope, "Powertools", layer_arn)
         self._code = lambda_.Code.from_asset(str(c.LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc"])
         self._environment = {
-            "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             **environment,
         }

@@ -2,7 +2,7 @@
 
 Pip installs the Linux wheels for the functions' runtime (`--platform`, `--only-binary`), so the
 layer is the same whether it is built here, in CI or on a Mac. In-process synthesis for local runs
-and tests skips bundling (see imgloop.assembly): the functions run on this machine's own packages."""
+and tests skips bundling (see imgloop.local.assembly): the functions run on this machine's own packages."""
 
 import subprocess
 import sys

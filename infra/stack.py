@@ -5,7 +5,8 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra import constants as c
+from common import names
+from common.names import Context, Outputs
 from infra.api import GenerationsApi
 from infra.storage import ImageStorage
 from infra.workflow import ImageLoopWorkflow
@@ -16,19 +17,20 @@ class ImageLoopStack(Stack):
         super().__init__(scope, id, **kwargs)
         storage = ImageStorage(self, "Storage")
         node = self.node
+        generator = node.try_get_context(Context.GENERATOR_MODEL) or names.DEFAULT_GENERATOR_MODEL
         self.workflow = ImageLoopWorkflow(
             self,
             "Workflow",
             bucket=storage.bucket,
-            extra_buckets=list(node.try_get_context(c.CTX_EXTRA_BUCKETS) or []),
+            extra_buckets=list(node.try_get_context(Context.EXTRA_BUCKETS) or []),
             models={
-                "generator": node.get_context(c.CTX_GENERATOR_MODEL),
-                "validator": node.get_context(c.CTX_VALIDATOR_MODEL),
-                "reviser": node.get_context(c.CTX_REVISER_MODEL),
+                "generator": generator,
+                "validator": node.try_get_context(Context.VALIDATOR_MODEL) or names.DEFAULT_VALIDATOR_MODEL,
+                "reviser": node.try_get_context(Context.REVISER_MODEL) or names.DEFAULT_REVISER_MODEL,
             },
-            allowed_models=list(node.get_context(c.CTX_ALLOWED_MODELS)),
-            powertools_layer_arn=node.try_get_context(c.CTX_POWERTOOLS_LAYER),
-            batch_concurrency=int(node.try_get_context(c.CTX_BATCH_CONCURRENCY) or c.DEFAULT_BATCH_CONCURRENCY),
+            allowed_models=list(node.get_context(Context.ALLOWED_MODELS)),
+            powertools_layer_arn=node.try_get_context(Context.POWERTOOLS_LAYER),
+            batch_concurrency=int(node.try_get_context(Context.BATCH_CONCURRENCY) or names.DEFAULT_BATCH_CONCURRENCY),
         )
         api = GenerationsApi(
             self,
@@ -37,11 +39,11 @@ class ImageLoopStack(Stack):
             batch_machine=self.workflow.batch_machine,
             bucket=storage.bucket,
             factory=self.workflow.factory,
-            auth=node.try_get_context(c.CTX_API_AUTH) or "iam",
-            default_generator=node.get_context(c.CTX_GENERATOR_MODEL),
-            extra_buckets=list(node.try_get_context(c.CTX_EXTRA_BUCKETS) or []),
+            auth=node.try_get_context(Context.API_AUTH) or "iam",
+            default_generator=generator,
+            extra_buckets=list(node.try_get_context(Context.EXTRA_BUCKETS) or []),
         )
-        CfnOutput(self, "ApiUrl", value=api.url)
-        CfnOutput(self, "BucketName", value=storage.bucket.bucket_name)
-        CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
-        CfnOutput(self, "BatchStateMachineArn", value=self.workflow.batch_machine.state_machine_arn)
+        CfnOutput(self, Outputs.API_URL, value=api.url)
+        CfnOutput(self, Outputs.BUCKET, value=storage.bucket.bucket_name)
+        CfnOutput(self, Outputs.STATE_MACHINE, value=self.workflow.state_machine.state_machine_arn)
+        CfnOutput(self, Outputs.BATCH_STATE_MACHINE, value=self.workflow.batch_machine.state_machine_arn)

@@ -7,13 +7,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from common import keys
+from common.names import UPLOADS_PREFIX
 from infra.nag import acknowledge
 
 # The functions build staging keys under this prefix; the lifecycle rule below expires it.
 STAGING_PREFIX = f"{keys.STAGING_PREFIX}/"
-# Images sent to be edited (common.keys.UPLOADS_PREFIX). Runs read them at their start and at every
-# attempt, and `imgloop fetch` copies them beside the run's images, so they are kept a week.
-UPLOADS_PREFIX = keys.UPLOADS_PREFIX
+# Images sent to be edited (under UPLOADS_PREFIX). Runs read them at their start and at every attempt,
+# and `imgloop fetch` copies them beside the run's images, so they are kept a week.
 UPLOADS_DAYS = 7
 
 

@@ -26,14 +26,14 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from imgloop.assembly import synthesize
+    from imgloop.local.assembly import synthesize
 
     return synthesize(tmp_path_factory.mktemp("cdk.out"))
 
 
 @pytest.fixture(scope="session")
 def template(assembly: Path) -> dict[str, Any]:
-    from imgloop.assembly import template as read_template
+    from imgloop.local.assembly import template as read_template
 
     return read_template(assembly)
 
@@ -52,8 +52,8 @@ def s3(aws: None) -> Any:
 
 @pytest.fixture
 def runner(assembly: Path, aws: None) -> Callable[..., Any]:
-    from imgloop.local import LocalRunner
-    from imgloop.standin import Scenario
+    from imgloop.local.runner import LocalRunner
+    from imgloop.local.standin.service import Scenario
 
     def make(**scenario: Any) -> LocalRunner:
         return LocalRunner(assembly, Scenario(**scenario))
@@ -65,7 +65,7 @@ def runner(assembly: Path, aws: None) -> Callable[..., Any]:
 def standin(aws: None) -> Any:
     """The Bedrock stand-in on the default session, where the functions' cached clients come from."""
     from common import clients
-    from imgloop.standin import BedrockStandIn
+    from imgloop.local.standin.service import BedrockStandIn
 
     boto3.setup_default_session(region_name="us-west-2")
     fake = BedrockStandIn()

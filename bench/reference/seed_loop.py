@@ -32,8 +32,9 @@ from common.bedrock_errors import is_refusal
 from common.converse import ask_with_tool
 from common.generators.base import RefusedGeneration
 from common.generators.stability import StabilityGenerator
+from common.names import CallTags
 from common.sections import ConverseConfig
-from revise.logic import PROMPT_TOOL, REVISE_RUBRIC
+from revise.logic import PROMPT_TOOL, REVISE_RUBRIC, SUGGESTED_FIX
 from validate.logic import judge
 
 log = logging.getLogger("bench.reference")
@@ -101,7 +102,7 @@ def _loop(event: SeedEvent, bedrock: Any, s3: Any, meter: Meter | None) -> SeedR
                 verdict = judge(bedrock, validator, prompt, image, event.sd_output_format)
             if verdict.passed:
                 return SeedResult("SUCCESS", f"image meets the prompt: {verdict.reason}", key, _console(event, key))
-            fix = f" (suggested fix: {verdict.suggested_fix})" if verdict.suggested_fix else ""
+            fix = SUGGESTED_FIX.format(fix=verdict.suggested_fix) if verdict.suggested_fix else ""
             failures.append(f"attempt {attempt}: score {verdict.score}/10: {verdict.reason}{fix}")
         if revision < event.max_prompt_revisions:
             prompt, negative = _revise(bedrock, reviser, generator, event.prompt, prompt, negative, failures)
@@ -147,7 +148,10 @@ def _revise(
 ) -> tuple[str, str]:
     """The rewritten prompt and negative prompt; the old ones when the answer is not usable (as S1 does)."""
     system = REVISE_RUBRIC.format(
-        model_id=generator.model_id, guidelines=generator.prompt_guidelines, max_chars=generator.max_prompt_chars
+        model_id=generator.model_id,
+        guidelines=generator.prompt_guidelines,
+        max_chars=generator.max_prompt_chars,
+        tool=PROMPT_TOOL.name,
     )
     text = (
         f"<requirement>\n{requirement}\n</requirement>\n"
@@ -155,7 +159,8 @@ def _revise(
         f"<last_negative_prompt>\n{negative}\n</last_negative_prompt>\n"
         f"<failures>\n{chr(10).join(failures)}\n</failures>"
     )
-    reply = ask_with_tool(bedrock, reviser, system, [{"text": text}], PROMPT_TOOL)
+    tags = {CallTags.ROLE: "revise", CallTags.TARGET: generator.model_id}
+    reply = ask_with_tool(bedrock, reviser, system, [{"text": text}], PROMPT_TOOL, tags)
     data = reply.data or {}
     new_prompt, new_negative = data.get("prompt"), data.get("negative_prompt")
     if not isinstance(new_prompt, str) or not new_prompt.strip():

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.keys import EXECUTION_NAME_PATTERN, EXECUTION_NAME_RULE
+from common.names import BATCH_MANIFEST_FILE, MAX_BATCH_CONCURRENCY
 from common.sections import ImageRef, Strict
 
 BATCHES_PREFIX = "batches"
@@ -33,7 +34,7 @@ ITEM_ID_RULE = "1-32 letters, digits, '-' or '_', starting with a letter or digi
 MAX_ITEMS = 10_000
 # Items sent in the start request itself (the API's POST /batches); more go in a file in S3.
 MAX_INLINE_ITEMS = 100
-MAX_CONCURRENCY = 100
+MAX_CONCURRENCY = MAX_BATCH_CONCURRENCY
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 Format = Literal["jsonl", "csv", "text", "json"]
 # The file name each form is stored under, and the forms a file's extension names.
@@ -75,7 +76,7 @@ class BatchKeys:
         return f"{self._run(execution_name)}/items.json"
 
     def manifest(self, execution_name: str) -> str:
-        return f"{self._run(execution_name)}/manifest.jsonl"
+        return f"{self._run(execution_name)}/{BATCH_MANIFEST_FILE}"
 
     def summary(self, execution_name: str) -> str:
         return f"{self._run(execution_name)}/batch.json"

@@ -1,6 +1,7 @@
 """Calls to any Converse-capable Bedrock model with a forced tool call, and its sampling quirks."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,8 +59,14 @@ def sampling(config: ConverseConfig) -> tuple[dict[str, Any], dict[str, Any], li
 
 
 def ask_with_tool(
-    bedrock: Any, config: ConverseConfig, system: str, content: list[dict[str, Any]], tool: ToolSpec
+    bedrock: Any,
+    config: ConverseConfig,
+    system: str,
+    content: list[dict[str, Any]],
+    tool: ToolSpec,
+    tags: Mapping[str, str] | None = None,
 ) -> ToolReply:
+    """The model's tool call; tags (common.names.CallTags) go with the call as its requestMetadata."""
     inference, extra, notes = sampling(config)
     request: dict[str, Any] = {
         "modelId": config.model_id,
@@ -81,6 +88,8 @@ def ask_with_tool(
     }
     if extra:
         request["additionalModelRequestFields"] = extra
+    if tags:
+        request["requestMetadata"] = dict(tags)
     with model_call(config.model_id):
         try:
             response = bedrock.converse(**request)

@@ -4,10 +4,9 @@ import re
 from dataclasses import dataclass
 
 from common.errors import InvalidInput
+from common.names import MANIFEST_FILE
 
 STAGING_PREFIX = "_staging"
-# Images sent to be edited (the CLI's --image and --mask, the API's POST /uploads); a lifecycle rule expires them.
-UPLOADS_PREFIX = "uploads"
 # The one rule for execution names (and so idempotency keys and run folders): Step Functions allows
 # more, but a name also names an S3 folder, so it starts with a letter or digit.
 EXECUTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
@@ -30,7 +29,7 @@ class RunKeys:
 
     @property
     def manifest(self) -> str:
-        return f"{self.folder}/manifest.json"
+        return f"{self.folder}/{MANIFEST_FILE}"
 
     def image(self, revision: int, attempt: int, extension: str, candidate: int | None = None) -> str:
         return f"{self.folder}/{_name(revision, attempt, candidate)}.{extension}"

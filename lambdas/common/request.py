@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from common.errors import InvalidInput, shown
 from common.generators import FAMILIES, GeneratorConfig, default_model, offered_modes
 from common.keys import EXECUTION_NAME_PATTERN
+from common.names import SD35_LARGE
 from common.sections import (
     CONTROL,
     DEFAULT_STRENGTH,
@@ -36,7 +37,7 @@ MAX_CANDIDATES = 4
 MAX_IMAGES = 120
 MAX_PROMPT_CHARS = 4000
 # The served model that draws from a source image (SD3 Large is legacy).
-DRAWS_FROM_SOURCE = "stability.sd3-5-large-v1:0"
+DRAWS_FROM_SOURCE = SD35_LARGE
 
 
 class RunRequest(Strict):

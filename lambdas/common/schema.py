@@ -9,6 +9,7 @@ from typing import Any
 from common.batches import BatchRequest
 from common.generators import FAMILIES, SERVICE_MODELS, family_of
 from common.json_schema import plain_schema
+from common.names import DEFAULT_GENERATOR_MODEL
 from common.request import RunRequest
 from common.seed_events import FLAT_KEYS
 
@@ -25,7 +26,7 @@ def _generator_schema(optional_ids: set[str]) -> dict[str, Any]:
     return {"type": "object", "anyOf": branches}
 
 
-def request_schema(default_model_id: str = "stability.sd3-5-large-v1:0") -> dict[str, Any]:
+def request_schema(default_model_id: str = DEFAULT_GENERATOR_MODEL) -> dict[str, Any]:
     schema = plain_schema(RunRequest)
     properties: dict[str, Any] = schema["properties"]
     # Every section is optional: the workflow fills in the deployment's defaults.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.errors import InvalidInput
+from common.names import SD35_LARGE
 
 SAMPLING = ("temperature", "top_p", "top_k", "max_tokens")
 
@@ -28,7 +29,7 @@ class KeyFamily:
         }
 
 
-SD35 = "stability.sd3-5-large-v1:0"
+SD35 = SD35_LARGE
 SDXL = "stability.stable-diffusion-xl-v1"
 NOVA_CANVAS = "amazon.nova-canvas-v1:0"
 NOVA_PRO = "us.amazon.nova-pro-v1:0"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
-from common.batches import MAX_CONCURRENCY
+from common.names import DEFAULT_BATCH_CONCURRENCY, DEFAULT_REGION, MAX_BATCH_CONCURRENCY
 
 # CDK writes lists as comma-separated environment values.
 _Listed = Annotated[
@@ -30,7 +30,7 @@ class Settings(BaseModel):
 
     output_bucket: str = Field(alias="OUTPUT_BUCKET")
     region: str = Field(
-        default="us-west-2", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "region")
+        default=DEFAULT_REGION, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "region")
     )
     generator_model_id: str = Field(alias="GENERATOR_MODEL_ID")
     validator_model_id: str = Field(alias="VALIDATOR_MODEL_ID")
@@ -40,7 +40,9 @@ class Settings(BaseModel):
     # The models the stack's IAM policy lets the functions invoke (cdk.json imgloop:allowed_models).
     allowed_models: _Listed = Field(default=(), alias="ALLOWED_MODELS")
     # How many items of a batch run at once when the batch does not say (cdk.json imgloop:batch_concurrency).
-    batch_concurrency: int = Field(default=4, ge=1, le=MAX_CONCURRENCY, alias="BATCH_CONCURRENCY")
+    batch_concurrency: int = Field(
+        default=DEFAULT_BATCH_CONCURRENCY, ge=1, le=MAX_BATCH_CONCURRENCY, alias="BATCH_CONCURRENCY"
+    )
 
     @property
     def allowed_buckets(self) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from common.errors import InvalidInput
 from common.image_files import HEADER_BYTES, ImageFile, probe
-from common.keys import UPLOADS_PREFIX
+from common.names import UPLOADS_PREFIX
 from common.request import RunRequest
 from common.sections import S3Image
 from common.settings import Settings

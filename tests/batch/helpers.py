@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 
 from common.batches import ItemRecord
-from imgloop.assembly import LocalNames
-from imgloop.executions import Execution, follow
-from imgloop.local import LocalRunner
+from imgloop.local.assembly import LocalNames
+from imgloop.local.runner import LocalRunner
+from imgloop.runs.executions import Execution, follow
 
 BUCKET = LocalNames().bucket
 

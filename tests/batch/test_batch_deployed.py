@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
+from imgloop.aws import arn_region
 from imgloop.cli import main
-from imgloop.executions import follow, start
-from imgloop.remote import arn_region
+from imgloop.runs.executions import follow, start
 from tests.batch.pages import tiles
 from tests.faults.injector import LAMBDA_NOT_FOUND, Fault, function_is, inject
 
@@ -38,8 +38,8 @@ def _deployed(
         outputs = {"StateMachineArn": machine, "BucketName": local.names.bucket}
         if batches:
             outputs["BatchStateMachineArn"] = local.batch_machine_arn
-        monkeypatch.setattr("imgloop.remote.stack_outputs", lambda cloudformation, stack: outputs)
-        monkeypatch.setattr("imgloop.batch_cli.aws_session", _this_account)
+        monkeypatch.setattr("imgloop.aws.stack_outputs", lambda cloudformation, stack: outputs)
+        monkeypatch.setattr("imgloop.cli.batches.aws_session", _this_account)
         yield local, sfn, machine
 
 

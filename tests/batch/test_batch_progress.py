@@ -3,7 +3,7 @@ seconds) elsewhere, and the last state always shown."""
 
 import io
 
-from imgloop.batch_progress import Progress, ProgressLine
+from imgloop.batch.progress import Progress, ProgressLine
 
 
 class _Terminal(io.StringIO):

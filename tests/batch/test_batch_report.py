@@ -10,11 +10,11 @@ import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
 from common.batches import BatchCounts, ItemRecord
-from imgloop.batch_folder import FetchedBatch
-from imgloop.batch_outcome import BatchOutcome
-from imgloop.batch_report import render_batch_report
+from imgloop.batch.folder import FetchedBatch
+from imgloop.batch.outcome import BatchOutcome
+from imgloop.batch.report import render_batch_report
 from imgloop.cli import main
-from imgloop.executions import Execution
+from imgloop.runs.executions import Execution
 from tests.batch.pages import tiles
 from tests.report.test_report import TRICKY, TRICKY_ESCAPED, _chromium
 

@@ -5,10 +5,10 @@ folder is complete, a re-run skips what succeeded, and the concurrency asked for
 import json
 from typing import Any
 
-from imgloop.answers import HttpError
-from imgloop.local import LocalRunner
-from imgloop.standin import Scenario
-from imgloop.triggers import Triggers
+from imgloop.local.runner import LocalRunner
+from imgloop.local.standin.answers import HttpError
+from imgloop.local.standin.service import Scenario
+from imgloop.local.standin.triggers import Triggers
 from tests.batch.helpers import (
     BUCKET,
     body,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from imgloop.executions import follow, start
-from imgloop.local import LocalRunner
+from imgloop.local.runner import LocalRunner
+from imgloop.runs.executions import follow, start
 
 SET_BY_FUNCTIONS = ("POWERTOOLS_SERVICE_NAME", "BATCH_CONCURRENCY", "ALLOWED_MODELS")
 

@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from common.generators.base import GeneratedImage, RefusedGeneration
-from imgloop.standin import Scenario
-from imgloop.triggers import Triggers
+from imgloop.local.standin.service import Scenario
+from imgloop.local.standin.triggers import Triggers
 from tests.unit.fakes import generator
 
 SD35 = "stability.sd3-5-large-v1:0"

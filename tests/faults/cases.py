@@ -1,6 +1,6 @@
 """The fault cases of the reliability matrix: each is one local run with one fault injected."""
 
-from imgloop.answers import (
+from imgloop.local.standin.answers import (
     END_OF_LIFE,
     INTERNAL_ERROR,
     MODEL_TIMEOUT,

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgloop.local import LocalRunner, RunResult, run_folder
+from imgloop.local.runner import LocalRunner, RunResult, run_folder
 from tests.conftest import load_event
 from tests.faults.injector import Fault, FaultPlan
 from tests.statemachine.helpers import attempts as attempts_begun

@@ -17,7 +17,8 @@ One plan per run:
   see a real 5xx: a short burst recovers in the SDK, a long one reaches the handler. `recorded_sdk_waits()`
   records the SDK's backoff instead of sleeping it.
 
-Bedrock's answers (errors, bodies, Converse replies) are built by `imgloop.answers`, as the stand-in's are.
+Bedrock's answers (errors, bodies, Converse replies) are built by `imgloop.local.standin.answers`, as the
+stand-in's are.
 The plan also keeps a ledger of the images the image model handed out (`images_answered`), whoever answered,
 so a test can check that every one of them was kept.
 """
@@ -37,7 +38,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from botocore.response import StreamingBody
 
-from imgloop.answers import (
+from imgloop.local.assembly import FunctionSpec
+from imgloop.local.runner import LocalRunner
+from imgloop.local.standin.answers import (
     Answered,
     HttpError,
     ImageRequest,
@@ -48,8 +51,6 @@ from imgloop.answers import (
     ok,
     streamed,
 )
-from imgloop.assembly import FunctionSpec
-from imgloop.local import LocalRunner
 
 # Where a request answered on before-send is pointed so that moto's stub (the next before-send handler)
 # matches no service and leaves the answer to the fault: the call must not also reach moto's S3.

@@ -13,9 +13,9 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from imgloop.assembly import LocalNames, synthesize
-from imgloop.local import LocalRunner, RunResult
-from imgloop.standin import Scenario
+from imgloop.local.assembly import LocalNames, synthesize
+from imgloop.local.runner import LocalRunner, RunResult
+from imgloop.local.standin.service import Scenario
 from tests.faults.cases import CASES, KNOWN_BUGS
 from tests.faults.checks import MAX_CAUSE, Case, Checked, check, describe_cause, excerpt
 from tests.faults.injector import FaultPlan, inject

@@ -9,10 +9,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from imgloop.answers import THROTTLED, HttpError, filtered_response, message_reply
-from imgloop.assembly import FunctionSpec, LocalNames
-from imgloop.local_lambda import LocalLambdas
-from imgloop.standin import BedrockStandIn
+from imgloop.local.assembly import FunctionSpec, LocalNames
+from imgloop.local.functions import LocalLambdas
+from imgloop.local.standin.answers import THROTTLED, HttpError, filtered_response, message_reply
+from imgloop.local.standin.service import BedrockStandIn
 from tests.faults.injector import (
     LAMBDA_THROTTLED,
     Body,

@@ -14,8 +14,10 @@ from PIL import Image, ImageChops
 from common.bedrock_errors import model_call
 from common.errors import ModelUnavailable
 from common.generators.base import GeneratedImage
-from imgloop.answers import END_OF_LIFE
-from imgloop.standin import Scenario, draw
+from common.names import CallTags
+from imgloop.local.standin.answers import END_OF_LIFE
+from imgloop.local.standin.pictures import draw
+from imgloop.local.standin.service import Scenario
 from tests.unit.fakes import generator
 
 SD35 = "stability.sd3-5-large-v1:0"
@@ -111,6 +113,7 @@ def revise(model_id: str, requirement: str, failures: str) -> dict[str, Any]:
         system=[{"text": generator(model_id).prompt_guidelines}],
         messages=[{"role": "user", "content": [{"text": text}]}],
         toolConfig=PROMPT_TOOL,
+        requestMetadata={CallTags.ROLE: "revise", CallTags.TARGET: model_id},
     )
     return dict(reply["output"]["message"]["content"][0]["toolUse"]["input"])
 
@@ -153,6 +156,7 @@ def test_a_translation_keeps_the_preamble_the_reviser_strips(standin: Any) -> No
         modelId="us.anthropic.claude-sonnet-4-6",
         messages=[{"role": "user", "content": [{"text": "<requirement>\n夜の灯台\n</requirement>"}]}],
         toolConfig=PROMPT_TOOL,
+        requestMetadata={CallTags.ROLE: "translate"},
     )
     proposal = reply["output"]["message"]["content"][0]["toolUse"]["input"]
     assert proposal["prompt"] == "Here is the translation: English rendering of '夜の灯台'"

@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from imgloop.assembly import BATCH_MACHINE, LOOP_MACHINE
+from imgloop.local.assembly import BATCH_MACHINE, LOOP_MACHINE
 
 # The context of the second synthesis (conftest.py's `variant`): what a deploy may set otherwise.
 VARIANT_CONTEXT = {"imgloop:api_auth": "api_key", "imgloop:batch_concurrency": 7}
@@ -43,7 +43,7 @@ def images_bucket(template: dict[str, Any]) -> str:
 
 def state_machine(template: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
     """The logical id and properties of the one state machine whose logical id starts so
-    (imgloop.assembly's LOOP_MACHINE or BATCH_MACHINE)."""
+    (imgloop.local.assembly's LOOP_MACHINE or BATCH_MACHINE)."""
     [(logical_id, machine)] = [
         (k, m) for k, m in resources(template, "AWS::StepFunctions::StateMachine").items() if k.startswith(prefix)
     ]

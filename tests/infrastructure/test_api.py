@@ -8,7 +8,7 @@ import pytest
 
 from common.batches import MAX_INLINE_ITEMS
 from common.schema import batch_schema, request_schema
-from imgloop.assembly import BATCH_MACHINE, LOOP_MACHINE
+from imgloop.local.assembly import BATCH_MACHINE, LOOP_MACHINE
 from tests.infrastructure.helpers import (
     STARTS,
     api_methods,

@@ -9,7 +9,7 @@ import airspeed  # type: ignore[import-untyped]
 import pytest
 from airspeed import operators as airspeed_operators
 
-from imgloop.assembly import BATCH_MACHINE, LOOP_MACHINE
+from imgloop.local.assembly import BATCH_MACHINE, LOOP_MACHINE
 from tests.infrastructure.helpers import STARTS, api_methods, joined, placeholder, resources
 
 MACHINE = "arn:aws:states:us-west-2:123456789012:stateMachine:ImageLoop"

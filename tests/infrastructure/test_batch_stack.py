@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from imgloop.assembly import BATCH_MACHINE, LocalNames, load_workflow
+from common.names import DEFAULT_BATCH_CONCURRENCY
+from imgloop.local.assembly import BATCH_MACHINE, LocalNames, load_workflow
 from tests.infrastructure.helpers import (
     VARIANT_CONTEXT,
     all_states,
@@ -23,7 +24,6 @@ from tests.infrastructure.helpers import (
     state_machine,
 )
 
-CDK_CONTEXT = json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"]
 STATES = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
 
 
@@ -156,7 +156,7 @@ def test_the_deploy_time_batch_concurrency_reaches_every_function(
 ) -> None:
     variant_template, report = variant
 
-    assert _batch_concurrency(template) == {str(CDK_CONTEXT["imgloop:batch_concurrency"])}
+    assert _batch_concurrency(template) == {str(DEFAULT_BATCH_CONCURRENCY)}
     assert _batch_concurrency(variant_template) == {str(VARIANT_CONTEXT["imgloop:batch_concurrency"])}
     assert all(p["conclusion"] == "success" for p in report["pluginReports"])
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from imgloop.assembly import LocalNames, load_workflow
-from infra.constants import STACK_NAME
+from common.names import STACK_NAME
+from imgloop.local.assembly import LocalNames, load_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_VALIDATOR = ROOT / ".tools" / "node_modules" / ".bin" / "asl-validator"

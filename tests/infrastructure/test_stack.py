@@ -17,7 +17,7 @@ from common.tasks import (
     RewriteTask,
     ValidateTask,
 )
-from imgloop.assembly import LOOP_MACHINE, LocalNames, load_workflow
+from imgloop.local.assembly import LOOP_MACHINE, LocalNames, load_workflow
 from tests.infrastructure.helpers import all_states, resources, role_statements, state_machine
 
 

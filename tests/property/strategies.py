@@ -56,7 +56,7 @@ from common.tasks import (
     SaveTask,
     ValidateTask,
 )
-from imgloop.assembly import Workflow
+from imgloop.local.assembly import Workflow
 
 Json = Any
 Raw = dict[str, Any]

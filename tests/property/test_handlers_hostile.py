@@ -23,9 +23,9 @@ from common import clients
 from common.errors import InvalidInput
 from common.keys import STAGING_PREFIX
 from common.tasks import SaveTask, parse_payload
-from imgloop.assembly import LocalNames, load_workflow
-from imgloop.local_lambda import LambdaContext
-from imgloop.standin import BedrockStandIn
+from imgloop.local.assembly import LocalNames, load_workflow
+from imgloop.local.functions import LambdaContext
+from imgloop.local.standin.service import BedrockStandIn
 from tests.property.checks import assert_clean_rejection, request_field_names
 from tests.property.strategies import (
     CONSISTENCY,

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imgloop.progress import describe_event
+from imgloop.runs.progress import describe_event
 
 STATES = ["Check input", "Make candidates", "Generate image", "Save image", "Validate image", "Revise prompt"]
 FIELDS = [

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from common.errors import InvalidInput
 from common.settings import Settings
-from imgloop.local import LocalRunner, _named_bucket
+from imgloop.local.runner import LocalRunner, _named_bucket
 from tests.property.checks import assert_clean_rejection, classify, request_field_names
 from tests.property.strategies import near_valid_requests
 

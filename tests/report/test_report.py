@@ -16,7 +16,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from imgloop.cli import main
-from imgloop.report import render_report, report_from_local_run
+from imgloop.runs.report import render_report, report_from_local_run
 
 TRICKY = 'He said "no" <b>&</b> 夜'
 TRICKY_ESCAPED = "He said &#34;no&#34; &lt;b&gt;&amp;&lt;/b&gt; 夜"
@@ -435,7 +435,7 @@ def test_a_picture_drawn_from_text_has_no_source_panel() -> None:
 def test_report_of_a_local_edit_renders_the_source_beside_the_attempts_in_chromium(
     runner: Callable[..., Any], tmp_path: Path
 ) -> None:
-    from imgloop.uploads import Upload, naming
+    from imgloop.runs.uploads import Upload, naming
     from tests.conftest import EVENTS
 
     images = {"source_image": "lake.png", "mask_image": "lake_sheep_mask.png"}

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from imgloop.local import RunResult, run_folder
+from imgloop.local.runner import RunResult, run_folder
 
 
 def exits(result: RunResult, state: str) -> list[dict[str, Any]]:

@@ -75,7 +75,7 @@ def test_start_wait_fetch_and_report_on_a_deployed_stack(
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 2, "max_prompt_revisions": 0}))
     with runner(reject_first=1).session() as (_, machine):
-        monkeypatch.setattr("imgloop.remote.stack_outputs", lambda cloudformation, stack: {"StateMachineArn": machine})
+        monkeypatch.setattr("imgloop.aws.stack_outputs", lambda cloudformation, stack: {"StateMachineArn": machine})
         started = main(["start", "--input", str(event), "--name", "remote-1", "--wait", "--region", "us-west-2"])
         printed = capsys.readouterr().out
         arn = printed.splitlines()[0]
@@ -100,7 +100,7 @@ def test_start_local_is_a_local_run(
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 1, "max_prompt_revisions": 0}))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("imgloop.cli.synthesize", lambda: assembly)
+    monkeypatch.setattr("imgloop.local.assembly.synthesize", lambda: assembly)
     assert main(["start", "--local", "--input", str(event), "--name", "local-start"]) == 0
     assert "execution local-start: SUCCEEDED" in capsys.readouterr().out
     assert (tmp_path / "out" / "local-start" / "r00-a01.png").exists()
@@ -291,7 +291,7 @@ def test_start_uploads_the_image_to_the_stacks_bucket_and_fetch_brings_it_back(
 ) -> None:
     run = runner()
     outputs = {"BucketName": run.names.bucket}
-    monkeypatch.setattr("imgloop.remote.stack_outputs", lambda cloudformation, stack: outputs)
+    monkeypatch.setattr("imgloop.aws.stack_outputs", lambda cloudformation, stack: outputs)
     images = ["--image", str(EVENTS / "lake.png"), "--mask", str(EVENTS / "lake_boat_mask.png")]
     with run.session() as (_, machine):
         outputs["StateMachineArn"] = machine

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from imgloop.cli import main
-from imgloop.uploads import Upload, naming
+from imgloop.runs.uploads import Upload, naming
 from tests.conftest import EVENTS, load_event
 from tests.statemachine.helpers import exits, keys, manifest
 

@@ -8,8 +8,9 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from imgloop.executions import fetch, follow, stack_outputs, start
-from imgloop.progress import describe_event
+from imgloop.aws import stack_outputs
+from imgloop.runs.executions import fetch, follow, start
+from imgloop.runs.progress import describe_event
 from tests.conftest import load_event
 
 

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from imgloop.answers import END_OF_LIFE, text_reply
+from imgloop.local.standin.answers import END_OF_LIFE, text_reply
 from tests.conftest import load_event
 from tests.faults.injector import LAMBDA_NOT_FOUND, Fault, Filtered, Reply, function_is, inject, model_is, tool_is
 from tests.statemachine.helpers import exits, failures, keys, manifest

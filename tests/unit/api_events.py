@@ -27,6 +27,6 @@ def proxy_event(
 
 
 def status_context() -> Any:
-    from imgloop.local_lambda import LambdaContext
+    from imgloop.local.functions import LambdaContext
 
     return LambdaContext("StatusFunction", "arn:aws:lambda:us-west-2:123456789012:function:StatusFunction")

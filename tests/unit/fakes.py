@@ -14,9 +14,9 @@ from common.settings import Settings
 from common.tasks import GenerateTask, RewriteTask, ValidateTask
 
 # Bedrock's answers are spelled once, where the stand-in builds its own.
-from imgloop.answers import invoke_model_output as invoke_answer
-from imgloop.answers import text_reply as prose_answer
-from imgloop.answers import tool_use_reply as tool_answer
+from imgloop.local.standin.answers import invoke_model_output as invoke_answer
+from imgloop.local.standin.answers import text_reply as prose_answer
+from imgloop.local.standin.answers import tool_use_reply as tool_answer
 
 __all__ = ["attempt", "bedrock", "invoke_answer", "prose_answer", "request", "rewrite", "tool_answer"]
 

@@ -338,7 +338,14 @@ def test_an_edit_inside_its_mask_goes_to_the_judge_with_source_mask_and_result(
     stub.add_response(
         "converse",
         tool_answer("record_verdict", verdict),
-        {"modelId": ANY, "system": ANY, "messages": ANY, "inferenceConfig": ANY, "toolConfig": ANY},
+        {
+            "modelId": ANY,
+            "system": ANY,
+            "messages": ANY,
+            "inferenceConfig": ANY,
+            "toolConfig": ANY,
+            "requestMetadata": {"imgloop:role": "judge-edit"},
+        },
     )
     sent: list[dict[str, Any]] = []
     client.meta.events.register(
@@ -369,7 +376,15 @@ def _reviser_answer(s3: Any, settings: Any, strength: float, why: str = "the sky
     stub.add_response(
         "converse",
         tool_answer("propose_prompt", answer),
-        {"modelId": ANY, "system": ANY, "messages": ANY, "inferenceConfig": ANY, "toolConfig": ANY},
+        {
+            "modelId": ANY,
+            "system": ANY,
+            "messages": ANY,
+            "inferenceConfig": ANY,
+            "toolConfig": ANY,
+            # The tags say what the call is for, its target and the strength the last images were made at.
+            "requestMetadata": {"imgloop:role": "revise", "imgloop:target": ANY, "imgloop:strength": "0.5"},
+        },
     )
     with stub:
         return revise(task, client, s3)

@@ -8,7 +8,7 @@ from botocore.stub import ANY
 
 from common.errors import ModelRequestRejected, ModelThrottled, ModelUnavailable
 from generate.logic import generate
-from imgloop.answers import (
+from imgloop.local.standin.answers import (
     END_OF_LIFE,
     PROMPT_NOT_ENGLISH,
     THROTTLED,
@@ -16,7 +16,7 @@ from imgloop.answers import (
     filtered_response,
     image_response,
 )
-from imgloop.standin import draw
+from imgloop.local.standin.pictures import draw
 from tests.unit.fakes import attempt, bedrock, invoke_answer
 
 PNG = draw("test", 64, 64, "PNG", 1)

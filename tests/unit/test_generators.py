@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from common.errors import InvalidInput
 from common.generators.base import GeneratedImage, RefusedGeneration
 from common.request import parse_request
-from imgloop.answers import filtered_response, image_response
+from imgloop.local.standin.answers import filtered_response, image_response
 from tests.unit.fakes import generator
 
 PNG = b"\x89PNG fake"

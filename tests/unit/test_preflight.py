@@ -7,7 +7,7 @@ import pytest
 from botocore.stub import Stubber
 
 from imgloop import cli
-from imgloop.preflight import ModelCheck, check_models, conclusion
+from imgloop.cli.preflight import ModelCheck, check_models, conclusion
 from tests.conftest import EVENTS
 
 
@@ -70,7 +70,7 @@ def test_the_command_checks_what_an_event_resolves_to(monkeypatch: pytest.Monkey
             asked.append(modelIdentifier)
             return _details(modelIdentifier, "ACTIVE")
 
-    monkeypatch.setattr("imgloop.cli.aws_session", lambda region: _Session(Bedrock()))
+    monkeypatch.setattr("imgloop.cli.preflight.aws_session", lambda region: _Session(Bedrock()))
     assert cli.main(["check-models", "--input", str(EVENTS / "s3_example.json"), "--region", "us-west-2"]) == 0
     assert asked == ["amazon.nova-canvas-v1:0", "amazon.nova-pro-v1:0", "amazon.nova-pro-v1:0"]
     assert "ACTIVE      generator amazon.nova-canvas-v1:0: served" in capsys.readouterr().out
@@ -83,7 +83,7 @@ def test_the_gate_fails_when_bedrock_could_not_be_asked(monkeypatch: pytest.Monk
         stub.add_client_error(
             "get_foundation_model", "AccessDeniedException", "not authorized to GetFoundationModel", 403
         )
-    monkeypatch.setattr("imgloop.cli.aws_session", lambda region: _Session(client))
+    monkeypatch.setattr("imgloop.cli.preflight.aws_session", lambda region: _Session(client))
 
     with stub:
         code = cli.main(["check-models", "--region", "us-west-2"])

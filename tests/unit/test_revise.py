@@ -49,7 +49,14 @@ def _sent_text(stub: Any, answer: dict[str, Any]) -> None:
     stub.add_response(
         "converse",
         answer,
-        {"modelId": ANY, "system": ANY, "messages": ANY, "inferenceConfig": ANY, "toolConfig": ANY},
+        {
+            "modelId": ANY,
+            "system": ANY,
+            "messages": ANY,
+            "inferenceConfig": ANY,
+            "toolConfig": ANY,
+            "requestMetadata": {"imgloop:role": "revise", "imgloop:target": ANY},
+        },
     )
 
 

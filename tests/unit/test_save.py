@@ -12,7 +12,7 @@ from common.images import decode_metadata, encode_metadata
 from common.manifest import Entry, Manifest, ManifestStore
 from common.results import Generated
 from common.tasks import ExecutionStart, RecordTask
-from imgloop import serial_s3
+from imgloop.local import serial_s3
 from save.closing import close_not_met
 from save.logic import open_run, record_generation
 

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
-from imgloop.assembly import LocalNames
-from imgloop.executions import follow
+from imgloop.local.assembly import LocalNames
+from imgloop.runs.executions import follow
 from tests.unit.api_events import proxy_event, status_context
 
 NAMES = LocalNames()

@@ -27,6 +27,7 @@ def _expect(stub: Any, answer: dict[str, Any], **params: Any) -> None:
         "messages": ANY,
         "inferenceConfig": ANY,
         "toolConfig": ANY,
+        "requestMetadata": {"imgloop:role": "judge"},
         **params,
     }
     stub.add_response("converse", answer, expected)

@@ -3,7 +3,7 @@
 One row per prompt revision, one column per attempt, the candidates of an attempt side by side in
 its cell. An edit's source image (its mask outlined in red, or the canvas an outpaint grows to) stands
 at the top left, beside every attempt. Images are embedded as data: URIs and the style is inline, so
-the file opens anywhere. The page is report.html.j2, rendered by jinja2 with autoescaping: every text
+the file opens anywhere. The page is pages/run.html.j2, rendered by jinja2 with autoescaping: every text
 from the run (prompts, reasons, refusals, causes) is data, never markup.
 """
 
@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import jinja2
 from PIL import Image, ImageDraw, ImageFilter
 
 from common.manifest import Entry, Manifest
-from imgloop.executions import EDITED_IMAGES
+from common.names import EXECUTION_FILE, MANIFEST_FILE
+from imgloop.pages import PAGES
+from imgloop.runs.executions import EDITED_IMAGES
 
 _MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 _STATUS = {
@@ -31,16 +32,8 @@ _STATUS = {
 }
 # How an execution that ended outside its record (an unrecorded failure) is shown.
 _ENDED = {"FAILED": "failed", "TIMED_OUT": "failed", "ABORTED": "failed"}
-_RUN_FILES = ("manifest.json", "execution.json")
-# The report pages (this one and the batch report) and what they share, from this folder.
-PAGES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    keep_trailing_newline=True,
-)
-_PAGE = PAGES.get_template("report.html.j2")
+_RUN_FILES = (MANIFEST_FILE, EXECUTION_FILE)
+_PAGE = PAGES.get_template("run.html.j2")
 
 
 @dataclass(frozen=True)
@@ -98,14 +91,14 @@ def find_run(folder: Path) -> Path:
 
 def report_from_local_run(run_dir: Path) -> str:
     """The report of a run that `imgloop run --local` or `imgloop fetch` left in run_dir."""
-    summary = run_dir / "execution.json"
+    summary = run_dir / EXECUTION_FILE
     execution = json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else {}
-    if not (run_dir / "manifest.json").is_file() and execution:
+    if not (run_dir / MANIFEST_FILE).is_file() and execution:
         raise ValueError(
             "the run kept no record (no manifest.json): it ended before opening one, with "
             f"{execution.get('error')}: {execution.get('cause')}"
         )
-    run = Manifest.model_validate_json((run_dir / "manifest.json").read_bytes())
+    run = Manifest.model_validate_json((run_dir / MANIFEST_FILE).read_bytes())
     images = {}
     for name in {_file_name(e) for e in run.entries if e.key}:
         path = run_dir / name

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common.names import EXECUTION_FILE, MANIFEST_FILE
+
 OnEvent = Callable[[dict[str, Any]], None]
 
 
@@ -107,7 +109,7 @@ def fetch(s3: Any, execution: Execution, out_dir: Path) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     opened = run_folder(execution.history)
     files = copy_run(s3, *opened, target) if opened is not None else []
-    summary = target / "execution.json"
+    summary = target / EXECUTION_FILE
     summary.write_text(json.dumps(execution.summary(), indent=2, ensure_ascii=False))
     files.append(summary)
     return files
@@ -142,7 +144,7 @@ def _edited_images(s3: Any, target: Path) -> list[Path]:
 
     from common.image_files import probe
 
-    manifest = target / "manifest.json"
+    manifest = target / MANIFEST_FILE
     if not manifest.is_file():
         return []
     request = json.loads(manifest.read_text(encoding="utf-8")).get("request") or {}
@@ -162,8 +164,3 @@ def _edited_images(s3: Any, target: Path) -> list[Path]:
         path.write_bytes(data)
         files.append(path)
     return files
-
-
-def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
-    [found] = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}

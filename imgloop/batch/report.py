@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from common.batches import ItemRecord
-from imgloop.batch_folder import ITEMS, FetchedBatch, picture
-from imgloop.batch_outcome import BatchOutcome
-from imgloop.report import PAGES
+from imgloop.batch.folder import ITEMS, FetchedBatch, picture
+from imgloop.batch.outcome import BatchOutcome
+from imgloop.pages import PAGES
 
 PAGE = "report.html"
-_PAGE = PAGES.get_template("batch_report.html.j2")
+_PAGE = PAGES.get_template("batch.html.j2")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.names import STACK_NAME
 from imgloop import PROJECT_ROOT
-from infra.constants import STACK_NAME
 
 # The logical ids of the two state machines start so (ImageLoopWorkflow's construct ids).
 LOOP_MACHINE = "WorkflowStateMachine"

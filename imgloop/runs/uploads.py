@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from common.image_files import probe
-from imgloop.executions import EDITED_IMAGES, EXTENSIONS
-from imgloop.remote import UsageError
+from common.names import UPLOADS_PREFIX
+from imgloop.errors import UsageError
+from imgloop.runs.executions import EDITED_IMAGES, EXTENSIONS
 
 # The option that sends each field's file.
 OPTIONS = {"source_image": "--image", "mask_image": "--mask"}
@@ -32,7 +33,6 @@ def read_uploads(event: Any, execution_name: str, files: dict[str, Path | None])
     """The files given for each field ({"source_image": path, "mask_image": path or None}), as uploads for
     this execution; a UsageError if a file is missing or not an image, or the event names the field."""
     from common.keys import EXECUTION_NAME_PATTERN, EXECUTION_NAME_RULE
-    from infra.storage import UPLOADS_PREFIX
 
     if any(files.values()) and not re.match(EXECUTION_NAME_PATTERN, execution_name):
         # The name becomes a folder of the upload's key: checked before anything is sent.

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from common.batches import BatchCounts
-from imgloop.batch_folder import MANIFEST, FetchedBatch, batch_summary
-from imgloop.batch_progress import BatchFollower
-from imgloop.executions import Execution
+from imgloop.batch.folder import MANIFEST, FetchedBatch, batch_summary
+from imgloop.batch.progress import BatchFollower
+from imgloop.runs.executions import Execution
 
 # At most this many failed items are listed in the human output; the manifest and the report have all.
 FAILURES_LISTED = 10

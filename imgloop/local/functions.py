@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from imgloop.answers import Answered, ok, streamed
-from imgloop.assembly import FunctionSpec
+from imgloop.local.assembly import FunctionSpec
+from imgloop.local.standin.answers import Answered, ok, streamed
 
 _URL = "https://lambda.local"
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from common.batches import Batch, ItemRecord
 from common.results import OpenedBatch
-from imgloop.executions import Execution, described, history
+from imgloop.runs.executions import Execution, described, history
 
 READ_STATE = "Read the batch"
 # What S3 answers about an object, or a bucket, that is not there.

@@ -1,11 +1,21 @@
-"""Before a run or a deploy: ask Bedrock whether each model is still served, and name successors."""
+"""`imgloop check-models`: before a run or a deploy, ask Bedrock whether each model is still served, and name
+successors."""
 
+import argparse
+import json
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from common import names
 from common.catalogue import base_model_id, lookup
+from common.names import Context
+from imgloop import PROJECT_ROOT
+from imgloop.aws import aws_session
+from imgloop.errors import Command, UsageError, asking_aws
 
 
 @dataclass(frozen=True)
@@ -67,3 +77,52 @@ def conclusion(checks: list[ModelCheck]) -> tuple[int, str | None]:
     if legacy:
         return 0, f"{len(legacy)} model(s) still served but on the way out: plan the move to the successor"
     return 0, None
+
+
+def add_commands(commands: Any) -> dict[str, Command]:
+    check = commands.add_parser("check-models", help="ask Bedrock whether the configured models are still served")
+    check.add_argument("--input", type=Path, help="also check the models this input event names")
+    check.add_argument("--region", help="the Bedrock region (default: AWS_REGION or your profile's)")
+    return {"check-models": asking_aws(_check_models)}
+
+
+def _check_models(args: argparse.Namespace) -> int:
+    from common.errors import InvalidInput
+
+    bedrock = aws_session(args.region).client("bedrock")
+    try:
+        models = configured_models(args.input)
+    except (OSError, ValueError, InvalidInput) as error:
+        raise UsageError(str(error)) from None
+    checks = check_models(bedrock, models)
+    for check in checks:
+        print(check.line)
+    code, closing = conclusion(checks)
+    if closing:
+        print(closing, file=sys.stderr if code else sys.stdout)
+    return code
+
+
+def configured_models(event_path: Path | None) -> dict[str, str]:
+    """The deployment's default models (cdk.json's context, else the project's defaults), or those an input
+    event names, as written: a retired one is what check-models is for (the run itself would replace it)."""
+    from common.request import read_request
+    from common.settings import Settings
+
+    context = json.loads((PROJECT_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    settings = Settings(
+        output_bucket="any-bucket",
+        region="",
+        generator_model_id=context.get(Context.GENERATOR_MODEL, names.DEFAULT_GENERATOR_MODEL),
+        validator_model_id=context.get(Context.VALIDATOR_MODEL, names.DEFAULT_VALIDATOR_MODEL),
+        reviser_model_id=context.get(Context.REVISER_MODEL, names.DEFAULT_REVISER_MODEL),
+    )
+    raw = json.loads(event_path.read_text(encoding="utf-8")) if event_path else {"prompt": "check"}
+    if isinstance(raw, dict):
+        raw = {k: v for k, v in raw.items() if not k.startswith("output")}
+    request = read_request(raw, settings)
+    return {
+        "generator": request.generator.model_id,
+        "validator": request.validator.model_id,
+        "reviser": request.reviser.model_id,
+    }

@@ -16,12 +16,12 @@ import boto3
 from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 
-from imgloop import serial_s3
-from imgloop.assembly import LocalNames, load_workflow
-from imgloop.executions import Execution, fetch, follow, run_folder, start
-from imgloop.local_lambda import LocalLambdas, functions_environment
-from imgloop.standin import BedrockStandIn, Scenario
-from imgloop.uploads import Upload, put_uploads
+from imgloop.local import serial_s3
+from imgloop.local.assembly import LocalNames, load_workflow
+from imgloop.local.functions import LocalLambdas, functions_environment
+from imgloop.local.standin.service import BedrockStandIn, Scenario
+from imgloop.runs.executions import Execution, fetch, follow, run_folder, start
+from imgloop.runs.uploads import Upload, put_uploads
 
 _POLL_SECONDS = 0.05
 _LOCAL_ENV = {

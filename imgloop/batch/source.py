@@ -24,8 +24,8 @@ from common.batches import (
     format_of,
 )
 from common.errors import InvalidInput
-from imgloop.executions import new_name, start
-from imgloop.remote import UsageError
+from imgloop.errors import UsageError
+from imgloop.runs.executions import new_name, start
 
 # The forms --format names, as the workflow's `format` spells them.
 FORMS: dict[str, Format] = {form: form for form in get_args(Format)}

@@ -3,33 +3,33 @@ batch, and fetch what it made, with a report per item and one for the batch.
 
 `batch` uploads the file unchanged to batches/<name>/input.<ext> in the stack's bucket (locally, the local
 account's), starts the batch state machine and follows it to its end; `batch-status` looks at a deployed
-batch execution, once or (--wait) to its end. Both fetch into OUT/<batch>/ (imgloop.batch_folder).
+batch execution, once or (--wait) to its end. Both fetch into OUT/<batch>/ (imgloop.batch.folder).
 
 Execution names: a batch's first execution is named after the batch; a later one (a re-run, which skips
 the items that succeeded before) after the batch and the UTC time, <batch>-YYYYMMDDTHHMMSSZ. Locally
 each invocation is a new account, so the batch's state is kept in OUT/<batch>/ and put back first.
 
-Exit codes: see imgloop.batch_outcome; 2 and one line on stderr when the command could not start.
+Exit codes: see imgloop.batch.outcome; 2 and one line on stderr when the command could not start.
 """
 
 import argparse
 import json
 import shutil
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imgloop.options import SCENARIO_FLAGS, add_scenario_options, scenario
-from imgloop.remote import Command, UsageError, asking_aws, aws_session, deployed_outputs
-from infra.constants import STACK_NAME
+from common.names import EXECUTION_FILE, MANIFEST_FILE, STACK_NAME, Outputs
+from imgloop.aws import aws_session, deployed_outputs
+from imgloop.cli.options import SCENARIO_FLAGS, add_scenario_options, local_assembly, scenario
+from imgloop.errors import Command, UsageError, asking_aws
 
 # The batch modules load pydantic models, jinja2 and PIL: imported when a batch command runs, so the
 # other commands start as fast as before.
 if TYPE_CHECKING:
-    from imgloop.batch_outcome import BatchOutcome
-    from imgloop.batch_source import BatchSource
+    from imgloop.batch.outcome import BatchOutcome
+    from imgloop.batch.source import BatchSource
 
 # A deployed batch is looked at this often; each look lists the batch's records and reads the new ones.
 POLL_SECONDS = 5.0
@@ -37,9 +37,8 @@ _LOCAL_POLL_SECONDS = 0.2
 _LOCAL_ONLY = (("replace", "--replace"), *SCENARIO_FLAGS, ("verbose", "--verbose"))
 
 
-def add_commands(commands: Any, local_assembly: Callable[[argparse.Namespace], Path]) -> dict[str, Command]:
-    """Add the batch commands' parsers; returns the function that runs each. local_assembly finds or
-    synthesizes the cloud assembly a local batch runs."""
+def add_commands(commands: Any) -> dict[str, Command]:
+    """Add the batch commands' parsers; returns the function that runs each."""
     batch = commands.add_parser("batch", help="run the workflow on every item of a file (jsonl, csv, txt, json)")
     batch.add_argument("--input", required=True, type=Path, metavar="FILE", help="the items, one per line or row")
     batch.add_argument(
@@ -75,11 +74,11 @@ def add_commands(commands: Any, local_assembly: Callable[[argparse.Namespace], P
     _add_result_options(status, None)
 
     def run_batch(args: argparse.Namespace) -> int:
-        from imgloop.batch_source import read_source
+        from imgloop.batch.source import read_source
 
         source = read_source(args.input, args.format, args.defaults, args.name, args.concurrency)
         if args.local:
-            return _finish(args, _local(args, source, local_assembly))
+            return _finish(args, _local(args, source))
         given = [flag for name, flag in _LOCAL_ONLY if getattr(args, name)]
         if given:
             raise UsageError(f"{', '.join(given)}: only with --local (a local batch)")
@@ -105,15 +104,13 @@ def _add_result_options(parser: argparse.ArgumentParser, out: Path | None) -> No
     )
 
 
-def _local(
-    args: argparse.Namespace, source: "BatchSource", local_assembly: Callable[[argparse.Namespace], Path]
-) -> "BatchOutcome":
+def _local(args: argparse.Namespace, source: "BatchSource") -> "BatchOutcome":
     import boto3
 
-    from imgloop.assembly import LocalNames
-    from imgloop.batch_folder import earlier_state
-    from imgloop.batch_source import rerun_name
-    from imgloop.local import LocalRunner
+    from imgloop.batch.folder import earlier_state
+    from imgloop.batch.source import rerun_name
+    from imgloop.local.assembly import LocalNames
+    from imgloop.local.runner import LocalRunner
 
     folder = args.out / source.name
     _check_folder(folder, args.replace)
@@ -143,9 +140,9 @@ def _local(
 
 def _check_folder(folder: Path, replace: bool) -> None:
     """The batch's folder may hold only an earlier execution of the batch, which --replace deletes."""
-    from imgloop.batch_folder import ITEMS, MANIFEST, SUMMARY
+    from imgloop.batch.folder import ITEMS, MANIFEST, SUMMARY
 
-    if any((folder / name).is_file() for name in ("manifest.json", "execution.json")):
+    if any((folder / name).is_file() for name in (MANIFEST_FILE, EXECUTION_FILE)):
         raise UsageError(f"{folder} holds a run, not a batch: choose another --name or --out")
     if not replace or not folder.is_dir():
         return
@@ -155,16 +152,14 @@ def _check_folder(folder: Path, replace: bool) -> None:
 
 
 def _deployed(args: argparse.Namespace, source: "BatchSource") -> "BatchOutcome":
-    from imgloop.batch_source import start_batch
+    from imgloop.batch.source import start_batch
 
     session = aws_session(args.region)
-    outputs = deployed_outputs(session, args.stack)
-    machine = outputs.get("BatchStateMachineArn")
-    if machine is None:
-        raise UsageError(f"stack {args.stack} has no BatchStateMachineArn output: deploy this version of imgloop")
+    outputs = deployed_outputs(session, args.stack, Outputs.BUCKET, Outputs.BATCH_STATE_MACHINE)
+    bucket = outputs[Outputs.BUCKET]
     s3, sfn = session.client("s3"), session.client("stepfunctions")
-    s3.put_object(Bucket=outputs["BucketName"], Key=source.key, Body=source.data)
-    arn = start_batch(sfn, machine, source, outputs["BucketName"])
+    s3.put_object(Bucket=bucket, Key=source.key, Body=source.data)
+    arn = start_batch(sfn, outputs[Outputs.BATCH_STATE_MACHINE], source, bucket)
     print(arn, file=sys.stderr if args.json else sys.stdout, flush=True)
     try:
         return _follow(sfn, s3, arn, args, wait=True, poll_seconds=POLL_SECONDS)
@@ -182,10 +177,10 @@ def _status(args: argparse.Namespace) -> int:
 
 def _follow(sfn: Any, s3: Any, arn: str, args: argparse.Namespace, wait: bool, poll_seconds: float) -> "BatchOutcome":
     """Follow the batch (or look once), then fetch it into --out and write its report, if --out is given."""
-    from imgloop.batch_folder import fetch_batch
-    from imgloop.batch_outcome import outcome_of
-    from imgloop.batch_progress import READ_STATE, BatchFollower, ProgressLine
-    from imgloop.batch_report import PAGE, render_batch_report
+    from imgloop.batch.folder import fetch_batch
+    from imgloop.batch.outcome import outcome_of
+    from imgloop.batch.progress import READ_STATE, BatchFollower, ProgressLine
+    from imgloop.batch.report import PAGE, render_batch_report
 
     follower = BatchFollower(sfn, s3, arn)
     if wait:

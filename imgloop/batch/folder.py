@@ -3,7 +3,7 @@
     OUT/<batch>/manifest.jsonl, batch.json   the execution's manifest and counts, once it has ended
     OUT/<batch>/items/<id>.json              each item's record, as batches/<batch>/items/<id>.json keeps it
     OUT/<batch>/items/<id>/                  the item's run: images, manifest.json, execution.json, report.html
-    OUT/<batch>/report.html                  the batch report (imgloop.batch_report)
+    OUT/<batch>/report.html                  the batch report (imgloop.batch.report)
 
 Each `--local` invocation is a new moto account, so this folder is also where a local batch lives between
 invocations: `earlier_state` gives back what S3 held, for the next execution to find and skip.
@@ -22,12 +22,13 @@ from botocore.exceptions import ClientError
 
 from common.batches import BatchItem, BatchKeys, BatchSummary, ItemRecord, manifest_line, valid_item_id
 from common.manifest import Manifest
+from common.names import BATCH_MANIFEST_FILE, EXECUTION_FILE, MANIFEST_FILE
 from common.results import OpenedBatch
-from imgloop.batch_progress import MISSING, Records
-from imgloop.executions import Execution, copy_run
-from imgloop.report import report_from_local_run
+from imgloop.batch.progress import MISSING, Records
+from imgloop.runs.executions import Execution, copy_run
+from imgloop.runs.report import report_from_local_run
 
-MANIFEST = "manifest.jsonl"
+MANIFEST = BATCH_MANIFEST_FILE
 SUMMARY = "batch.json"
 ITEMS = "items"
 # Item folders are fetched this many at a time.
@@ -105,7 +106,7 @@ def _fetch_item(s3: Any, keys: BatchKeys, bucket: str, item: ItemRecord, items: 
         # Gone from S3, or in a bucket this account does not have (a local re-run of a deployed batch):
         # the folder keeps what was fetched before.
         copy_run(s3, run_bucket, str(PurePosixPath(key).parent), target)
-    if not (target / "manifest.json").is_file():
+    if not (target / MANIFEST_FILE).is_file():
         return
     succeeded = item.status == "SUCCEEDED"
     # The item's outcome as a run's execution.json says it, for its report's header.
@@ -115,7 +116,7 @@ def _fetch_item(s3: Any, keys: BatchKeys, bucket: str, item: ItemRecord, items: 
         "error": item.error,
         "cause": None if succeeded else item.cause,
     }
-    (target / "execution.json").write_text(json.dumps(execution, indent=2, ensure_ascii=False), encoding="utf-8")
+    (target / EXECUTION_FILE).write_text(json.dumps(execution, indent=2, ensure_ascii=False), encoding="utf-8")
     (target / "report.html").write_text(report_from_local_run(target), encoding="utf-8")
 
 
@@ -130,7 +131,7 @@ def _unless_missing() -> Iterator[None]:
 
 
 def _run_name(target: Path) -> str | None:
-    manifest = target / "manifest.json"
+    manifest = target / MANIFEST_FILE
     if not manifest.is_file():
         return None
     return Manifest.model_validate_json(manifest.read_bytes()).execution_name
@@ -164,10 +165,10 @@ def earlier_state(folder: Path, batch: str, bucket: str) -> list[tuple[str, byte
 def _run_files(target: Path, manifest_uri: str, bucket: str) -> list[tuple[str, bytes]]:
     """The run's manifest and images, at the keys they had; none from another bucket (a deployed batch)."""
     where, key = split_uri(manifest_uri)
-    manifest = target / "manifest.json"
+    manifest = target / MANIFEST_FILE
     if where != bucket or not manifest.is_file():
         return []
     run = Manifest.model_validate_json(manifest.read_bytes())
-    names = ["manifest.json", *sorted({PurePosixPath(e.key).name for e in run.entries if e.key})]
+    names = [MANIFEST_FILE, *sorted({PurePosixPath(e.key).name for e in run.entries if e.key})]
     prefix = PurePosixPath(key).parent
     return [(str(prefix / name), (target / name).read_bytes()) for name in names if (target / name).is_file()]

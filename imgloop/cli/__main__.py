@@ -1,0 +1,5 @@
+import sys
+
+from imgloop.cli import main
+
+sys.exit(main())
