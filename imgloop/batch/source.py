@@ -12,18 +12,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
+from pydantic import TypeAdapter, ValidationError
+
 from common.batch_input import read_items
 from common.batches import (
     BATCH_NAME_PATTERN,
     BATCH_NAME_RULE,
     EXTENSIONS,
-    MAX_CONCURRENCY,
     MAX_INPUT_BYTES,
     BatchKeys,
+    Concurrency,
     Format,
     format_of,
 )
 from common.errors import InvalidInput
+from common.names import MAX_BATCH_CONCURRENCY
 from imgloop.errors import UsageError
 from imgloop.runs.executions import new_name, start
 
@@ -60,8 +63,11 @@ def read_source(
     """The batch the options describe, or a UsageError naming the option and what is wrong with it."""
     if name is not None and not re.match(BATCH_NAME_PATTERN, name):
         raise UsageError(f"--name {name!r}: must be {BATCH_NAME_RULE}")
-    if concurrency is not None and not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise UsageError(f"--concurrency {concurrency}: must be 1 to {MAX_CONCURRENCY}")
+    if concurrency is not None:
+        try:
+            TypeAdapter(Concurrency).validate_python(concurrency)
+        except ValidationError:
+            raise UsageError(f"--concurrency {concurrency}: must be 1 to {MAX_BATCH_CONCURRENCY}") from None
     found = _form(path, form)
     data = _read(path)
     try:

@@ -16,7 +16,7 @@ Each item runs as its own image-loop run, in a folder of its own named <batch>-<
 """
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,8 +34,9 @@ ITEM_ID_RULE = "1-32 letters, digits, '-' or '_', starting with a letter or digi
 MAX_ITEMS = 10_000
 # Items sent in the start request itself (the API's POST /batches); more go in a file in S3.
 MAX_INLINE_ITEMS = 100
-MAX_CONCURRENCY = MAX_BATCH_CONCURRENCY
 MAX_INPUT_BYTES = 20 * 1024 * 1024
+# How many items of a batch run at once: the one rule, wherever a concurrency is read.
+Concurrency = Annotated[int, Field(ge=1, le=MAX_BATCH_CONCURRENCY)]
 Format = Literal["jsonl", "csv", "text", "json"]
 # The file name each form is stored under, and the forms a file's extension names.
 STORED_NAMES: dict[Format, str] = {
@@ -113,7 +114,7 @@ class BatchRequest(Strict):
     # Request fields every item starts from; an item's own fields win (sections merge field by field).
     defaults: dict[str, Any] = Field(default_factory=dict)
     # How many items run at once (default: the stack's imgloop:batch_concurrency).
-    concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)
+    concurrency: Concurrency | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "BatchRequest":
@@ -157,7 +158,7 @@ class Batch(BaseModel):
     folder: str
     items_key: str
     items: int = Field(ge=1, le=MAX_ITEMS)
-    concurrency: int = Field(ge=1, le=MAX_CONCURRENCY)
+    concurrency: Concurrency
     execution: ExecutionRef
 
     @model_validator(mode="after")

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
-from common.names import DEFAULT_BATCH_CONCURRENCY, DEFAULT_REGION, MAX_BATCH_CONCURRENCY
+from common.batches import Concurrency
+from common.names import DEFAULT_BATCH_CONCURRENCY, DEFAULT_REGION
 
 # CDK writes lists as comma-separated environment values.
 _Listed = Annotated[
@@ -40,9 +41,7 @@ class Settings(BaseModel):
     # The models the stack's IAM policy lets the functions invoke (cdk.json imgloop:allowed_models).
     allowed_models: _Listed = Field(default=(), alias="ALLOWED_MODELS")
     # How many items of a batch run at once when the batch does not say (cdk.json imgloop:batch_concurrency).
-    batch_concurrency: int = Field(
-        default=DEFAULT_BATCH_CONCURRENCY, ge=1, le=MAX_BATCH_CONCURRENCY, alias="BATCH_CONCURRENCY"
-    )
+    batch_concurrency: Concurrency = Field(default=DEFAULT_BATCH_CONCURRENCY, alias="BATCH_CONCURRENCY")
 
     @property
     def allowed_buckets(self) -> tuple[str, ...]:
