@@ -27,7 +27,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bench.latency import Meter, Position
+from bench.latency import Meter
+from bench.verdicts import Position
 from common.bedrock_errors import is_refusal
 from common.converse import ask_with_tool
 from common.generators.base import RefusedGeneration
