@@ -1,7 +1,7 @@
 """`make bench`: imgloop beside the seed's single-Lambda loop and the models' own latency.
 
-Everything runs in one process against one Bedrock stand-in (imgloop.local.standin.service) with a latency mode added
-from here (bench.latency): the same latencies, verdicts and prompts for every contender. Nothing under
+Everything runs in one process against one Bedrock stand-in (imgloop.local.standin) with a latency mode
+added from here (bench.latency): the same latencies, verdicts and prompts for every contender. Nothing under
 bench/ is product code; the reference loop lives in bench/reference/.
 """
 
@@ -13,7 +13,8 @@ import os
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "imgloop")
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ImageLoop")
 
-import imgloop  # noqa: F401 - puts the checkout and lambdas/ on the path, as the CLI does
+from common.names import METRICS_NAMESPACE, SERVICE_NAME
+
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", SERVICE_NAME)
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import Bench
-from bench.latency import Usage
 from bench.markdown import table
 from bench.settings import PROMPTS, QUICK, Latency, Settings
+from bench.usage import Usage
 from imgloop.runs.executions import history, start
 
 # One attempt, no revision: every item makes one image, whatever its verdict.

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.names import DEFAULT_REGION
 from imgloop.local.assembly import Workflow
 
 _CHILD = """\
@@ -52,8 +53,8 @@ def _environment(workflow: Workflow, handler: str, lambdas: Path) -> dict[str, s
             "PYTHONPATH": str(lambdas),
             "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-            "AWS_REGION": "us-west-2",
-            "AWS_DEFAULT_REGION": "us-west-2",
+            "AWS_REGION": DEFAULT_REGION,
+            "AWS_DEFAULT_REGION": DEFAULT_REGION,
         }
     )
     return env

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from bench.latency import Usage
+from bench.usage import Usage
 
 
 @dataclass(frozen=True)

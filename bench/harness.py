@@ -14,9 +14,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from bench.latency import Meter, Usage, Verdicts
+from bench.latency import Meter
 from bench.reference.seed_loop import SeedEvent, handler
 from bench.settings import Latency, Settings
+from bench.usage import Usage
+from bench.verdicts import Verdicts
 from imgloop.local.assembly import template
 from imgloop.local.runner import LocalRunner
 from imgloop.local.standin.service import Scenario

@@ -6,43 +6,39 @@ exists:
 - every Bedrock call takes the model's simulated latency: a before-call handler notes the start, and an
   after-call handler sleeps what is left of it once the stand-in has answered, so a call lasts
   max(latency, the stand-in's own work);
-- the judge's verdict on an image comes from a seeded sequence keyed by (prompt index, image number), so
-  every contender sees the same verdicts for the same image; the reply is the stand-in's own verdict
+- the judge's verdict on an image comes from the seeded judge (`bench.verdicts`), so every contender sees
+  the same verdicts for the same image; the reply is the stand-in's own verdict
   (`imgloop.local.standin.judge.verdict`) in Converse's shape (`imgloop.local.standin.answers`);
-- the meter counts what a bill counts: images the model answered, judge and reviser tokens, Lambda requests
-  and their duration at the real (unscaled) model latency, and S3 requests by price class.
+- the meter counts what a bill counts into a `bench.usage.Usage`: images the model answered, judge and
+  reviser tokens (estimated by `bench.tokens`), Lambda requests and their duration at the real (unscaled)
+  model latency, and S3 requests by price class.
 
 The Lambda task a call belongs to is known from the Lambda Invoke payload (revision, attempt, candidate):
 the local Lambdas run the handler in the thread that invokes it, so a thread-local carries the position
 from the Invoke to the Bedrock and S3 calls the handler makes.
 """
 
-import base64
-import io
 import json
 import math
-import random
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from botocore.response import StreamingBody
-from PIL import Image
 
 from bench.settings import Latency
-from bench.tokens import judge_image_tokens
+from bench.tokens import converse_input_tokens, converse_output_tokens
+from bench.usage import Usage
+from bench.verdicts import Position, Verdicts
+from common.names import JUDGE_TOOL
 from imgloop.local.standin.answers import Answered, carries_image, ok, streamed, tool_use_reply
 from imgloop.local.standin.judge import verdict
 
 _URL = "https://bedrock-runtime.local"
-JUDGE_TOOL = "record_verdict"
-# Anthropic's tool-use system prompt when a tool is forced (tool_choice "tool"/"any"), Claude 4 models.
-TOOL_SYSTEM_TOKENS = 313
-CHARS_PER_TOKEN = 4  # an estimate for English text and JSON
 
 # S3 request price classes (https://aws.amazon.com/s3/pricing/): writes and lists, reads, and free ones.
 _S3_WRITES = {
@@ -56,60 +52,6 @@ _S3_WRITES = {
     "CompleteMultipartUpload",
 }
 _S3_FREE = {"DeleteObject", "DeleteObjects"}
-
-
-@dataclass(frozen=True)
-class Position:
-    revision: int
-    attempt: int
-    candidate: int = 1
-    candidates: int = 1
-
-    def image_number(self, max_attempts: int) -> int:
-        """1 for a prompt's first image; counts candidates, then attempts, then revisions."""
-        return ((self.revision * max_attempts) + self.attempt - 1) * self.candidates + self.candidate
-
-
-@dataclass(frozen=True)
-class Verdicts:
-    """A pass with probability pass_rate, drawn once per (prompt index, image number) from the seed."""
-
-    seed: int
-    pass_rate: float
-    max_attempts: int
-
-    def passes(self, prompt_index: int, image_number: int) -> bool:
-        return random.Random(f"{self.seed}:{prompt_index}:{image_number}").random() < self.pass_rate
-
-
-@dataclass
-class Usage:
-    """What one execution (or one reference run) used."""
-
-    images: int = 0  # InvokeModel answers that carried an image: billed
-    image_calls: int = 0  # every InvokeModel call, refused or throttled ones too
-    throttled: int = 0
-    judge_calls: int = 0
-    reviser_calls: int = 0
-    input_tokens: int = 0  # estimated from the request (image tokens by Claude's rule, text at 4 chars a token)
-    output_tokens: int = 0
-    reported_input_tokens: int = 0  # as the stand-in's replies report them
-    reported_output_tokens: int = 0
-    lambda_requests: int = 0
-    lambda_gb_s: float = 0.0  # at the real model latency, each invocation rounded up to 1 ms
-    s3_writes: int = 0  # PUT, COPY, POST, LIST
-    s3_reads: int = 0  # GET, HEAD and the rest
-    s3_free: int = 0  # DELETE
-    model_s: float = 0.0  # wall seconds spent inside Bedrock calls (simulated latency + the stand-in's work)
-    # Per attempt (revision, attempt): whether a judge looked at any of its images.
-    attempts: dict[tuple[int, int], bool] = field(default_factory=dict)
-    verdicts: list[tuple[Position, bool]] = field(default_factory=list)
-
-    def add(self, other: "Usage") -> None:
-        for f in fields(self):
-            mine = getattr(self, f.name)
-            if isinstance(mine, int | float):
-                setattr(self, f.name, mine + getattr(other, f.name))
 
 
 @dataclass
@@ -213,7 +155,7 @@ class Meter:
             body = json.loads(params.get("body") or b"{}")
             tool = body.get("toolConfig", {}).get("tools", [{}])[0].get("toolSpec", {}).get("name", "")
             context["bench_kind"] = "judge" if tool == JUDGE_TOOL else "reviser"
-            context["bench_input_tokens"] = _input_tokens(body)
+            context["bench_input_tokens"] = converse_input_tokens(body)
             if context["bench_kind"] == "judge":
                 return self._judged(body)
         else:
@@ -257,7 +199,7 @@ class Meter:
                     usage.attempts[key] = usage.attempts.get(key, False)
                 return
             usage.input_tokens += context["bench_input_tokens"]
-            usage.output_tokens += _output_tokens(parsed)
+            usage.output_tokens += converse_output_tokens(parsed)
             reported = parsed.get("usage", {})
             usage.reported_input_tokens += int(reported.get("inputTokens", 0))
             usage.reported_output_tokens += int(reported.get("outputTokens", 0))
@@ -301,32 +243,3 @@ def _carries_image(parsed: dict[str, Any]) -> bool:
     data = stream.read()
     parsed["body"] = streamed(data)  # the caller reads it again
     return carries_image(data)
-
-
-def _texts(blocks: list[dict[str, Any]]) -> str:
-    return "".join(b["text"] for b in blocks if isinstance(b.get("text"), str))
-
-
-def _input_tokens(body: dict[str, Any]) -> int:
-    """Claude's input tokens for a Converse request: each image by its size, the text and the tool schema."""
-    tokens = 0
-    text = _texts(body.get("system", []))
-    for message in body.get("messages", []):
-        for block in message.get("content", []):
-            image = block.get("image")
-            if isinstance(image, dict):
-                data = base64.b64decode(image.get("source", {}).get("bytes", ""))
-                with Image.open(io.BytesIO(data)) as opened:
-                    tokens += judge_image_tokens(*opened.size)
-            elif isinstance(block.get("text"), str):
-                text += block["text"]
-    if "toolConfig" in body:
-        text += json.dumps(body["toolConfig"]["tools"])
-        tokens += TOOL_SYSTEM_TOKENS
-    return tokens + math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def _output_tokens(parsed: dict[str, Any]) -> int:
-    content = parsed.get("output", {}).get("message", {}).get("content", [])
-    text = "".join(json.dumps(b.get("toolUse", {}).get("input", {})) + b.get("text", "") for b in content)
-    return math.ceil(len(text) / CHARS_PER_TOKEN)

@@ -12,9 +12,10 @@ from bench.cold import ImportTime
 from bench.cold import measure as measure_imports
 from bench.costs import Cost, cost
 from bench.harness import LOWER_BOUND, PROJECT_1, PROJECT_3, REFERENCE, Bench, Run, median
-from bench.latency import Usage, Verdicts
 from bench.settings import Latency, Settings
 from bench.tokens import judge_image_tokens
+from bench.usage import Usage
+from bench.verdicts import Verdicts
 from imgloop import PROJECT_ROOT
 from imgloop.local.assembly import LocalNames, load_workflow
 from imgloop.local.standin.service import Scenario

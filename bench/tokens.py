@@ -1,16 +1,26 @@
-"""The image tokens a judge call costs: Claude's rule, and the sizes each image family draws.
+"""The tokens a judge or reviser call costs: Claude's rule for images, and the sizes each image family
+draws; the text of a Converse request or reply at a fixed number of characters a token.
 
 Claude (https://docs.claude.com/en/docs/vision): an image costs about width*height/750 tokens. An image
 whose long edge is over 1568 px, or that would cost over ~1,600 tokens (~1.15 megapixels), is first scaled
 down, keeping its aspect ratio, until it fits; the tokens are then those of the scaled image.
 """
 
+import base64
+import io
+import json
 import math
 from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
 
 PIXELS_PER_TOKEN = 750
 MAX_LONG_EDGE = 1568
 MAX_TOKENS = 1600
+# Anthropic's tool-use system prompt when a tool is forced (tool_choice "tool"/"any"), Claude 4 models.
+TOOL_SYSTEM_TOKENS = 313
+CHARS_PER_TOKEN = 4  # an estimate for English text and JSON
 
 
 def scale_for_judge(width: int, height: int) -> float:
@@ -58,3 +68,32 @@ def size_table() -> list[SizeRow]:
                 SizeRow(family, (width, height), judge_image_tokens(width, height), scale_for_judge(width, height) < 1)
             )
     return rows
+
+
+def _texts(blocks: list[dict[str, Any]]) -> str:
+    return "".join(b["text"] for b in blocks if isinstance(b.get("text"), str))
+
+
+def converse_input_tokens(body: dict[str, Any]) -> int:
+    """Claude's input tokens for a Converse request: each image by its size, the text and the tool schema."""
+    tokens = 0
+    text = _texts(body.get("system", []))
+    for message in body.get("messages", []):
+        for block in message.get("content", []):
+            image = block.get("image")
+            if isinstance(image, dict):
+                data = base64.b64decode(image.get("source", {}).get("bytes", ""))
+                with Image.open(io.BytesIO(data)) as opened:
+                    tokens += judge_image_tokens(*opened.size)
+            elif isinstance(block.get("text"), str):
+                text += block["text"]
+    if "toolConfig" in body:
+        text += json.dumps(body["toolConfig"]["tools"])
+        tokens += TOOL_SYSTEM_TOKENS
+    return tokens + math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def converse_output_tokens(parsed: dict[str, Any]) -> int:
+    content = parsed.get("output", {}).get("message", {}).get("content", [])
+    text = "".join(json.dumps(b.get("toolUse", {}).get("input", {})) + b.get("text", "") for b in content)
+    return math.ceil(len(text) / CHARS_PER_TOKEN)

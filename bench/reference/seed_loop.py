@@ -27,12 +27,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bench.latency import Meter, Position
+from bench.latency import Meter
+from bench.verdicts import Position
 from common.bedrock_errors import is_refusal
 from common.converse import ask_with_tool
 from common.generators.base import RefusedGeneration
 from common.generators.stability import StabilityGenerator
-from common.names import CallTags
+from common.names import CLAUDE_SONNET, DEFAULT_REGION, SD35_LARGE, CallTags
 from common.sections import ConverseConfig
 from revise.logic import PROMPT_TOOL, REVISE_RUBRIC, SUGGESTED_FIX
 from validate.logic import judge
@@ -49,14 +50,14 @@ class SeedEvent:
     prefix: str = "generated-images"
     max_retry_attempts: int = 5
     max_prompt_revisions: int = 2
-    sd_model_id: str = "stability.sd3-5-large-v1:0"
+    sd_model_id: str = SD35_LARGE
     sd_aspect_ratio: str = "1:1"
     sd_output_format: str = "png"
     sd_seed: int = 0
-    validate_model_id: str = "us.anthropic.claude-sonnet-4-6"
-    revise_model_id: str = "us.anthropic.claude-sonnet-4-6"
+    validate_model_id: str = CLAUDE_SONNET
+    revise_model_id: str = CLAUDE_SONNET
     max_tokens: int = 2048
-    region: str = "us-west-2"
+    region: str = DEFAULT_REGION
 
 
 @dataclass

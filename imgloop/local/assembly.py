@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.names import STACK_NAME
+from common.names import DEFAULT_REGION, STACK_NAME
 from imgloop import PROJECT_ROOT
 
 # The logical ids of the two state machines start so (ImageLoopWorkflow's construct ids).
@@ -31,7 +31,7 @@ class Workflow:
 class LocalNames:
     """What the stack's own resources are called in the local account."""
 
-    region: str = "us-west-2"
+    region: str = DEFAULT_REGION
     account: str = "123456789012"
     bucket: str = "imgloop-local-images"
     state_machine: str = STACK_NAME

@@ -37,12 +37,14 @@ def _message(status: int, text: str) -> Response[dict[str, str]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"message": text})
 
 
+@app.exception_handler(InvalidInput)  # type: ignore[untyped-decorator]  # Powertools leaves its return type out
+def invalid_input(error: InvalidInput) -> Response[dict[str, str]]:
+    return _message(400, str(error))
+
+
 @app.get("/generations/<name>")
 def get_generation(name: str) -> dict[str, Any] | Response[dict[str, str]]:
-    try:
-        generation = describe(name, os.environ["STATE_MACHINE_ARN"], clients.stepfunctions(), presigner())
-    except InvalidInput as error:
-        return _message(400, str(error))
+    generation = describe(name, os.environ["STATE_MACHINE_ARN"], clients.stepfunctions(), presigner())
     if generation is None:
         return _message(404, f"no generation with id {name}")
     return generation.model_dump(exclude_none=True)
@@ -50,11 +52,8 @@ def get_generation(name: str) -> dict[str, Any] | Response[dict[str, str]]:
 
 @app.get("/batches/<name>")
 def get_batch(name: str) -> dict[str, Any] | Response[dict[str, str]]:
-    try:
-        query = read_query(app.current_event.query_string_parameters)
-        batch = describe_batch(name, os.environ["BATCH_STATE_MACHINE_ARN"], query, clients.stepfunctions(), presigner())
-    except InvalidInput as error:
-        return _message(400, str(error))
+    query = read_query(app.current_event.query_string_parameters)
+    batch = describe_batch(name, os.environ["BATCH_STATE_MACHINE_ARN"], query, clients.stepfunctions(), presigner())
     if batch is None:
         return _message(404, f"no batch with id {name}")
     return batch.model_dump(exclude_none=True)
@@ -62,12 +61,7 @@ def get_batch(name: str) -> dict[str, Any] | Response[dict[str, str]]:
 
 @app.post("/uploads")
 def post_upload() -> Response[dict[str, Any]]:
-    try:
-        upload = new_upload(
-            app.current_event.body, os.environ["OUTPUT_BUCKET"], os.environ["UPLOADS_PREFIX"], presigner()
-        )
-    except InvalidInput as error:
-        return _message(400, str(error))
+    upload = new_upload(app.current_event.body, os.environ["OUTPUT_BUCKET"], os.environ["UPLOADS_PREFIX"], presigner())
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=upload.model_dump())
 
 

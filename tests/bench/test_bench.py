@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from bench.harness import LOWER_BOUND, PROJECT_1, PROJECT_3, REFERENCE
-from bench.latency import Position, Verdicts
 from bench.run import GOALS, Results, dumps, figures, invariants, run_all
 from bench.settings import tiny
 from bench.tokens import judge_image_tokens
+from bench.verdicts import Position, Verdicts
 
 CONTENDERS = (REFERENCE, PROJECT_1, PROJECT_3, LOWER_BOUND)
 
