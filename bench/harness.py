@@ -19,6 +19,7 @@ from bench.reference.seed_loop import SeedEvent, handler
 from bench.settings import Latency, Settings
 from bench.usage import Usage
 from bench.verdicts import Verdicts
+from common.names import MANIFEST_FILE
 from imgloop.local.assembly import template
 from imgloop.local.runner import LocalRunner
 from imgloop.local.standin.service import Scenario
@@ -199,7 +200,7 @@ class Session:
             return [], {}
         bucket, folder = opened
         keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket, Prefix=f"{folder}/").get("Contents", [])]
-        manifest = json.loads(self.s3.get_object(Bucket=bucket, Key=f"{folder}/manifest.json")["Body"].read())
+        manifest = json.loads(self.s3.get_object(Bucket=bucket, Key=f"{folder}/{MANIFEST_FILE}")["Body"].read())
         return keys, manifest
 
 
