@@ -39,8 +39,36 @@ class GenerationsApi(Construct):
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
+        self.api = self._rest_api()
+        self._validator = apigw.RequestValidator(
+            self, "BodyValidator", rest_api=self.api, validate_request_body=True, validate_request_parameters=True
+        )
+        self._auth: dict[str, Any] = (
+            {"authorization_type": apigw.AuthorizationType.IAM}
+            if auth == "iam"
+            else {"authorization_type": apigw.AuthorizationType.NONE, "api_key_required": True}
+        )
+        generations = self.api.root.add_resource("generations")
+        self._start(generations, "StartRole", "GenerationRequest", request_schema(default_generator), state_machine)
+        batches = self.api.root.add_resource("batches")
+        self._start(batches, "BatchStartRole", "BatchRequest", batch_schema(), batch_machine)
+
+        self.status_function = factory.make(self, "StatusFunction", "status.handler.handler", 10)
+        status_role = self._status_rights(bucket, extra_buckets, state_machine, batch_machine)
+        self._status_methods(generations, batches, apigw.LambdaIntegration(self.status_function))
+        if auth == "api_key":
+            self._api_key_plan()
+        self._acknowledge(status_role, auth, bucket, state_machine, batch_machine)
+        # RestApi.url ends in "/", so "$API_URL/generations" would hold "//"; this one does not.
+        self.url = (
+            f"https://{self.api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/"
+            f"{self.api.deployment_stage.stage_name}"
+        )
+
+    def _rest_api(self) -> apigw.RestApi:
+        """The API with its stage's access logs, tracing and throttling, and a bad body's answer."""
         access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.ONE_YEAR)
-        self.api = apigw.RestApi(
+        api = apigw.RestApi(
             self,
             "Api",
             description="Start image generations and batches of them, and read their results",
@@ -65,26 +93,23 @@ class GenerationsApi(Construct):
                 throttling_burst_limit=20,
             ),
         )
-        self.api.add_gateway_response(
+        api.add_gateway_response(
             "BadBody",
             type=apigw.ResponseType.BAD_REQUEST_BODY,
             status_code="400",
             templates={"application/json": BAD_BODY_TEMPLATE},
         )
-        self._validator = apigw.RequestValidator(
-            self, "BodyValidator", rest_api=self.api, validate_request_body=True, validate_request_parameters=True
-        )
-        self._auth: dict[str, Any] = (
-            {"authorization_type": apigw.AuthorizationType.IAM}
-            if auth == "iam"
-            else {"authorization_type": apigw.AuthorizationType.NONE, "api_key_required": True}
-        )
-        generations = self.api.root.add_resource("generations")
-        self._start(generations, "StartRole", "GenerationRequest", request_schema(default_generator), state_machine)
-        batches = self.api.root.add_resource("batches")
-        self._start(batches, "BatchStartRole", "BatchRequest", batch_schema(), batch_machine)
+        return api
 
-        self.status_function = factory.make(self, "StatusFunction", "status.handler.handler", 10)
+    def _status_rights(
+        self,
+        bucket: s3.IBucket,
+        extra_buckets: list[str],
+        state_machine: sfn.StateMachine,
+        batch_machine: sfn.StateMachine,
+    ) -> iam.IRole:
+        """What the status function may read and presign (the machines it reports on, the runs' objects,
+        uploads), given to its role, which it answers."""
         self.status_function.add_environment("STATE_MACHINE_ARN", state_machine.state_machine_arn)
         self.status_function.add_environment("BATCH_STATE_MACHINE_ARN", batch_machine.state_machine_arn)
         self.status_function.add_environment("UPLOADS_PREFIX", UPLOADS_PREFIX)
@@ -99,7 +124,12 @@ class GenerationsApi(Construct):
         for extra in extra_buckets:
             allow_objects(status_role, "status", s3.Bucket.from_bucket_name(self, f"Status{extra}", extra))
         self._allow_status(status_role, state_machine, batch_machine)
-        status = apigw.LambdaIntegration(self.status_function)
+        return status_role
+
+    def _status_methods(
+        self, generations: apigw.Resource, batches: apigw.Resource, status: apigw.LambdaIntegration
+    ) -> None:
+        """GET /generations/{id}, GET /batches/{id} and POST /uploads, all answered by the status function."""
         generations.add_resource("{id}").add_method(
             "GET",
             status,
@@ -120,14 +150,6 @@ class GenerationsApi(Construct):
         )
         self.api.root.add_resource("uploads").add_method(
             "POST", status, request_validator=self._validator, **self._auth
-        )
-        if auth == "api_key":
-            self._api_key_plan()
-        self._acknowledge(status_role, auth, bucket, state_machine, batch_machine)
-        # RestApi.url ends in "/", so "$API_URL/generations" would hold "//"; this one does not.
-        self.url = (
-            f"https://{self.api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/"
-            f"{self.api.deployment_stage.stage_name}"
         )
 
     def _start(

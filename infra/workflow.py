@@ -32,7 +32,6 @@ class ImageLoopWorkflow(Construct):
         batch_concurrency: int,
     ) -> None:
         super().__init__(scope, id)
-        stack = Stack.of(self)
         self.factory = FunctionFactory(
             self,
             powertools_layer_arn,
@@ -46,6 +45,25 @@ class ImageLoopWorkflow(Construct):
                 "BATCH_CONCURRENCY": str(batch_concurrency),
             },
         )
+        self.functions = self._functions(bucket, extra_buckets, allowed_models)
+        loop_functions = LoopFunctions(**self.functions)
+        definition = ImageLoopDefinition(self, "Definition", loop_functions, RetryPolicy())
+        self.state_machine = self._machine("StateMachine", definition.start, Duration.hours(3), self.functions)
+        # A batch's items share the image model's quota: throttling storms last longer than a single
+        # run sees, so its tasks wait out throttling for up to about 40 minutes (12 tries, backoff capped at
+        # 5 minutes, full jitter) before an item fails.
+        batch_retry = RetryPolicy(throttled_max_attempts=12, throttled_max_delay_seconds=300)
+        batch = BatchDefinition(self, "BatchDefinition", loop_functions, batch_retry, bucket)
+        # Up to 10,000 items at the batch's concurrency: a week is room for the slowest quota.
+        self.batch_machine = self._machine("BatchStateMachine", batch.start, Duration.days(7), self.functions)
+        self._acknowledge_batch(bucket)
+
+    def _functions(
+        self, bucket: s3.IBucket, extra_buckets: list[str], allowed_models: list[str]
+    ) -> dict[str, lambda_.Function]:
+        """The four functions, each allowed its own S3 actions in every bucket the stack may use and (all but
+        Save) the allow-listed models."""
+        stack = Stack.of(self)
         # Validate measures how far a masked edit strayed outside its mask, with Pillow.
         pillow = pip_layer(self, "PillowLayer", PILLOW_DIR, "Pillow for imgloop's outside-mask guard")
         functions: dict[str, lambda_.Function] = {}
@@ -60,18 +78,9 @@ class ImageLoopWorkflow(Construct):
             if name != "save":
                 allow_models(role, stack, allowed_models)
             functions[name] = function
-        self.functions = functions
+        return functions
 
-        loop_functions = LoopFunctions(**functions)
-        definition = ImageLoopDefinition(self, "Definition", loop_functions, RetryPolicy())
-        self.state_machine = self._machine("StateMachine", definition.start, Duration.hours(3), functions)
-        # A batch's items share the image model's quota: throttling storms last longer than a single
-        # run sees, so its tasks wait out throttling for up to about 40 minutes (12 tries, backoff capped at
-        # 5 minutes, full jitter) before an item fails.
-        batch_retry = RetryPolicy(throttled_max_attempts=12, throttled_max_delay_seconds=300)
-        batch = BatchDefinition(self, "BatchDefinition", loop_functions, batch_retry, bucket)
-        # Up to 10,000 items at the batch's concurrency: a week is room for the slowest quota.
-        self.batch_machine = self._machine("BatchStateMachine", batch.start, Duration.days(7), functions)
+    def _acknowledge_batch(self, bucket: s3.IBucket) -> None:
         acknowledge(
             self.batch_machine.role.node.find_child("DefaultPolicy"),
             f"AwsSolutions-IAM5[Resource::<{logical_id(bucket)}.Arn>/{BATCHES_PREFIX}/*]",

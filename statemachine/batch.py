@@ -16,6 +16,7 @@ from constructs import Construct
 
 from common.batches import BATCHES_PREFIX, BatchSummary
 from common.results import ItemRecorded, OpenedBatch
+from statemachine import payloads
 from statemachine.definition import BATCH_ITEM, ImageLoopDefinition, LoopFunctions
 from statemachine.tasks import MessageStates, RetryPolicy, error_message, explained, lambda_task
 
@@ -44,19 +45,7 @@ class BatchDefinition(Construct):
         super().__init__(scope, id)
         task = partial(lambda_task, self, retry)
 
-        read = task(
-            "Read the batch",
-            functions.save,
-            sfn.TaskInput.from_object(
-                {
-                    "action": "open_batch",
-                    "request": sfn.JsonPath.entire_payload,
-                    "execution": {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name},
-                }
-            ),
-            "$",
-            OpenedBatch,
-        )
+        read = task("Read the batch", functions.save, payloads.open_batch(), "$", OpenedBatch)
         explain = explained(self, "Explain the rejected batch")
         read.add_catch(
             explain.next(sfn.Fail(self, "Batch rejected", error="InvalidInput", cause_path="$.detail.errorMessage")),
@@ -87,19 +76,30 @@ class BatchDefinition(Construct):
         run_items.item_processor(self._item(functions, retry, task))
         run_items.add_catch(failed, errors=["States.ALL"])
 
-        close = task(
-            "Write the batch manifest",
-            functions.save,
-            sfn.TaskInput.from_object({"action": "close_batch", "batch": sfn.JsonPath.object_at("$.batch")}),
-            "$",
-            BatchSummary,
-        )
+        close = task("Write the batch manifest", functions.save, payloads.close_batch(), "$", BatchSummary)
         close.add_catch(failed, errors=["States.ALL"])
         self.start = read.next(run_items).next(close)
 
     def _item(self, functions: LoopFunctions, retry: RetryPolicy, task: partial[tasks.LambdaInvoke]) -> sfn.Chain:
         """One item: the image loop on its request (unless it succeeded before or its line could not be
         read), then its outcome filed in S3."""
+        record = task("Record the item", functions.save, payloads.record_item(), "$.recorded", ItemRecorded)
+        # Not recorded after its retries: the batch manifest says so (ItemNotRecorded), from the list.
+        record.add_catch(sfn.Pass(self, "Item not recorded", result=_NOTHING), errors=["States.ALL"])
+        record.next(sfn.Pass(self, "Item done", result=_NOTHING))
+        unreadable = self._failed_outcome("Line not readable", "InvalidInput", sfn.JsonPath.string_at("$.item.error"))
+        return sfn.Chain.start(
+            sfn.Choice(self, "Run this item?")
+            .when(
+                sfn.Condition.boolean_equals("$.item.skip", True), sfn.Pass(self, "Succeeded before", result=_NOTHING)
+            )
+            .when(sfn.Condition.is_string("$.item.error"), unreadable.next(record))
+            .otherwise(self._run_loop(functions, retry, then=record))
+        )
+
+    def _run_loop(self, functions: LoopFunctions, retry: RetryPolicy, then: sfn.IChainable) -> sfn.Parallel:
+        """The loop on the item's request, in a Parallel that keeps its outcome (should the loop break
+        anyway, the error is the item's outcome), then `then`."""
         loop = ImageLoopDefinition(self, "Loop", functions, retry, BATCH_ITEM)
         run_loop = sfn.Parallel(
             self,
@@ -108,55 +108,17 @@ class BatchDefinition(Construct):
             result_path="$.ran",
         )
         run_loop.branch(loop.start)
-        broke = sfn.Pass(
+        broke = self._failed_outcome(
+            "Item broke", sfn.JsonPath.string_at("$.failure.Error"), sfn.JsonPath.string_at("$.failure.Cause")
+        )
+        run_loop.add_catch(broke.next(then), errors=["States.ALL"], result_path="$.failure")
+        run_loop.next(then)
+        return run_loop
+
+    def _failed_outcome(self, name: str, error: str, cause: str) -> sfn.Pass:
+        return sfn.Pass(
             self,
-            "Item broke",
-            parameters={
-                "outcome": {
-                    "status": "FAILED",
-                    "error": sfn.JsonPath.string_at("$.failure.Error"),
-                    "cause": sfn.JsonPath.string_at("$.failure.Cause"),
-                }
-            },
+            name,
+            parameters={"outcome": {"status": "FAILED", "error": error, "cause": cause}},
             result_path="$.ran",
-        )
-        run_loop.add_catch(broke, errors=["States.ALL"], result_path="$.failure")
-        unreadable = sfn.Pass(
-            self,
-            "Line not readable",
-            parameters={
-                "outcome": {
-                    "status": "FAILED",
-                    "error": "InvalidInput",
-                    "cause": sfn.JsonPath.string_at("$.item.error"),
-                }
-            },
-            result_path="$.ran",
-        )
-        record = task(
-            "Record the item",
-            functions.save,
-            sfn.TaskInput.from_object(
-                {
-                    "action": "record_item",
-                    "batch": sfn.JsonPath.object_at("$.batch"),
-                    "item": sfn.JsonPath.object_at("$.item"),
-                    "outcome": sfn.JsonPath.object_at("$.ran.outcome"),
-                }
-            ),
-            "$.recorded",
-            ItemRecorded,
-        )
-        # Not recorded after its retries: the batch manifest says so (ItemNotRecorded), from the list.
-        record.add_catch(sfn.Pass(self, "Item not recorded", result=_NOTHING), errors=["States.ALL"])
-        for step in (run_loop, broke, unreadable):
-            step.next(record)
-        record.next(sfn.Pass(self, "Item done", result=_NOTHING))
-        return sfn.Chain.start(
-            sfn.Choice(self, "Run this item?")
-            .when(
-                sfn.Condition.boolean_equals("$.item.skip", True), sfn.Pass(self, "Succeeded before", result=_NOTHING)
-            )
-            .when(sfn.Condition.is_string("$.item.error"), unreadable)
-            .otherwise(run_loop)
         )

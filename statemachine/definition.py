@@ -11,10 +11,12 @@ from typing import Any
 
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from common.request import MAX_CANDIDATES
 from common.results import CandidateResult, Failed, Generated, NotMet, Opened, Proposal, Recorded, Success
+from statemachine import payloads
 from statemachine.tasks import MessageStates, RetryPolicy, error_message, explained, lambda_task
 
 
@@ -47,132 +49,59 @@ class LoopFunctions:
     revise: lambda_.IFunction
 
 
-def _payload(**fields: Any) -> sfn.TaskInput:
-    """A task's payload: its run and the fields it needs, each taken from the state by path."""
-    return sfn.TaskInput.from_object({"run": sfn.JsonPath.object_at("$.run"), **fields})
-
-
-def _slot(**fields: Any) -> sfn.TaskInput:
-    """The payload of a task about one image: where it sits in the loop (inside the Map) and its prompt."""
-    return _payload(
-        revision=sfn.JsonPath.number_at("$.loop.revision"),
-        attempt=sfn.JsonPath.number_at("$.loop.attempt"),
-        candidate=sfn.JsonPath.number_at("$.candidate"),
-        candidates=sfn.JsonPath.number_at("$.request.candidates"),
-        **fields,
-    )
-
-
-def _edit() -> dict[str, Any]:
-    """What an edit works on, for the tasks that look at images."""
-    return {
-        "mode": sfn.JsonPath.string_at("$.request.mode"),
-        "source_image": sfn.JsonPath.object_at("$.request.source_image"),
-        "mask_image": sfn.JsonPath.object_at("$.request.mask_image"),
-    }
-
-
-def _rewrite(mode: str) -> sfn.TaskInput:
-    return _payload(
-        mode=mode,
-        image_mode=sfn.JsonPath.string_at("$.request.mode"),
-        strength=sfn.JsonPath.number_at("$.loop.strength"),
-        revision=sfn.JsonPath.number_at("$.loop.revision"),
-        requirement=sfn.JsonPath.string_at("$.request.prompt"),
-        prompt=sfn.JsonPath.string_at("$.loop.prompt"),
-        negative_prompt=sfn.JsonPath.string_at("$.loop.negative_prompt"),
-        generator=sfn.JsonPath.object_at("$.request.generator"),
-        reviser=sfn.JsonPath.object_at("$.request.reviser"),
-    )
-
-
 class ImageLoopDefinition(Construct):
-    """Builds the chain; `start` is the first state for the state machine."""
+    """Builds the chain; `start` is the first state for the state machine.
+
+    The steps as the workflow diagram draws them: check the input, start from the original prompt (or
+    its translation), make the candidates, decide, revise the prompt and make them again, or close."""
 
     def __init__(
         self, scope: Construct, id: str, functions: LoopFunctions, retry: RetryPolicy, entry: LoopEntry = STANDALONE
     ) -> None:
         super().__init__(scope, id)
         self.entry = entry
-        task = partial(lambda_task, self, retry)
+        self.functions = functions
+        self.task = partial(lambda_task, self, retry)
+        unrecorded = self._unrecorded_failure()
+        failure = self._report_failure(unrecorded)
+        candidates = self._candidates(failure)
+        candidates.next(self._decide(candidates, failure, unrecorded))
+        self.start = (
+            self._check_input(unrecorded)
+            .next(self._loop_pass("Start with the original prompt", 0, "$.request"))
+            .next(self._translate_first(candidates, failure))
+        )
 
-        execution = {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.string_at(entry.name)}
-        if entry.started_at is not None:
-            execution["started_at"] = sfn.JsonPath.string_at(entry.started_at)
-        check_input = task(
+    def _check_input(self, unrecorded: sfn.IChainable) -> tasks.LambdaInvoke:
+        """Save checks the request and opens the run's record; a rejected request fails with its reason."""
+        entry = self.entry
+        check = self.task(
             "Check input",
-            functions.save,
-            sfn.TaskInput.from_object(
-                {
-                    "action": "open",
-                    "request": sfn.JsonPath.object_at(entry.request),
-                    "execution": execution,
-                }
-            ),
+            self.functions.save,
+            payloads.open_run(entry.request, entry.name, entry.started_at),
             "$",
             Opened,
         )
         explain_rejection = explained(self, "Explain rejected input")
         rejected = self._failed("Input rejected", error="InvalidInput", cause_path="$.detail.errorMessage")
-        check_input.add_catch(explain_rejection.next(rejected), errors=["InvalidInput"], result_path="$")
-        unrecorded = self._unrecorded_failure()
-        check_input.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
+        check.add_catch(explain_rejection.next(rejected), errors=["InvalidInput"], result_path="$")
+        check.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
+        return check
 
-        start = self._loop_pass("Start with the original prompt", 0, "$.request")
+    def _translate_first(self, candidates: sfn.Map, failure: sfn.IChainable) -> sfn.Choice:
+        translate = self._rewrite("Translate prompt", "translate", failure)
         use_translation = self._loop_pass("Use the translation", 0, "$.proposal")
-        use_revision = self._loop_pass(
-            "Use the revised prompt", sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.revision"), 1), "$.proposal"
+        return (
+            sfn.Choice(self, "Translate first?")
+            .when(
+                sfn.Condition.boolean_equals("$.request.translate", True),
+                translate.next(use_translation).next(candidates),
+            )
+            .otherwise(candidates)
         )
 
-        # One attempt: every candidate is generated, filed and judged in parallel.
-        prompts = {
-            "prompt": sfn.JsonPath.string_at("$.loop.prompt"),
-            "negative_prompt": sfn.JsonPath.string_at("$.loop.negative_prompt"),
-        }
-        generate = task(
-            "Generate image",
-            functions.generate,
-            _slot(
-                **prompts,
-                **_edit(),
-                prompt_template=sfn.JsonPath.string_at("$.request.prompt_template"),
-                generator=sfn.JsonPath.object_at("$.request.generator"),
-                strength=sfn.JsonPath.number_at("$.loop.strength"),
-                search_prompt=sfn.JsonPath.string_at("$.request.search_prompt"),
-                outpaint=sfn.JsonPath.object_at("$.request.outpaint"),
-            ),
-            "$.generation",
-            Generated,
-        )
-        record = task(
-            "Save image",
-            functions.save,
-            _slot(
-                action="record",
-                generation=sfn.JsonPath.object_at("$.generation"),
-                strength=sfn.JsonPath.number_at("$.loop.strength"),
-                **prompts,
-            ),
-            "$.record",
-            Recorded,
-        )
-        # Validate answers with the candidate's result, the iteration's output as the tally reads it; a
-        # refused generation it answers itself, from the refusal, without a judge.
-        validate = task(
-            "Validate image",
-            functions.validate,
-            _slot(
-                **_edit(),
-                key=sfn.JsonPath.string_at("$.record.key"),
-                refusal=sfn.JsonPath.string_at("$.generation.refusal"),
-                requirement=sfn.JsonPath.string_at("$.request.prompt"),
-                prompt=sfn.JsonPath.string_at("$.loop.prompt"),
-                validate_against=sfn.JsonPath.string_at("$.request.validate_against"),
-                validator=sfn.JsonPath.object_at("$.request.validator"),
-            ),
-            "$",
-            CandidateResult,
-        )
+    def _candidates(self, failure: sfn.IChainable) -> sfn.Map:
+        """One attempt: every candidate is generated, filed and judged in parallel."""
         candidates = sfn.Map(
             self,
             "Make candidates",
@@ -185,9 +114,7 @@ class ImageLoopDefinition(Construct):
                 "loop": {
                     "revision": sfn.JsonPath.number_at("$.loop.revision"),
                     "attempt": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.tally.attempt"), 1),
-                    "prompt": sfn.JsonPath.string_at("$.loop.prompt"),
-                    "negative_prompt": sfn.JsonPath.string_at("$.loop.negative_prompt"),
-                    "strength": sfn.JsonPath.number_at("$.loop.strength"),
+                    **payloads.loop_prompt_at("$.loop"),
                 },
                 "candidate": sfn.JsonPath.number_at("$$.Map.Item.Value"),
             },
@@ -200,77 +127,65 @@ class ImageLoopDefinition(Construct):
             },
             result_path="$.loop.tally",
         )
+        save = self.functions.save
+        generate = self.task("Generate image", self.functions.generate, payloads.generate(), "$.generation", Generated)
+        record = self.task("Save image", save, payloads.record(), "$.record", Recorded)
+        # Validate answers with the candidate's result, the iteration's output as the tally reads it; a
+        # refused generation it answers itself, from the refusal, without a judge.
+        validate = self.task("Validate image", self.functions.validate, payloads.validate(), "$", CandidateResult)
         candidates.item_processor(generate.next(record).next(validate))
+        candidates.add_catch(failure, errors=["States.ALL"], result_path="$.failure")
+        return candidates
 
-        translate = task("Translate prompt", functions.revise, _rewrite("translate"), "$.proposal", Proposal)
-        revise = task("Revise prompt", functions.revise, _rewrite("revise"), "$.proposal", Proposal)
-        report_success = task(
-            "Report success",
-            functions.save,
-            _payload(
-                action="succeeded",
-                revision=sfn.JsonPath.number_at("$.loop.revision"),
-                attempt=sfn.JsonPath.number_at("$.loop.tally.attempt"),
-            ),
-            "$",
-            Success,
-        )
-        report_not_met = task(
-            "Report requirements not met",
-            functions.save,
-            _payload(action="requirements_not_met"),
-            "$.closing",
-            NotMet,
-        )
-        not_met = self._failed(
-            "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause", run_path="$.run"
-        )
-        # Any other error that outlived its retries: close the run (file every image, record the error)
-        # and fail with the error's own name and a cause without the stack trace.
-        report_failure_task = task(
-            "Report failure",
-            functions.save,
-            _payload(
-                action="failed",
-                error=sfn.JsonPath.string_at("$.failure.Error"),
-                cause=sfn.JsonPath.string_at("$.failure.Cause"),
-            ),
-            "$.closing",
-            Failed,
-        )
-        report_failure = report_failure_task.next(
-            self._failed("Run failed", error_path="$.closing.error", cause_path="$.closing.cause", run_path="$.run")
-        )
-        for closing in (report_failure_task, report_not_met):
-            closing.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
-        for step in (candidates, translate, revise, report_success):
-            step.add_catch(report_failure, errors=["States.ALL"], result_path="$.failure")
-
-        # One decision after each attempt, its rules in order: a pass ends the run; else another attempt
-        # at this prompt; else a revised prompt; else the budget is used up.
-        after_attempt = (
+    def _decide(self, candidates: sfn.Map, failure: sfn.IChainable, unrecorded: sfn.IChainable) -> sfn.Choice:
+        """One decision after each attempt, its rules in order: a pass ends the run; else another attempt
+        at this prompt; else a revised prompt; else the budget is used up."""
+        return (
             sfn.Choice(self, "Accepted, try again or revise?")
-            .when(sfn.Condition.boolean_equals("$.loop.tally.accepted", True), report_success.next(self._succeeded()))
+            .when(sfn.Condition.boolean_equals("$.loop.tally.accepted", True), self._report_success(failure))
             .when(
                 sfn.Condition.number_less_than_json_path("$.loop.tally.attempt", "$.request.max_retry_attempts"),
                 candidates,
             )
             .when(
                 sfn.Condition.number_less_than_json_path("$.loop.revision", "$.request.max_prompt_revisions"),
-                revise.next(use_revision).next(candidates),
+                self._revise(failure).next(candidates),
             )
-            .otherwise(report_not_met.next(not_met))
+            .otherwise(self._report_not_met(unrecorded))
         )
-        translate_first = (
-            sfn.Choice(self, "Translate first?")
-            .when(
-                sfn.Condition.boolean_equals("$.request.translate", True),
-                translate.next(use_translation).next(candidates),
+
+    def _revise(self, failure: sfn.IChainable) -> sfn.Chain:
+        revise = self._rewrite("Revise prompt", "revise", failure)
+        next_revision = sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.revision"), 1)
+        return revise.next(self._loop_pass("Use the revised prompt", next_revision, "$.proposal"))
+
+    def _rewrite(self, name: str, mode: str, failure: sfn.IChainable) -> tasks.LambdaInvoke:
+        rewrite = self.task(name, self.functions.revise, payloads.rewrite(mode), "$.proposal", Proposal)
+        rewrite.add_catch(failure, errors=["States.ALL"], result_path="$.failure")
+        return rewrite
+
+    def _report_success(self, failure: sfn.IChainable) -> sfn.Chain:
+        report = self.task("Report success", self.functions.save, payloads.succeeded(), "$", Success)
+        report.add_catch(failure, errors=["States.ALL"], result_path="$.failure")
+        return report.next(self._succeeded())
+
+    def _report_not_met(self, unrecorded: sfn.IChainable) -> sfn.Chain:
+        report = self.task("Report requirements not met", self.functions.save, payloads.not_met(), "$.closing", NotMet)
+        report.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
+        return report.next(
+            self._failed(
+                "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause", run_path="$.run"
             )
-            .otherwise(candidates)
         )
-        candidates.next(after_attempt)
-        self.start = check_input.next(start).next(translate_first)
+
+    def _report_failure(self, unrecorded: sfn.IChainable) -> sfn.Chain:
+        """Any other error that outlived its retries: close the run (file every image, record the error)
+        and fail with the error's own name and a cause without the stack trace."""
+        report = self.task("Report failure", self.functions.save, payloads.failed(), "$.closing", Failed)
+        report.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
+        return report.next(
+            self._failed("Run failed", error_path="$.closing.error", cause_path="$.closing.cause", run_path="$.run")
+        )
 
     def _unrecorded_failure(self) -> sfn.Choice:
         """An error outside the run's record (before it opened, or while closing it): fail with the
@@ -323,9 +238,7 @@ class ImageLoopDefinition(Construct):
             parameters={
                 "revision": revision,
                 "tally": {"attempt": 0},
-                "prompt": sfn.JsonPath.string_at(f"{prompts_from}.prompt"),
-                "negative_prompt": sfn.JsonPath.string_at(f"{prompts_from}.negative_prompt"),
-                "strength": sfn.JsonPath.number_at(f"{prompts_from}.strength"),
+                **payloads.loop_prompt_at(prompts_from),
                 "candidates": sfn.JsonPath.array_range(1, sfn.JsonPath.number_at("$.request.candidates"), 1),
             },
             result_path="$.loop",

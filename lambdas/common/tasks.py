@@ -51,36 +51,44 @@ class Slot(Payload):
         return key in {self.image_key(extension, staging) for extension in ("png", "jpg")}
 
 
-class EditSlice(Payload):
-    """What an edit works on; all None when the image is drawn from text."""
+class Edit(Payload):
+    """What an edit works on, as one object: the request's mode and its images (None when drawing from text)."""
 
     mode: Mode = "text-to-image"
     source_image: S3Image | None = None
     mask_image: S3Image | None = None
 
 
-class GenerateTask(Slot, EditSlice):
+class LoopPrompt(Payload):
+    """The prompt the loop has come to (the request's, translated or revised) and the image-to-image
+    strength that goes with it, which the reviser may change too."""
+
     prompt: str
     negative_prompt: str
+    strength: float | None = None
+
+
+class GenerateTask(Slot, LoopPrompt):
+    edit: Edit = Edit()
     prompt_template: str | None
     generator: GeneratorConfig
-    strength: float | None = None  # the loop's, which the reviser may change
     search_prompt: str | None = None
     outpaint: Margins | None = None
 
     @model_validator(mode="after")
     def _mode_fits(self) -> "GenerateTask":
-        # InvalidInput passes through pydantic, so the message names the field rather than "request".
-        if self.mode not in self.generator.modes():
-            raise InvalidInput(f"mode: {self.generator.model_id} does not offer {self.mode}")
-        if (self.source_image is None) != (self.mode == "text-to-image"):
-            raise InvalidInput(
-                f"source_image: mode {self.mode} {'needs' if self.source_image is None else 'takes no'} one"
-            )
+        # InvalidInput passes through pydantic, so the message names the request's field (as the request
+        # names it, not as `edit.` nests it here) rather than "request".
+        mode, source = self.edit.mode, self.edit.source_image
+        if mode not in self.generator.modes():
+            raise InvalidInput(f"mode: {self.generator.model_id} does not offer {mode}")
+        if (source is None) != (mode == "text-to-image"):
+            raise InvalidInput(f"source_image: mode {mode} {'needs' if source is None else 'takes no'} one")
         return self
 
 
-class ValidateTask(Slot, EditSlice):
+class ValidateTask(Slot):
+    edit: Edit = Edit()
     key: str | None  # None: the model refused, and `refusal` says why
     refusal: str | None = None
     requirement: str  # the request's prompt
@@ -101,17 +109,15 @@ class ValidateTask(Slot, EditSlice):
         return self.requirement if self.validate_against == "original" else self.prompt
 
 
-class RewriteTask(Payload):
+class RewriteTask(LoopPrompt):
     """Revise the prompt after failures, or translate the requirement before the first attempt."""
 
     run: Run
     mode: Literal["revise", "translate"]
     revision: _Number = Field(ge=0, le=MAX_REVISIONS)
     requirement: str
-    prompt: str
-    negative_prompt: str
+    # Only the edit's mode: the reviser words the prompt for it, and never sees the images.
     image_mode: Mode = "text-to-image"
-    strength: float | None = None
     generator: GeneratorConfig
     reviser: ConverseConfig
 
@@ -129,11 +135,8 @@ class OpenRun(Payload):
     execution: ExecutionStart
 
 
-class RecordTask(Slot):
+class RecordTask(Slot, LoopPrompt):
     action: Literal["record"]
-    prompt: str
-    negative_prompt: str
-    strength: float | None = None
     generation: Generated
 
     @model_validator(mode="after")
@@ -208,9 +211,10 @@ def parse_payload(model: type[T], event: Any, settings: Settings) -> T:
     batch = getattr(task, "batch", None)
     if isinstance(batch, Batch) and batch.bucket != settings.output_bucket:
         raise InvalidInput(f"batch.bucket: must be this stack's bucket ({settings.output_bucket})")
-    if isinstance(task, EditSlice):
+    edit = getattr(task, "edit", None)
+    if isinstance(edit, Edit):
         for field in ("source_image", "mask_image"):
-            image = getattr(task, field)
+            image = getattr(edit, field)
             if image is not None and image.bucket not in allowed:
                 raise InvalidInput(
                     f"{field}.bucket: must be one of the buckets this stack may use ({', '.join(allowed)})"

@@ -68,12 +68,13 @@ def generate(task: GenerateTask, bedrock: Any, s3: Any, rng: random.Random) -> G
 
 def _edit_input(task: GenerateTask, s3: Any) -> EditInput | None:
     """The source (and mask) as the model takes them, read from S3; None when drawing from text."""
-    if task.source_image is None:
+    edit = task.edit
+    if edit.source_image is None:
         return None
-    mask = _base64(s3, task.mask_image) if task.mask_image else None
+    mask = _base64(s3, edit.mask_image) if edit.mask_image else None
     margins = task.outpaint.model_dump() if task.outpaint else None
     return EditInput(
-        image=_base64(s3, task.source_image),
+        image=_base64(s3, edit.source_image),
         mask=mask,
         strength=task.strength,
         search_prompt=task.search_prompt,

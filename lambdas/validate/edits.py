@@ -29,10 +29,13 @@ class EditImages:
 
 
 def edit_images(task: ValidateTask, s3: Any) -> EditImages | None:
-    if task.source_image is None:
+    source, mask = task.edit.source_image, task.edit.mask_image
+    if source is None:
         return None
-    mask = read_edited(s3, task.mask_image.bucket, task.mask_image.key) if task.mask_image else None
-    return EditImages(source=read_edited(s3, task.source_image.bucket, task.source_image.key), mask=mask)
+    return EditImages(
+        source=read_edited(s3, source.bucket, source.key),
+        mask=read_edited(s3, mask.bucket, mask.key) if mask else None,
+    )
 
 
 def edit_content(edit: EditImages, result: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -160,7 +160,7 @@ def _result(task: ValidateTask, passed: bool, score: int, reason: str) -> Candid
 
 def _outside_mask_change(task: ValidateTask, edit: EditImages | None, result: bytes) -> float | None:
     """How much a masked edit changed the picture outside its mask (None for other images)."""
-    if edit is None or edit.mask is None or task.mode not in MASKED_MODES:
+    if edit is None or edit.mask is None or task.edit.mode not in MASKED_MODES:
         return None
     return round(change_outside_mask(edit.source, edit.mask, result), 4)
 

@@ -11,7 +11,7 @@ from common.generators.base import ImageGenerator
 from common.request import RunRequest, parse_request
 from common.results import Run
 from common.settings import Settings
-from common.tasks import GenerateTask, RewriteTask, ValidateTask
+from common.tasks import Edit, GenerateTask, RewriteTask, ValidateTask
 
 # Bedrock's answers are spelled once, where the stand-in builds its own.
 from imgloop.local.standin.answers import invoke_model_output as invoke_answer
@@ -39,6 +39,10 @@ def run(settings: Settings) -> Run:
     )
 
 
+def _edit(checked: RunRequest) -> Edit:
+    return Edit(mode=checked.mode, source_image=checked.source_image, mask_image=checked.mask_image)
+
+
 def attempt(
     settings: Settings, revision: int = 0, number: int = 1, prompt: str | None = None, **fields: Any
 ) -> GenerateTask:
@@ -53,9 +57,7 @@ def attempt(
         negative_prompt="",
         prompt_template=checked.prompt_template,
         generator=checked.generator,
-        mode=checked.mode,
-        source_image=checked.source_image,
-        mask_image=checked.mask_image,
+        edit=_edit(checked),
         strength=checked.strength,
         search_prompt=checked.search_prompt,
         outpaint=checked.outpaint,
@@ -74,9 +76,7 @@ def judging(settings: Settings, key: str, prompt: str | None = None, **fields: A
         prompt=prompt or checked.prompt,
         validate_against=checked.validate_against,
         validator=checked.validator,
-        mode=checked.mode,
-        source_image=checked.source_image,
-        mask_image=checked.mask_image,
+        edit=_edit(checked),
     )
 
 

@@ -409,8 +409,7 @@ def test_a_task_cannot_be_pointed_at_an_image_outside_the_allowed_buckets(settin
     from common.tasks import GenerateTask, parse_payload
 
     task = attempt(settings).model_dump(mode="json") | {
-        "mode": "image-to-image",
-        "source_image": {"bucket": "someone-elses-bucket", "key": "secret.png"},
+        "edit": {"mode": "image-to-image", "source_image": {"bucket": "someone-elses-bucket", "key": "secret.png"}},
         "strength": 0.5,
     }
     with pytest.raises(InvalidInput, match=r"^source_image\.bucket: must be one of the buckets this stack may use"):
@@ -497,9 +496,9 @@ def test_a_generate_task_whose_mode_its_model_does_not_offer_is_refused(settings
 
     task = attempt(settings, mode="inpaint", source_image=SOURCE, mask_image=MASK).model_dump(mode="json")
     with pytest.raises(InvalidInput, match=r"^mode: us\.stability\.stable-image-inpaint-v1:0 does not offer text-to"):
-        parse_payload(GenerateTask, {**task, "mode": "text-to-image"}, settings)
+        parse_payload(GenerateTask, {**task, "edit": {**task["edit"], "mode": "text-to-image"}}, settings)
     with pytest.raises(InvalidInput, match=r"^source_image: mode inpaint needs one"):
-        parse_payload(GenerateTask, {**task, "source_image": None}, settings)
+        parse_payload(GenerateTask, {**task, "edit": {**task["edit"], "source_image": None}}, settings)
 
 
 def test_the_api_schema_lets_an_edit_leave_its_service_model_out() -> None:
