@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
 
-.PHONY: demo test browser lint format synth deploy clean reliability bench
+.PHONY: demo test browser lint format synth deploy clean reliability bench docs
 
 $(BIN)/imgloop: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,18 @@ lint: $(BIN)/imgloop
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy lambdas infra statemachine imgloop bench app.py tests
 
-# The benchmark (bench/, about 12 minutes on 2 cores): prints a table, rewrites docs/performance.md and prints
-# the figures as one JSON object on its last line. BENCH_ARGS passes options, e.g. BENCH_ARGS=--quick.
+# The documentation site (mkdocs.yml): docs/ built into site/. --strict turns every warning into a failure:
+# a link to a missing page or anchor, a page left out of the nav.
+$(VENV)/.docs-installed: requirements-docs.txt $(BIN)/imgloop
+	$(BIN)/pip install --quiet -r requirements-docs.txt
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The benchmark (bench/; docs/performance.md says how long the last full run took): prints a table, rewrites
+# docs/performance.md and prints the figures as one JSON object on its last line. BENCH_ARGS passes options:
+# BENCH_ARGS=--quick is a short look that writes out/bench/performance.md instead; `python -m bench --help`.
 bench: $(BIN)/imgloop
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
@@ -68,4 +78,4 @@ deploy: $(BIN)/imgloop
 	. $(BIN)/activate && npx --yes aws-cdk@2 deploy
 
 clean:
-	rm -rf $(VENV) .tools cdk.out out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools cdk.out out site .pytest_cache .mypy_cache .ruff_cache

@@ -60,8 +60,8 @@ def deployed_outputs(session: Any, stack: str, *needed: str) -> dict[str, str]:
         if error.response.get("Error", {}).get("Code") != "ValidationError":
             raise
         raise UsageError(
-            f"no stack {stack} in {session.region_name}: deploy it first (README: Deploying and starting "
-            "runs), or pass --stack / --region"
+            f"no stack {stack} in {session.region_name}: deploy it first (docs/deploying.md), "
+            "or pass --stack / --region"
         ) from None
     for output in needed:
         if output not in outputs:

@@ -96,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.local:
         raise UsageError(
             "`run` needs --local; to run on the deployed stack use "
-            "`imgloop start --input EVENT.json --wait` (see README)"
+            "`imgloop start --input EVENT.json --wait` (see docs/deploying.md)"
         )
     return _run_local(args)
 

@@ -51,7 +51,7 @@ class RunRequest(Strict):
     translate: bool = False
     # What to do with a model Bedrock has retired: run its successor in its place, or fail at once.
     retired_models: Literal["successor", "fail"] = "successor"
-    # Editing: what to do with which image (README, "Editing images").
+    # Editing: what to do with which image (docs/editing.md).
     mode: Mode = "text-to-image"
     source_image: ImageRef | None = None
     mask_image: ImageRef | None = None  # white marks what may change

@@ -108,16 +108,16 @@ def test_a_model_outside_the_allow_list_is_refused_with_the_way_to_allow_it(sett
     assert "imgloop:allowed_models" in str(raised.value)
 
 
-def test_the_readmes_table_of_seed_keys_names_every_key_and_implied_model() -> None:
-    """The table people read is checked against the one table the code maps with."""
+def test_the_docs_table_of_seed_keys_names_every_key_and_implied_model() -> None:
+    """The table people read (docs/requests.md) is checked against the one table the code maps with."""
     import itertools
     import re
     from pathlib import Path
 
     from common.seed_events import FLAT_KEYS, KEY_FAMILIES
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    table = readme.split("| flat key | structured field |", 1)[1].split("\n\n", 1)[0]
+    page = (Path(__file__).parents[2] / "docs" / "requests.md").read_text()
+    table = page.split("| flat key | structured field |", 1)[1].split("\n\n", 1)[0]
     written: set[str] = set()
     for cell in re.findall(r"`([a-z0-9_{},*]+)`", table):
         # `sdxl_{cfg_scale,steps}` spells several keys, `nova_pro_validate_*` a whole key family.

@@ -86,7 +86,7 @@ class ImageGenerator(BaseModel, ABC):
         return re.match(cls.model_pattern, model_id) is not None
 
     def modes(self) -> frozenset[str]:
-        """The modes this model offers (README, "Editing images")."""
+        """The modes this model offers (docs/editing.md)."""
         return frozenset({"text-to-image"})
 
     def source_problem(self, width: int, height: int) -> str | None:
