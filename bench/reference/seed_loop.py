@@ -35,7 +35,8 @@ from common.generators.base import RefusedGeneration
 from common.generators.stability import StabilityGenerator
 from common.names import CLAUDE_SONNET, DEFAULT_REGION, SD35_LARGE, CallTags
 from common.sections import ConverseConfig
-from revise.logic import PROMPT_TOOL, REVISE_RUBRIC, SUGGESTED_FIX
+from revise.feedback import SUGGESTED_FIX
+from revise.logic import PROMPT_TOOL, REVISE_RUBRIC
 from validate.logic import judge
 
 log = logging.getLogger("bench.reference")

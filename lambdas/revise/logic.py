@@ -7,12 +7,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from common.converse import ToolSpec, ask_with_tool
 from common.json_schema import plain_schema
-from common.manifest import Entry, ManifestStore
+from common.manifest import ManifestStore
 from common.names import REVISER_TOOL, CallTags
 from common.observability import logger
 from common.request import MAX_PROMPT_CHARS, explain
 from common.results import Proposal
 from common.tasks import RewriteTask
+from revise.feedback import feedback_lines
 
 REVISE_RUBRIC = """\
 You write prompts for the image model {model_id}. The user message holds, each between its own
@@ -64,23 +65,6 @@ PROMPT_TOOL = ToolSpec(
     description="Propose the next prompt and negative prompt for the image model.",
     schema=plain_schema(PromptReply, keep_descriptions=True),
 )
-
-
-# How a judge's suggested fix follows its reason in the reviser's <failures>.
-SUGGESTED_FIX = " (suggested fix: {fix})"
-
-
-def feedback_lines(entries: list[Entry], revision: int) -> list[str]:
-    lines = []
-    for entry in entries:
-        if entry.revision != revision:
-            continue
-        if entry.refusal:
-            lines.append(f"attempt {entry.attempt}: the model made no image: {entry.refusal}")
-        elif entry.verdict is not None:
-            fix = SUGGESTED_FIX.format(fix=entry.verdict.suggested_fix) if entry.verdict.suggested_fix else ""
-            lines.append(f"attempt {entry.attempt}: score {entry.verdict.score}/10: {entry.verdict.reason}{fix}")
-    return lines
 
 
 def revise(task: RewriteTask, bedrock: Any, s3: Any) -> Proposal:

@@ -407,3 +407,27 @@ def test_check_models_shows_no_node_banner_and_fails_when_bedrock_cannot_be_aske
     assert [line.split()[0] for line in done.stdout.splitlines()] == ["UNKNOWN"] * 3
     assert done.stderr.startswith("nothing was checked: could not ask Bedrock: Could not connect")
     assert "b'" not in done.stderr and "node" not in done.stderr.lower()
+
+
+def test_the_program_shows_progress_lines_only_and_the_functions_logs_with_verbose(
+    assembly: Path, tmp_path: Path
+) -> None:
+    def run(*options: str) -> list[str]:
+        command = [str(IMGLOOP), "run", "--local", "--input", str(EVENTS / "s1_example.json"), "--out", str(tmp_path)]
+        done = subprocess.run(
+            [*command, "--assembly", str(assembly), "--reject-first", "1", *options],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return (done.stdout + done.stderr).splitlines()
+
+    quiet = run("--name", "quiet")
+    verbose = run("--name", "loud", "--verbose")
+
+    # The functions log JSON objects for CloudWatch; on a terminal they would break the progress lines.
+    assert not [line for line in quiet if line.startswith('{"level"')]
+    assert any("Validate image" in line for line in quiet)
+    logs = [json.loads(line) for line in verbose if line.startswith('{"level"')]
+    assert logs and {log["service"] for log in logs} == {"imgloop"}

@@ -10,7 +10,7 @@ from typing import Any
 from common.catalogue import lookup
 from common.names import CallTags
 from imgloop.local.standin.messages import between, elements, lower_first, tags, user_text
-from revise.logic import SUGGESTED_FIX
+from revise.feedback import SUGGESTED_FIX
 
 _PREFIX, _SUFFIX = SUGGESTED_FIX.split("{fix}")
 _SUGGESTED_FIX = re.compile(re.escape(_PREFIX.lstrip()) + r"(.+)" + re.escape(_SUFFIX) + r"\s*$", re.MULTILINE)
