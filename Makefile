@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
 
-.PHONY: demo test browser lint format synth deploy clean reliability bench docs
+.PHONY: demo test browser lint format synth deploy clean reliability bench docs e2e
 
 $(BIN)/imgloop: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,12 @@ synth: $(BIN)/imgloop
 deploy: $(BIN)/imgloop
 	$(BIN)/imgloop check-models
 	. $(BIN)/activate && npx --yes aws-cdk@2 deploy
+
+# A real deployment test on your AWS account, never run by CI or `make test`: it deploys a throwaway stack,
+# runs a run, an edit, a batch and an API call on it (about a dollar at most, asked first) and deletes it.
+# ARGS passes options: make e2e ARGS=--help explains it, ARGS="--yes --region us-east-1".
+e2e: $(BIN)/imgloop
+	$(BIN)/python -m tests.e2e $(ARGS)
 
 clean:
 	rm -rf $(VENV) .tools cdk.out out site .pytest_cache .mypy_cache .ruff_cache

@@ -52,14 +52,15 @@ class LocalNames:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{logical_id}"
 
 
-def synthesize(outdir: Path = PROJECT_ROOT / "cdk.out") -> Path:
+def synthesize(outdir: Path = PROJECT_ROOT / "cdk.out", bundling: bool = False) -> Path:
     """Run the CDK app in this process (needs Node.js for jsii, no AWS credentials).
 
-    Assets are not bundled (as `cdk ls` does): local runs use this machine's packages, and a deploy
-    with the CDK CLI bundles the layers anew."""
+    Assets are not bundled unless asked (as `cdk ls` does): local runs use this machine's packages, and a
+    deploy with the CDK CLI bundles the layers anew. The package test bundles them (tests/package/), to
+    import each function from what Lambda would be given."""
     from infra.app import build_app
 
-    build_app(str(outdir), overrides={"aws:cdk:bundling-stacks": []}).synth()
+    build_app(str(outdir), overrides=None if bundling else {"aws:cdk:bundling-stacks": []}).synth()
     return outdir
 
 
