@@ -41,6 +41,11 @@ class Slot(Payload):
             raise ValueError("candidate: must be at most candidates")
         return self
 
+    @property
+    def image_number(self) -> int:
+        """The slot's place among every image the request may make, counting from 0, whatever its budget."""
+        return ((self.revision * MAX_ATTEMPTS) + self.attempt - 1) * MAX_CANDIDATES + self.candidate - 1
+
     def image_key(self, extension: str, staging: bool = False) -> str:
         numbered = self.candidate if self.candidates > 1 else None
         make = self.run.keys.staging if staging else self.run.keys.image

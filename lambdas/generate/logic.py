@@ -19,7 +19,7 @@ from common.tasks import GenerateTask
 
 def generate(task: GenerateTask, bedrock: Any, s3: Any, rng: random.Random) -> Generated:
     generator = task.generator
-    seed = generator.choose_seed(rng)
+    seed = generator.choose_seed(rng, task.image_number)
     sent, note = _prompt_for_model(task)
     body = generator.request_body(sent, generator.fit(task.negative_prompt), seed, _edit_input(task, s3))
     refused = Generated(

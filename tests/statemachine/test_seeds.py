@@ -4,6 +4,7 @@ substitution is shown where a person looks: the first state's output, the manife
 
 from typing import Any
 
+from imgloop.local.runner import run_folder
 from tests.conftest import load_event
 from tests.statemachine.helpers import exits, manifest
 
@@ -120,3 +121,25 @@ def test_the_fail_policy_ends_at_once_as_model_unavailable_naming_the_successor(
     )
     assert run.standin.calls == []
     assert s3.list_objects_v2(Bucket="your-output-bucket-name").get("KeyCount", 0) == 0
+
+
+def test_s5s_fixed_seed_starts_the_sequence_and_no_attempt_draws_the_same_picture_again(runner: Any, s3: Any) -> None:
+    event = {**load_event("s5_text_to_image.json"), "max_retry_attempts": 2, "max_prompt_revisions": 1}
+
+    def seeds_and_pictures(name: str) -> tuple[list[int], list[bytes]]:
+        run = runner(reject_first=3)
+        result = run.run(event, name)
+        assert result.status == "SUCCEEDED"
+        entries = manifest(s3, result)["entries"]
+        opened = run_folder(result.history)
+        assert opened is not None
+        pictures = [s3.get_object(Bucket=opened[0], Key=e["key"])["Body"].read() for e in entries]
+        assert [call.body["seed"] for call in run.standin.calls_of("InvokeModel")] == [e["seed"] for e in entries]
+        return [e["seed"] for e in entries], pictures
+
+    seeds, pictures = seeds_and_pictures("fixed-seed-1")
+    again, _ = seeds_and_pictures("fixed-seed-2")
+
+    assert len(seeds) == 4 and seeds[0] == 321  # the event's seed is the first attempt's
+    assert len(set(seeds)) == 4 and len(set(pictures)) == 4  # each attempt and revision a new image
+    assert again == seeds  # the same request reproduces the same sequence

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from common.errors import InvalidInput
 from common.generators.base import GeneratedImage, RefusedGeneration
-from common.request import parse_request
+from common.request import MAX_ATTEMPTS, MAX_CANDIDATES, MAX_REVISIONS, parse_request
 from imgloop.local.standin.answers import filtered_response, image_response
 from tests.unit.fakes import generator
 
@@ -140,3 +140,20 @@ def test_seed_zero_is_drawn_inside_the_familys_range() -> None:
 def test_another_familys_parameters_are_rejected() -> None:
     with pytest.raises(ValidationError):
         generator("amazon.nova-canvas-v1:0", steps=30)
+
+
+# Every slot a request can name: revisions x attempts x candidates at their bounds.
+MAX_IMAGE_SLOTS = (MAX_REVISIONS + 1) * MAX_ATTEMPTS * MAX_CANDIDATES
+
+
+@pytest.mark.parametrize("model_id", ["amazon.nova-canvas-v1:0", "stability.sd3-5-large-v1:0"])
+@pytest.mark.parametrize("given", [1, 11, 858993459])
+def test_a_given_seed_is_the_first_images_and_every_later_image_gets_its_own(model_id: str, given: int) -> None:
+    chosen = generator(model_id, seed=given)
+    top = type(chosen).max_seed
+    every = [chosen.choose_seed(random.Random(), image) for image in range(MAX_IMAGE_SLOTS)]
+
+    assert every[0] == given
+    assert len(set(every)) == len(every)  # no image of the request is drawn from the same seed twice
+    assert all(1 <= seed <= top for seed in every)  # 0 would mean "any seed" to the model
+    assert every == [generator(model_id, seed=given).choose_seed(random.Random(), n) for n in range(MAX_IMAGE_SLOTS)]

@@ -148,9 +148,21 @@ class ImageGenerator(BaseModel, ABC):
         boundary = max(cut.rfind(". "), cut.rfind(", "), cut.rfind("。"), cut.rfind("、"))
         return cut[: boundary + 1].rstrip(" ") if boundary > limit // 4 else cut.rstrip()
 
-    def choose_seed(self, rng: random.Random) -> int:
-        # 0 means "any seed": pick one so that the seed actually used can be recorded.
-        return self.seed if self.seed else rng.randint(1, self.max_seed)
+    def choose_seed(self, rng: random.Random, image: int = 0) -> int:
+        """The seed of the request's image number `image` (0 for the first attempt's first candidate).
+
+        0 means "any seed": one is picked so that the seed actually used can be recorded. A given seed is the
+        first image's, and every later image steps from it by a prime stride, wrapping within the family's
+        range: the same request makes the same sequence, and no two of its images share a seed, so a model
+        is never paid to draw the same picture again."""
+        if not self.seed:
+            return rng.randint(1, self.max_seed)
+        return 1 + (self.seed - 1 + image * SEED_STRIDE) % self.max_seed
+
+
+# A prime larger than every family's seed range is coprime with each range's size, so stepping by it visits
+# every seed of the range once before any repeats.
+SEED_STRIDE = 4_294_967_311
 
 
 def nearest_shape(size: tuple[int, int], shapes: dict[str, tuple[int, int]]) -> str:
