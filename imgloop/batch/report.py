@@ -69,6 +69,12 @@ def _tile(fetched: FetchedBatch, item: ItemRecord) -> _Tile:
     )
 
 
+def _tiles(fetched: FetchedBatch | None) -> list[_Tile]:
+    """The items' tiles, failed first (what a person looks at first), each group in the input's order."""
+    tiles = [_tile(fetched, item) for item in fetched.items] if fetched else []
+    return sorted(tiles, key=lambda tile: tile.status != "failed")
+
+
 def render_batch_report(outcome: BatchOutcome) -> str:
     """The page of a fetched batch, to be written into its folder (it links to the files there)."""
     fetched = outcome.fetched
@@ -91,6 +97,12 @@ def render_batch_report(outcome: BatchOutcome) -> str:
         status_class=status_class,
         message=outcome.message,
         facts=facts,
-        tiles=[_tile(fetched, item) for item in fetched.items] if fetched else [],
+        tiles=_tiles(fetched),
+        shown=[
+            ("all", counts.items),
+            ("succeeded", counts.succeeded),
+            ("failed", counts.failed),
+            ("skipped", counts.skipped),
+        ],
         execution_id=execution.execution_arn,
     )

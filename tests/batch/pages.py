@@ -21,7 +21,7 @@ class _Tiles(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = {name: value or "" for name, value in attrs}
         if tag == "li" and "tile" in found.get("class", "").split():
-            status = [c for c in found["class"].split() if c != "tile"]
+            status = [c for c in found["class"].split() if c not in ("item", "tile")]
             self.tiles.append(Tile(found["id"].removeprefix("item-"), " ".join(status)))
             self._open = True
         elif self._open and tag == "img":

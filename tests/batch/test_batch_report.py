@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from common.batches import BatchCounts, ItemRecord
@@ -67,9 +68,10 @@ def test_a_tile_per_item_with_its_status_picture_and_report(tmp_path: Path) -> N
     page = render_batch_report(_outcome(folder, items))
 
     found = tiles(page)
+    # Failed items first, each group in the input's order.
     assert [(t.id, t.status, t.picture) for t in found] == [
-        ("won", "succeeded", "items/won/r00-a01.png"),
         ("best", "failed", "items/best/r00-a02.png"),
+        ("won", "succeeded", "items/won/r00-a01.png"),
         ("old", "skipped", "items/old/r00-a01.png"),
     ]
     assert all(set(t.links) == {f"items/{t.id}/report.html"} for t in found)
@@ -77,6 +79,20 @@ def test_a_tile_per_item_with_its_status_picture_and_report(tmp_path: Path) -> N
     assert "BEST SO FAR" in best and "4/10" in best and "<b>RequirementsNotMet</b>: no image met &lt;it&gt;" in best
     assert "SKIPPED (succeeded before)" in page
     assert "<dt>Failed by error</dt><dd>RequirementsNotMet x1</dd>" in page
+    # The counts filter the items; the table view has a row per item, in the tiles' order.
+    shown = re.findall(r"<label for='(show-\w+|as-table)'>([^<]*)</label>", page)
+    assert shown == [
+        ("show-all", "3 all"),
+        ("show-succeeded", "1 succeeded"),
+        ("show-failed", "1 failed"),
+        ("show-skipped", "1 skipped"),
+        ("as-table", "table view"),
+    ]
+    assert re.findall(r"<tr class='item (\w+)'><td>(\w+)</td>", page) == [
+        ("failed", "best"),
+        ("succeeded", "won"),
+        ("skipped", "old"),
+    ]
     assert '<span class="status failed">1 item(s) failed</span>Batch b' in page
 
 
@@ -85,11 +101,11 @@ def test_text_is_escaped_and_every_picture_and_link_is_a_file_beside_the_page(tm
     (folder / "items" / "old" / "report.html").unlink()  # an item whose run was not fetched
     page = render_batch_report(_outcome(folder, items))
 
-    assert TRICKY not in page and page.count(TRICKY_ESCAPED) == 3
+    assert TRICKY not in page and page.count(TRICKY_ESCAPED) == 6  # each prompt in its tile and its table row
     assert "3 item(s): &lt;1&gt; succeeded" in page
     assert "<script" not in page and "<link" not in page and "@import" not in page and "url(" not in page
     references = re.findall(r"""(?:src|href)=['"]([^'"]*)['"]""", page)
-    assert len(references) == 7  # three pictures, two links each to the two reports fetched
+    assert len(references) == 7  # three pictures; the tile and the table row each link the two reports fetched
     for reference in references:
         assert not re.match(r"[a-z]+:|/", reference) and ".." not in reference
         assert (folder / reference).is_file()
@@ -121,6 +137,22 @@ def test_the_report_of_a_real_batch_renders_in_chromium(assembly: Path, tmp_path
         )
         pictures = driver.execute_script("return Array.from(document.images, i => [i.alt, i.naturalWidth]);")
         links = driver.execute_script("return Array.from(document.querySelectorAll('a.item-report'), a => a.href);")
+        # A click on a count shows only those items; a click on a picture shows it full size, another puts it back.
+        driver.find_element(By.CSS_SELECTOR, "label[for=show-succeeded]").click()
+        filtered = driver.execute_script(
+            "return Array.from(document.querySelectorAll('li.tile'), t => [t.id, t.offsetHeight > 0]);"
+        )
+        driver.find_element(By.CSS_SELECTOR, "label[for=show-all]").click()
+        picture = driver.find_element(By.CSS_SELECTOR, "li.tile img")
+        small = picture.size["width"]
+        picture.click()
+        enlarged = picture.size["width"]
+        picture.click()
+        put_back = picture.size["width"]
+        driver.find_element(By.CSS_SELECTOR, "label[for=as-table]").click()
+        table = driver.execute_script(
+            "return [document.querySelector('ol.tiles').offsetHeight, document.querySelectorAll('tr.item').length];"
+        )
         reports = []
         for link in links:
             driver.get(link)
@@ -135,12 +167,12 @@ def test_the_report_of_a_real_batch_renders_in_chromium(assembly: Path, tmp_path
         driver.quit()
 
     assert title == "2 item(s) failed: batch seen - imgloop batch report"
-    assert [(tile_id, visible) for tile_id, _, visible in shown] == [
-        ("item-00001", True),
-        ("item-00002", True),
-        ("item-lake", True),
-    ]
-    assert sorted(c.split()[1] for _, c, _ in shown) == ["failed", "failed", "succeeded"]
+    assert sorted(tile_id for tile_id, _, _ in shown) == ["item-00001", "item-00002", "item-lake"]
+    assert all(visible for _, _, visible in shown)
+    assert [c.split()[2] for _, c, _ in shown] == ["failed", "failed", "succeeded"]  # failed items first
+    assert [tile_id for tile_id, visible in filtered if visible] == [shown[2][0]]
+    assert enlarged > 2 * small and put_back == small
+    assert table == [0, 3]
     assert sorted(alt for alt, _ in pictures) == ["item 00001", "item lake"] and all(w > 0 for _, w in pictures)
     assert [link.rsplit("/", 3)[-3:] for link in links] == [
         ["items", "00001", "report.html"],

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 
 from imgloop.cli import main
 from imgloop.runs.report import render_report, report_from_local_run
@@ -319,6 +320,15 @@ def test_report_of_a_real_local_run_renders_in_chromium(runner: Callable[..., An
         )
         title = driver.title
         winners = driver.execute_script("return Array.from(document.querySelectorAll('figure.winner'), f => f.id);")
+        # A click shows a picture full size, over the page; another click puts it back.
+        picture = driver.find_element(By.CSS_SELECTOR, "figure.winner img")
+        small = picture.size["width"]
+        picture.click()
+        enlarged = driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect(); return [r.width, r.height, window.innerHeight];", picture
+        )
+        picture.click()
+        put_back = picture.size["width"]
         width, height = driver.execute_script(
             "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];"
         )
@@ -340,6 +350,7 @@ def test_report_of_a_real_local_run_renders_in_chromium(runner: Callable[..., An
     assert all(width > 0 for _, width in rendered), rendered
     assert title == f"Succeeded: {TRICKY} - imgloop report"
     assert winners == [manifest["winner"]["key"].rsplit("/", 1)[1]]
+    assert enlarged[0] > 2 * small and enlarged[1] >= 0.9 * enlarged[2] and put_back == small
     assert screenshot.is_file() and screenshot.read_bytes()[:8] == PNG
 
 
