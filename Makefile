@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
 
-.PHONY: demo test browser lint format synth deploy clean reliability bench docs e2e
+.PHONY: demo test browser lint format synth deploy clean reliability bench docs e2e conformance
 
 $(BIN)/imgloop: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,24 @@ browser:
 	echo "installing chromium and chromium-driver (apt-get) for the report's browser test ..."; \
 	$$sudo apt-get update -qq && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+
+# Engines besides moto for `make conformance`: aws-local-stepfunctions (npm) and LocalStack's Step Functions
+# engine (PyPI, in its own Python 3.13 virtualenv; cbor2 6 dropped a module localstack-core imports).
+SFN_LOCAL := .tools/sfn-local/node_modules/aws-local-stepfunctions/package.json
+LS_PYTHON ?= /root/.pyenv/versions/3.13.0/bin/python3
+LS_VENV := .tools/ls-venv
+
+$(SFN_LOCAL):
+	npm install --silent --no-save --no-audit --no-fund --prefix .tools/sfn-local aws-local-stepfunctions@3.0.0
+
+$(LS_VENV)/bin/localstack-ready:
+	$(LS_PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install --quiet "localstack-core[runtime]==2026.3.0" "cbor2<6"
+	touch $@
+
+# The scenario suite on moto, aws-local-stepfunctions and LocalStack (tests/conformance); its last line is JSON.
+conformance: $(BIN)/imgloop $(SFN_LOCAL) $(LS_VENV)/bin/localstack-ready
+	$(BIN)/python -m tests.conformance
 
 test: $(BIN)/imgloop $(ASL_VALIDATOR) browser
 	$(BIN)/pytest
