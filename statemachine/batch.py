@@ -53,7 +53,13 @@ class BatchDefinition(Construct):
         )
         failed = error_message(
             self,
-            MessageStates("Is the batch's error a function's?", "Read the batch's error", "Keep the batch's cause"),
+            MessageStates(
+                "Is the batch's error a function's?",
+                "Read the batch's error",
+                "Keep the batch's cause",
+                "Is the batch's error Step Functions'?",
+                "Name the batch's error ours",
+            ),
             sfn.Fail(self, "Batch failed", error_path="$.Error", cause_path="$.detail.errorMessage"),
         )
         read.add_catch(failed, errors=["States.ALL"])

@@ -41,6 +41,11 @@ STANDALONE = LoopEntry("$", "$$.Execution.Name", "$$.Execution.StartTime", as_it
 BATCH_ITEM = LoopEntry("$.item.request", "$.item.name", None, as_item=True)
 
 
+# What each candidate's iteration answers the tally with, and the attempt the Map's result says was made.
+TALLIED = ("attempt", "passed")
+_ATTEMPT_MADE = "States.ArrayGetItem(States.ArrayGetItem($, 0), 0)"
+
+
 @dataclass(frozen=True)
 class LoopFunctions:
     generate: lambda_.IFunction
@@ -119,20 +124,25 @@ class ImageLoopDefinition(Construct):
                 "candidate": sfn.JsonPath.number_at("$$.Map.Item.Value"),
             },
             max_concurrency=MAX_CANDIDATES,
-            # CDK's array_contains helper cannot render a boolean literal, so the intrinsic is spelled out.
+            # Each candidate answers [attempt, passed], so the tally is read by intrinsic functions alone: a
+            # wildcard over the candidates ($[*].passed) is a list on AWS and moto but a bare value on
+            # LocalStack when there is one candidate (docs/conformance.md). The attempt is the first
+            # candidate's; it is accepted when some candidate's pair is [attempt, true]. CDK's helpers cannot
+            # render a boolean literal, so the intrinsics are spelled out.
             result_selector={
-                "attempt.$": "States.ArrayGetItem($[*].attempt, 0)",
-                "accepted.$": "States.ArrayContains($[*].passed, true)",
-                "candidates.$": "$",
+                "attempt.$": _ATTEMPT_MADE,
+                "accepted.$": f"States.ArrayContains($, States.Array({_ATTEMPT_MADE}, true))",
             },
             result_path="$.loop.tally",
         )
         save = self.functions.save
         generate = self.task("Generate image", self.functions.generate, payloads.generate(), "$.generation", Generated)
         record = self.task("Save image", save, payloads.record(), "$.record", Recorded)
-        # Validate answers with the candidate's result, the iteration's output as the tally reads it; a
-        # refused generation it answers itself, from the refusal, without a judge.
-        validate = self.task("Validate image", self.functions.validate, payloads.validate(), "$", CandidateResult)
+        # Validate answers with the candidate's result (a refused generation it answers itself, from the
+        # refusal, without a judge); the iteration keeps [attempt, passed] of it for the tally.
+        validate = self.task(
+            "Validate image", self.functions.validate, payloads.validate(), "$", CandidateResult, TALLIED
+        )
         candidates.item_processor(generate.next(record).next(validate))
         candidates.add_catch(failure, errors=["States.ALL"], result_path="$.failure")
         return candidates
@@ -191,7 +201,13 @@ class ImageLoopDefinition(Construct):
         """An error outside the run's record (before it opened, or while closing it): fail with the
         error's name and its message, never the Lambda error's JSON with its stack trace."""
         failed = self._failed("Run failed unrecorded", error_path="$.Error", cause_path="$.detail.errorMessage")
-        names = MessageStates("Is the cause a function's error?", "Read the error message", "Keep the cause")
+        names = MessageStates(
+            "Is the cause a function's error?",
+            "Read the error message",
+            "Keep the cause",
+            "Is it a Step Functions error?",
+            "Name the error ours",
+        )
         return error_message(self, names, failed)
 
     def _failed(

@@ -9,6 +9,8 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 from pydantic import BaseModel
 
+from common.errors import OWN_PREFIX, STATES_PREFIX
+
 # Lambda's own transient faults; CDK's default retry leaves out TooManyRequestsException.
 LAMBDA_TRANSIENT = [
     "Lambda.ServiceException",
@@ -44,17 +46,30 @@ def lambda_task(
     payload: sfn.TaskInput,
     result_path: str,
     result: type[BaseModel],
+    kept: tuple[str, ...] | None = None,
 ) -> tasks.LambdaInvoke:
+    """The task, its state keeping the result model's fields at result_path; with `kept`, only those fields
+    (each checked to be the model's), as one array in that order: the task's whole output."""
+    fields = kept or tuple(result.model_fields)
+    unknown = sorted(set(fields) - set(result.model_fields))
+    if unknown:
+        raise ValueError(f"{name}: {result.__name__} has no field {', '.join(unknown)}")
+    # The function's result model names the fields, which keeps Lambda's invocation metadata out of the
+    # state (the task's own history event keeps the function's whole answer).
+    selector = (
+        {"kept.$": f"States.Array({', '.join(f'$.Payload.{field}' for field in fields)})"}
+        if kept
+        else {field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in fields}
+    )
     task = tasks.LambdaInvoke(
         scope,
         name,
         lambda_function=function,
         payload=payload,
         retry_on_service_exceptions=False,
-        # The function's result model names the fields, which keeps Lambda's invocation metadata out
-        # of the state and the console's history.
-        result_selector={field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in result.model_fields},
+        result_selector=selector,
         result_path=result_path,
+        output_path="$.kept" if kept else None,
     )
     for errors, interval, attempts, max_delay in (
         (
@@ -94,6 +109,8 @@ class MessageStates:
     choice: str
     read: str
     keep: str
+    states_error: str
+    rename: str
 
 
 def error_message(scope: Construct, names: MessageStates, then: sfn.IChainable) -> sfn.Choice:
@@ -113,8 +130,28 @@ def error_message(scope: Construct, names: MessageStates, then: sfn.IChainable) 
         names.keep,
         parameters={"Error": sfn.JsonPath.string_at("$.Error"), "detail": {"errorMessage.$": "$.Cause"}},
     )
+    # A Step Functions error (States.*) is named this project's way before the Fail state, its name kept in
+    # the message (common.errors.own_name says why; the state machine cannot call it, so it is spelled here).
+    suffix = sfn.JsonPath.array_get_item(sfn.JsonPath.string_split(sfn.JsonPath.string_at("$.Error"), "."), 1)
+    rename = sfn.Pass(
+        scope,
+        names.rename,
+        parameters={
+            "Error": sfn.JsonPath.format(f"{OWN_PREFIX}{{}}", suffix),
+            "detail": {
+                "errorMessage": sfn.JsonPath.format(
+                    "{}: {}", sfn.JsonPath.string_at("$.Error"), sfn.JsonPath.string_at("$.detail.errorMessage")
+                )
+            },
+        },
+    )
+    named = (
+        sfn.Choice(scope, names.states_error)
+        .when(sfn.Condition.string_matches("$.Error", f"{STATES_PREFIX}*"), rename.next(then))
+        .otherwise(then)
+    )
     return (
         sfn.Choice(scope, names.choice)
-        .when(sfn.Condition.string_matches("$.Cause", '{"errorMessage"*'), read.next(then))
-        .otherwise(keep.next(then))
+        .when(sfn.Condition.string_matches("$.Cause", '{"errorMessage"*'), read.next(named))
+        .otherwise(keep.next(named))
     )

@@ -8,8 +8,12 @@ output lacks what its line needs gets a shorter line or none, never an exception
 import json
 from typing import Any
 
+from common.results import CandidateResult
+
 _FAILURE_DETAILS = ("taskFailedEventDetails", "lambdaFunctionFailedEventDetails", "executionFailedEventDetails")
 _BLANK = " " * 9
+# Validate's answer, as its task's history event keeps it (the state keeps only [attempt, passed] of it).
+_VERDICT = frozenset(CandidateResult.model_fields)
 # Texts from the run (a model's refusal, an error message) must not break the line or drive the terminal.
 _CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029], " ")
 
@@ -80,13 +84,19 @@ def _saved(state: dict[str, Any]) -> str:
     return f"saved {key}" if key else "refusal recorded"
 
 
-def _judged(state: dict[str, Any]) -> str | None:
-    # Validate answers with the candidate's result: its verdict is the state itself. A refusal it
-    # answers without judging was already said at Generate.
-    if "passed" not in state or state.get("key") is None:
+def _judged(details: dict[str, Any]) -> str | None:
+    """Validate's line, from its task's answer: the candidate's result names its own position. A refusal
+    it answers without judging was already said at Generate."""
+    try:
+        answer = json.loads(details.get("output") or "{}")
+    except (TypeError, ValueError):
         return None
-    word = "PASS" if state.get("passed") is True else "FAIL"
-    return f"{word} score {_text(state.get('score'))}/10: {_shorten(_text(state.get('reason'), ''))}"
+    result = _field(answer, "Payload")
+    if not isinstance(result, dict) or not result.keys() >= _VERDICT or result.get("key") is None:
+        return None
+    word = "PASS" if result.get("passed") is True else "FAIL"
+    text = f"{word} score {_text(result.get('score'))}/10: {_shorten(_text(result.get('reason'), ''))}"
+    return f"{_where(result)} {'Validate image':<18} {text}"
 
 
 def _proposed(state: dict[str, Any]) -> str | None:
@@ -103,7 +113,6 @@ _DESCRIBERS = {
     "Check input": _accepted,
     "Generate image": _generated,
     "Save image": _saved,
-    "Validate image": _judged,
     "Revise prompt": _proposed,
     "Translate prompt": _proposed,
 }
@@ -166,6 +175,9 @@ def _line(event: dict[str, Any]) -> str | None:
     entered = event.get("stateEnteredEventDetails")
     if isinstance(entered, dict):
         return _attempt_entered(entered)
+    answered = event.get("taskSucceededEventDetails")
+    if isinstance(answered, dict):
+        return _judged(answered)
     kind = event.get("type")
     for key in _FAILURE_DETAILS:
         failure = event.get(key)

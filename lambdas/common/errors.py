@@ -9,6 +9,18 @@ def shown(value: object) -> str:
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
 
 
+# A Fail state whose error is a Step Functions name (States.Timeout, ...) ends the execution as States.Runtime
+# and loses its cause (moto and LocalStack; docs/conformance.md): such a caught error is reported under this
+# project's own name, the original leading its cause.
+STATES_PREFIX = "States."
+OWN_PREFIX = "Workflow"
+
+
+def own_name(error: str) -> str:
+    """The name a run ends with for a caught error: a Step Functions error's "States." becomes "Workflow"."""
+    return OWN_PREFIX + error.removeprefix(STATES_PREFIX) if error.startswith(STATES_PREFIX) else error
+
+
 class WorkflowError(Exception):
     """Base class; never raised itself."""
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from common.errors import InvalidInput
+from common.errors import InvalidInput, own_name
 from common.images import StoredImage, file_staged_images, image_keys, stored_image
 from common.manifest import Entry, Failure, Manifest, ManifestStore, Status, Winner, now
 from common.results import Failed, NotMet, Run, Success
@@ -66,9 +66,12 @@ def close_not_met(run: Run, s3: Any) -> NotMet:
 def close_failed(run: Run, error: str, cause: str | None, s3: Any) -> Failed:
     """The run ended on an error after its retries: record it, keep every image, explain it briefly."""
     message = _message_of(cause)
-    failure = Failure(error=error, message=message)
+    named = own_name(error)
+    if named != error:
+        message = f"{error}: {message}"
+    failure = Failure(error=named, message=message)
     manifest = _close(run, s3, lambda m: setattr(m, "failure", failure), "failed")
-    return Failed(error=error, cause=f"{_sentence(message)} {summary(manifest, run)}")
+    return Failed(error=named, cause=f"{_sentence(message)} {summary(manifest, run)}")
 
 
 def _sentence(text: str) -> str:

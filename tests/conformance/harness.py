@@ -25,10 +25,29 @@ _STATES_ARN = re.compile(r'arn:aws:states:[^"\\\s]*')
 _TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?")
 
 
+# What Lambda adds to a function's error that differs on every invocation, on AWS too.
+_PER_INVOCATION = ("requestId", "stackTrace")
+
+
 def normal(value: Any) -> str:
-    """A value as engines may differ on it only where AWS would too: ARNs and times of the execution."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    """A value as engines may differ on it only where AWS would too: ARNs and times of the execution, and
+    a function error's request id and stack trace inside a caught error's cause."""
+    text = json.dumps(_without_invocation(value), sort_keys=True, separators=(",", ":"))
     return _TIME.sub("<time>", _STATES_ARN.sub("<states-arn>", text))
+
+
+def _without_invocation(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_invocation(v) for k, v in value.items() if k not in _PER_INVOCATION}
+    if isinstance(value, list):
+        return [_without_invocation(v) for v in value]
+    if isinstance(value, str) and value.startswith("{") and '"errorType"' in value:
+        try:
+            error = json.loads(value)
+        except ValueError:
+            return value
+        return json.dumps(_without_invocation(error), sort_keys=True) if isinstance(error, dict) else value
+    return value
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The synthesized template: what a deploy would create, and the definition the local runs execute."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,15 @@ def test_counters_change_only_in_the_state_machine(assembly: Any) -> None:
     # The Map counts the attempt for its iterations, and its tally carries the count on.
     candidates = states["Make candidates"]
     assert candidates["ItemSelector"]["loop"]["attempt.$"] == "States.MathAdd($.loop.tally.attempt, 1)"
-    assert candidates["ResultSelector"]["attempt.$"] == "States.ArrayGetItem($[*].attempt, 0)"
+    # Each candidate answers [attempt, passed]: the tally reads them with intrinsic functions, no wildcard.
+    first_attempt = "States.ArrayGetItem(States.ArrayGetItem($, 0), 0)"
+    assert candidates["ResultSelector"] == {
+        "attempt.$": first_attempt,
+        "accepted.$": f"States.ArrayContains($, States.Array({first_attempt}, true))",
+    }
+    validate = candidates["ItemProcessor"]["States"]["Validate image"]
+    assert validate["ResultSelector"] == {"kept.$": "States.Array($.Payload.attempt, $.Payload.passed)"}
+    assert validate["OutputPath"] == "$.kept"
     assert candidates["ResultPath"] == "$.loop.tally"
     # Each new prompt starts with no attempt made at it.
     assert states["Use the revised prompt"]["Parameters"]["revision.$"] == "States.MathAdd($.loop.revision, 1)"
@@ -143,7 +152,12 @@ def test_each_task_is_handed_what_its_payload_model_takes_and_selects_what_its_r
         given = {key.removesuffix(".$") for key in states[name]["Parameters"]["Payload"]}
         required = {field for field, info in payload.model_fields.items() if info.is_required()}
         assert required <= given <= set(payload.model_fields), name
-        assert {key.removesuffix(".$") for key in states[name]["ResultSelector"]} == set(result.model_fields), name
+        selector = states[name]["ResultSelector"]
+        # A task that keeps only some of its result (Validate, for the candidates' tally) reads each by path.
+        selected = set(re.findall(r"\$\.Payload\.(\w+)", selector["kept.$"])) if "kept.$" in selector else set()
+        assert selected < set(result.model_fields) or {key.removesuffix(".$") for key in selector} == set(
+            result.model_fields
+        ), name
 
 
 def test_every_candidate_ends_at_validate_which_answers_a_refusal_too(assembly: Any) -> None:

@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+from common.results import CandidateResult
 from imgloop.local.runner import RunResult, run_folder
 
 
@@ -13,6 +14,17 @@ def exits(result: RunResult, state: str) -> list[dict[str, Any]]:
         for e in result.history
         if e.get("stateExitedEventDetails", {}).get("name") == state
     ]
+
+
+def verdicts(result: RunResult) -> list[dict[str, Any]]:
+    """Validate's answers (each candidate's result), in order, as its task's history events keep them: the
+    state keeps only [attempt, passed] of each for the tally."""
+    answers = [
+        json.loads(e["taskSucceededEventDetails"]["output"]).get("Payload")
+        for e in result.history
+        if "taskSucceededEventDetails" in e
+    ]
+    return [a for a in answers if isinstance(a, dict) and a.keys() >= CandidateResult.model_fields.keys()]
 
 
 def attempts(result: RunResult) -> list[tuple[int, int]]:

@@ -6,7 +6,7 @@ from typing import Any
 from imgloop.local.standin.answers import END_OF_LIFE, text_reply
 from tests.conftest import load_event
 from tests.faults.injector import LAMBDA_NOT_FOUND, Fault, Filtered, Reply, function_is, inject, model_is, tool_is
-from tests.statemachine.helpers import exits, failures, keys, manifest
+from tests.statemachine.helpers import exits, failures, keys, manifest, verdicts
 
 BUCKET = "imgloop-local-images"
 
@@ -66,7 +66,7 @@ def test_an_http_200_content_filter_is_a_refused_attempt(runner: Any, s3: Any) -
 
     assert result.status == "SUCCEEDED"
     # The refused attempt is answered without a judge; the second image is judged.
-    assert [(e["attempt"], e["key"] is None) for e in exits(result, "Validate image")] == [(1, True), (2, False)]
+    assert [(e["attempt"], e["key"] is None) for e in verdicts(result)] == [(1, True), (2, False)]
     first = manifest(s3, result)["entries"][0]
     assert first["outcome"] == "refused" and first["refusal"] == "model refused: Filter reason: prompt"
 
@@ -103,11 +103,12 @@ def test_candidates_are_judged_in_parallel_and_the_best_passing_one_wins(runner:
     assert result.status == "SUCCEEDED" and result.output["attempt"] == 1
     [made] = exits(result, "Make candidates")
     tally = made["loop"]["tally"]
-    assert tally["accepted"] is True
-    assert sorted(c["candidate"] for c in tally["candidates"]) == [1, 2, 3]
-    assert [c["passed"] for c in tally["candidates"]].count(False) == 1
+    assert tally == {"attempt": 1, "accepted": True}
+    judged = verdicts(result)
+    assert sorted(c["candidate"] for c in judged) == [1, 2, 3]
+    assert [c["passed"] for c in judged].count(False) == 1
     winner = manifest(s3, result)["winner"]
-    passing = {c["key"] for c in tally["candidates"] if c["passed"]}
+    passing = {c["key"] for c in judged if c["passed"]}
     assert winner["key"] in passing and result.output["key"] == winner["key"]
     assert sorted(e["key"] for e in manifest(s3, result)["entries"]) == [
         f"generated-images/three/r00-a01-c{n}.png" for n in (1, 2, 3)
@@ -126,3 +127,36 @@ def test_the_largest_budget_stays_far_below_the_history_limit(runner: Any) -> No
     per_image = len(result.history) / images
     # Every image costs the same events, so the largest budget allowed scales linearly.
     assert per_image * MAX_IMAGES < 25_000 / 2
+
+
+def _raising(run: Any, handler: str, error: str) -> None:
+    """The function of that handler fails with an error of that name."""
+    named = type(error, (Exception,), {})
+    real = run.lambdas._handler
+
+    def handler_of(spec: Any) -> Any:
+        function = real(spec)
+        if not spec.handler.startswith(handler):
+            return function
+
+        def failing(event: dict[str, Any], context: Any) -> Any:
+            raise named(f"{error} in {handler}")
+
+        return failing
+
+    run.lambdas._handler = handler_of
+
+
+def test_a_step_functions_error_ends_the_run_under_this_projects_name_its_cause_kept(runner: Any) -> None:
+    # A function's error may not carry a States.* name: the interpreter fails the candidate as States.Runtime,
+    # which the run catches and records. A Fail state given that name would end as States.Runtime and lose
+    # the cause, so the run ends under this project's name for it, the original leading the cause.
+    run = runner()
+    _raising(run, "generate", "States.Timeout")
+
+    result = run.run(load_event("small_budget.json"), "states-error")
+
+    assert result.status == "FAILED"
+    assert result.error == "WorkflowRuntime"
+    assert result.cause is not None and result.cause.startswith("States.Runtime: ")
+    assert any(e.get("stateEnteredEventDetails", {}).get("name") == "Run failed" for e in result.history)

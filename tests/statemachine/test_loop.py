@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import load_event
 from tests.faults.injector import LAMBDA_SERVICE_ERROR, LAMBDA_THROTTLED, Fault, function_is, inject
-from tests.statemachine.helpers import attempts, counters, exits, failures, keys, manifest
+from tests.statemachine.helpers import attempts, counters, exits, failures, keys, manifest, verdicts
 
 BUCKET = "imgloop-local-images"
 ONE_ATTEMPT = [
@@ -67,7 +67,7 @@ def test_rejected_images_are_retried_with_the_same_prompt(runner: Any, s3: Any) 
     assert result.status == "SUCCEEDED"
     assert counters(result, "Generate image") == [(0, 1), (0, 2)]
     assert "Revise prompt" not in result.states_entered()
-    assert [v["passed"] for v in exits(result, "Validate image")] == [False, True]
+    assert [v["passed"] for v in verdicts(result)] == [False, True]
     entries = manifest(s3, result)["entries"]
     assert [(e["attempt"], e["verdict"]["passed"]) for e in entries] == [(1, False), (2, True)]
     prompts = {c.body["prompt"] for c in run.standin.calls_of("InvokeModel")}
@@ -106,7 +106,7 @@ def test_a_refused_generation_is_a_failed_attempt_without_a_judge(runner: Any, s
     assert result.status == "SUCCEEDED"
     assert result.states_entered()[3:9] == [*ONE_ATTEMPT, "Make candidates"]
     # Validate answers the refusal from the refusal itself: only the second image meets the judge.
-    refused, judged = exits(result, "Validate image")
+    refused, judged = verdicts(result)
     assert (refused["attempt"], refused["key"], refused["passed"], refused["score"]) == (1, None, False, 0)
     assert "only English is supported" in refused["reason"]
     assert (judged["attempt"], judged["passed"]) == (2, True)
