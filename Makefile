@@ -42,13 +42,16 @@ browser:
 # Engines besides moto for `make conformance`: aws-local-stepfunctions (npm) and LocalStack's Step Functions
 # engine (PyPI, in its own Python 3.13 virtualenv; cbor2 6 dropped a module localstack-core imports).
 SFN_LOCAL := .tools/sfn-local/node_modules/aws-local-stepfunctions/package.json
-LS_PYTHON ?= /root/.pyenv/versions/3.13.0/bin/python3
+# localstack-core needs Python 3.13: pyenv's, where there is one, else a python3.13 on the PATH.
+LS_PYTHON ?= $(or $(shell pyenv prefix 3.13 2>/dev/null | head -1 | sed 's|$$|/bin/python3|'),\
+	$(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3)),$(shell command -v python3.13))
 LS_VENV := .tools/ls-venv
 
 $(SFN_LOCAL):
 	npm install --silent --no-save --no-audit --no-fund --prefix .tools/sfn-local aws-local-stepfunctions@3.0.0
 
 $(LS_VENV)/bin/localstack-ready:
+	@test -x "$(LS_PYTHON)" || { echo "make conformance: LocalStack's engine needs Python 3.13 (pyenv install 3.13, or LS_PYTHON=...)" >&2; exit 1; }
 	$(LS_PYTHON) -m venv $(LS_VENV)
 	$(LS_VENV)/bin/pip install --quiet "localstack-core[runtime]==2026.3.0" "cbor2<6"
 	touch $@
