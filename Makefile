@@ -17,7 +17,6 @@ $(BIN)/imgloop: requirements.txt requirements-dev.txt pyproject.toml
 
 demo: $(BIN)/imgloop
 	$(BIN)/imgloop run --local --input tests/events/s1_example.json --out out --name demo-run --replace --fail-generate-first 2 --reject-first 4 --throttle-first 1
-	$(BIN)/imgloop report --local-run out/demo-run --out out/demo-run/report.html
 
 # An independent checker of the state machine definition, from the npm registry.
 $(ASL_VALIDATOR):

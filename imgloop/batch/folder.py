@@ -25,7 +25,7 @@ from common.manifest import Manifest
 from common.names import BATCH_MANIFEST_FILE, EXECUTION_FILE, MANIFEST_FILE
 from common.results import OpenedBatch
 from imgloop.batch.progress import MISSING, Records
-from imgloop.runs.executions import Execution, copy_run
+from imgloop.runs.executions import REPORT_FILE, Execution, copy_run
 from imgloop.runs.report import report_from_local_run
 
 MANIFEST = BATCH_MANIFEST_FILE
@@ -54,9 +54,38 @@ def split_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def fetch_batch(s3: Any, opened: OpenedBatch, records: Records, execution: Execution, out_dir: Path) -> FetchedBatch:
-    """Copy the execution's manifest, the batch's records and the item runs into out_dir/<batch>, and write
-    each item's report."""
+class KeptItems:
+    """The items a batch execution has finished, fetched into out_dir/<batch> as each one ends, so that a
+    command stopped half way keeps them (and a local batch run again skips them); each is fetched once."""
+
+    def __init__(self, s3: Any, out_dir: Path) -> None:
+        self._s3 = s3
+        self._out_dir = out_dir
+        self._kept: set[tuple[str, str]] = set()
+
+    def keep(self, opened: OpenedBatch, records: Records) -> None:
+        """Fetch the items this execution has finished since the last call."""
+        self.fetch(opened, [record for record in records.ours() if (record.id, record.run) not in self._kept])
+
+    @property
+    def count(self) -> int:
+        return len(self._kept)
+
+    def fetch(self, opened: OpenedBatch, items: list[ItemRecord]) -> None:
+        batch = opened.batch
+        folder = self._out_dir / batch.name / ITEMS
+        folder.mkdir(parents=True, exist_ok=True)
+        todo = [item for item in items if (item.id, item.run) not in self._kept]
+        with ThreadPoolExecutor(max_workers=_FETCHERS) as pool:
+            list(pool.map(lambda item: _fetch_item(self._s3, batch.keys, batch.bucket, item, folder), todo))
+        self._kept.update((item.id, item.run) for item in todo)
+
+
+def fetch_batch(
+    s3: Any, opened: OpenedBatch, records: Records, execution: Execution, out_dir: Path, kept: KeptItems | None = None
+) -> FetchedBatch:
+    """Copy the execution's manifest, the batch's records and the item runs into out_dir/<batch> (those
+    `kept` has not fetched yet), and write each item's report."""
     batch = opened.batch
     folder = out_dir / batch.name
     manifest = None
@@ -70,10 +99,7 @@ def fetch_batch(s3: Any, opened: OpenedBatch, records: Records, execution: Execu
         items = [ItemRecord.model_validate_json(line) for line in text.split("\n") if line.strip()]
     else:
         items = _so_far(s3, opened, records.read())
-    keys = batch.keys
-    (folder / ITEMS).mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=_FETCHERS) as pool:
-        list(pool.map(lambda item: _fetch_item(s3, keys, batch.bucket, item, folder / ITEMS), items))
+    (kept or KeptItems(s3, out_dir)).fetch(opened, items)
     return FetchedBatch(folder, items, manifest)
 
 
@@ -93,10 +119,14 @@ def _so_far(s3: Any, opened: OpenedBatch, records: dict[str, ItemRecord]) -> lis
 
 
 def _fetch_item(s3: Any, keys: BatchKeys, bucket: str, item: ItemRecord, items: Path) -> None:
+    _fetch_run(s3, item, items / item.id)
+    # The record last: a record in the folder says its run is there too (earlier_state relies on it).
     with _unless_missing():
         # An item not recorded (ItemNotRecorded) has its manifest line only.
         _download(s3, bucket, keys.record(item.id), items / f"{item.id}.json")
-    target = items / item.id
+
+
+def _fetch_run(s3: Any, item: ItemRecord, target: Path) -> None:
     if _run_name(target) not in (None, item.run):
         shutil.rmtree(target)  # an earlier run of the item, which this one replaces
     if item.manifest is None:
@@ -117,7 +147,7 @@ def _fetch_item(s3: Any, keys: BatchKeys, bucket: str, item: ItemRecord, items: 
         "cause": None if succeeded else item.cause,
     }
     (target / EXECUTION_FILE).write_text(json.dumps(execution, indent=2, ensure_ascii=False), encoding="utf-8")
-    (target / "report.html").write_text(report_from_local_run(target), encoding="utf-8")
+    (target / REPORT_FILE).write_text(report_from_local_run(target), encoding="utf-8")
 
 
 @contextmanager

@@ -140,12 +140,19 @@ class BatchFollower:
         # The workflow's own default: the execution's name.
         return given if isinstance(given, str) else str(found["name"])
 
-    def follow(self, show: Callable[[Progress], None] | None, poll_seconds: float) -> Execution:
-        """Look until the execution ends, showing the progress after each look."""
+    def follow(
+        self,
+        show: Callable[[Progress], None] | None,
+        poll_seconds: float,
+        on_look: Callable[[], None] | None = None,
+    ) -> Execution:
+        """Look until the execution ends, showing the progress and calling on_look after each look."""
         while True:
             execution = self.look()
             if show is not None and self.progress is not None:
                 show(self.progress)
+            if on_look is not None:
+                on_look()
             if execution.status != "RUNNING":
                 return execution
             time.sleep(poll_seconds)

@@ -13,8 +13,9 @@ from common.batches import ItemRecord
 from imgloop.batch.folder import ITEMS, FetchedBatch, picture
 from imgloop.batch.outcome import BatchOutcome
 from imgloop.pages import PAGES
+from imgloop.runs.executions import REPORT_FILE
 
-PAGE = "report.html"
+PAGE = REPORT_FILE
 _PAGE = PAGES.get_template("batch.html.j2")
 
 

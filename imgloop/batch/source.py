@@ -2,8 +2,11 @@
 sent, and the batch state machine's input, which names where the file was put.
 
 The file is read with the workflow's own parser, so a file it would refuse as a whole (not UTF-8, no
-items, a CSV without a `prompt` column) is refused here, before anything runs. A line it cannot read is
-the workflow's business: that item ends as InvalidInput, with its line number."""
+items, a CSV without a `prompt` column) is refused here, before anything runs. So are defaults that no item
+could run with (they are checked as the functions check a request), and a line whose request could never
+reach the functions (larger than a Step Functions state may hold, or a prompt longer than a run takes). Any
+other line the workflow cannot read or run is the workflow's business: that item ends as InvalidInput, with
+its line number."""
 
 import json
 import re
@@ -14,7 +17,7 @@ from typing import Any, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
-from common.batch_input import read_items
+from common.batch_input import ReadItem, merged, read_items
 from common.batches import (
     BATCH_NAME_PATTERN,
     BATCH_NAME_RULE,
@@ -27,11 +30,18 @@ from common.batches import (
 )
 from common.errors import InvalidInput
 from common.names import MAX_BATCH_CONCURRENCY
+from common.request import MAX_PROMPT_CHARS, read_request
 from imgloop.errors import UsageError
 from imgloop.runs.executions import new_name, start
 
 # The forms --format names, as the workflow's `format` spells them.
 FORMS: dict[str, Format] = {form: form for form in get_args(Format)}
+# The most an item's request may be, as JSON. A Step Functions state holds at most 256 KB, and the request
+# travels in the batch's item beside the item's details, then in the run's state beside the loop's own; a
+# larger item fails as ItemNotRecorded instead of running. A quarter of it leaves room for both.
+MAX_REQUEST_BYTES = 64 * 1024
+# What the defaults are checked with when the items are left out.
+_SOME_PROMPT = {"prompt": "a lighthouse"}
 
 
 @dataclass(frozen=True)
@@ -71,10 +81,15 @@ def read_source(
     found = _form(path, form)
     data = _read(path)
     try:
-        read_items(data, found)
+        items = read_items(data, found)
     except InvalidInput as error:
         raise UsageError(f"{path}: {str(error).removeprefix('input: ')}") from None
-    return BatchSource(name or new_name(), found, data, _defaults(defaults), concurrency)
+    given = _defaults(defaults)
+    if given is not None and defaults is not None:
+        _check_defaults(defaults, given, items)
+    for item in items:
+        _check_size(path, item, given or {})
+    return BatchSource(name or new_name(), found, data, given, concurrency)
 
 
 def _form(path: Path, given: str | None) -> Format:
@@ -106,12 +121,58 @@ def _defaults(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        # A byte-order mark, which some editors write at the start of UTF-8, is not part of the JSON.
+        value = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot read --defaults {path}: {error}") from None
     if not isinstance(value, dict):
         raise UsageError(f"--defaults {path}: must be a JSON object of request fields")
     return value
+
+
+def _request(defaults: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """The request an item's run gets, as the batch's first step builds it (lambdas/save/batch.py)."""
+    return merged(defaults, {k: v for k, v in item.items() if k != "id"})
+
+
+def _refusal(request: dict[str, Any]) -> str | None:
+    from imgloop.settings import deployment_settings
+
+    try:
+        read_request(request, deployment_settings())
+    except InvalidInput as error:
+        return str(error)
+    return None
+
+
+def _check_defaults(path: Path, defaults: dict[str, Any], items: list[ReadItem]) -> None:
+    """Refuse defaults that every item would fail with: an unknown field, a value out of range. Defaults
+    that need what the items give (a mode whose source_image each item names) are refused only when no
+    item gives it."""
+    refused = _refusal(_request(defaults, _SOME_PROMPT))
+    if refused is None:
+        return
+    if all(_refusal(_request(defaults, item.request)) for item in items if item.request is not None):
+        raise UsageError(f"--defaults {path}: {refused}")
+
+
+def _check_size(path: Path, item: ReadItem, defaults: dict[str, Any]) -> None:
+    """Refuse the batch for a line whose request could not reach the functions, naming the line."""
+    if item.request is None:
+        return
+    request = _request(defaults, item.request)
+    prompt = request.get("prompt")
+    if isinstance(prompt, str) and len(prompt) > MAX_PROMPT_CHARS:
+        raise UsageError(
+            f"{path} line {item.line}: the prompt is {len(prompt):,} characters; "
+            f"a run takes at most {MAX_PROMPT_CHARS:,}"
+        )
+    size = len(json.dumps(request, ensure_ascii=False).encode())
+    if size > MAX_REQUEST_BYTES:
+        raise UsageError(
+            f"{path} line {item.line}: the request is {size:,} bytes as JSON; an item's may be at most "
+            f"{MAX_REQUEST_BYTES // 1024} KiB"
+        )
 
 
 def rerun_name(batch: str) -> str:

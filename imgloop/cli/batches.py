@@ -16,14 +16,15 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from common.names import EXECUTION_FILE, MANIFEST_FILE, STACK_NAME, Outputs
 from imgloop.aws import aws_session, deployed_outputs
-from imgloop.cli.options import SCENARIO_FLAGS, add_scenario_options, local_assembly, scenario
-from imgloop.errors import Command, UsageError, asking_aws
+from imgloop.cli.options import SCENARIO_FLAGS, add_scenario_options, local_assembly, scenario, writable_folder
+from imgloop.errors import Command, Interrupted, UsageError, asking_aws
 
 # The batch modules load pydantic models, jinja2 and PIL: imported when a batch command runs, so the
 # other commands start as fast as before.
@@ -76,6 +77,7 @@ def add_commands(commands: Any) -> dict[str, Command]:
     def run_batch(args: argparse.Namespace) -> int:
         from imgloop.batch.source import read_source
 
+        writable_folder(args.out)
         source = read_source(args.input, args.format, args.defaults, args.name, args.concurrency)
         if args.local:
             return _finish(args, _local(args, source))
@@ -124,7 +126,11 @@ def _local(args: argparse.Namespace, source: "BatchSource") -> "BatchOutcome":
 
     def watch(sfn: Any, arn: str) -> Any:
         # Inside the local account, which ends with the run: fetched before it does.
-        outcomes.append(_follow(sfn, boto3.client("s3"), arn, args, wait=True, poll_seconds=_LOCAL_POLL_SECONDS))
+        s3 = boto3.client("s3")
+        going_on = "run the same command again to go on (what finished is skipped)"
+        outcomes.append(
+            _follow(sfn, s3, arn, args, _LOCAL_POLL_SECONDS, going_on, on_look=runner.checkpoint, wait=True)
+        )
         return outcomes[0].execution
 
     runner.run_batch(
@@ -161,40 +167,67 @@ def _deployed(args: argparse.Namespace, source: "BatchSource") -> "BatchOutcome"
     s3.put_object(Bucket=bucket, Key=source.key, Body=source.data)
     arn = start_batch(sfn, outputs[Outputs.BATCH_STATE_MACHINE], source, bucket)
     print(arn, file=sys.stderr if args.json else sys.stdout, flush=True)
-    try:
-        return _follow(sfn, s3, arn, args, wait=True, poll_seconds=POLL_SECONDS)
-    except KeyboardInterrupt:
-        raise UsageError(
-            f"stopped following; the batch goes on: imgloop batch-status {arn} --wait --out {args.out}"
-        ) from None
+    return _follow(sfn, s3, arn, args, POLL_SECONDS, _goes_on(arn, args.out), wait=True)
+
+
+def _goes_on(arn: str, out: Path | None) -> str:
+    """What a Ctrl-C while following a deployed batch leaves: the batch, and how to follow it again."""
+    fetching = f" --out {out}" if out is not None else ""
+    return f"the batch goes on in AWS; follow it again with: imgloop batch-status {arn} --wait{fetching}"
 
 
 def _status(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        writable_folder(args.out)
     session = aws_session(args.region, args.execution_arn)
     sfn, s3 = session.client("stepfunctions"), session.client("s3")
-    return _finish(args, _follow(sfn, s3, args.execution_arn, args, wait=args.wait, poll_seconds=POLL_SECONDS))
+    going_on = _goes_on(args.execution_arn, args.out)
+    return _finish(args, _follow(sfn, s3, args.execution_arn, args, POLL_SECONDS, going_on, wait=args.wait))
 
 
-def _follow(sfn: Any, s3: Any, arn: str, args: argparse.Namespace, wait: bool, poll_seconds: float) -> "BatchOutcome":
-    """Follow the batch (or look once), then fetch it into --out and write its report, if --out is given."""
-    from imgloop.batch.folder import fetch_batch
+def _follow(
+    sfn: Any,
+    s3: Any,
+    arn: str,
+    args: argparse.Namespace,
+    poll_seconds: float,
+    going_on: str,
+    wait: bool,
+    on_look: Callable[[], None] | None = None,
+) -> "BatchOutcome":
+    """Follow the batch (or look once), then fetch it into --out and write its report, if --out is given.
+    Each item is fetched as it ends; Ctrl-C ends the command with what was fetched and `going_on`."""
+    from imgloop.batch.folder import KeptItems, fetch_batch
     from imgloop.batch.outcome import outcome_of
     from imgloop.batch.progress import READ_STATE, BatchFollower, ProgressLine
     from imgloop.batch.report import PAGE, render_batch_report
 
     follower = BatchFollower(sfn, s3, arn)
+    kept = KeptItems(s3, args.out) if args.out is not None else None
+
+    def looked() -> None:
+        if kept is not None and follower.opened is not None and follower.records is not None:
+            kept.keep(follower.opened, follower.records)
+        if on_look is not None:
+            on_look()
+
     if wait:
         line = None if args.json else ProgressLine(sys.stdout)
-        execution = follower.follow(line, poll_seconds)
-        if line is not None:
-            line.close()
+        try:
+            execution = follower.follow(line, poll_seconds, looked)
+        except KeyboardInterrupt:
+            where = f"{kept.count} finished item(s) kept in {args.out / follower.batch_name()}" if kept else "no --out"
+            raise Interrupted(f"interrupted: {where}; {going_on}") from None
+        finally:
+            if line is not None:
+                line.close()
     else:
         execution = follower.look()
     if execution.status == "SUCCEEDED" and follower.opened is None:
         raise UsageError(f"{arn} is not a batch execution: it has no {READ_STATE!r} state")
     fetched = None
     if args.out is not None and follower.opened is not None and follower.records is not None:
-        fetched = fetch_batch(s3, follower.opened, follower.records, execution, args.out)
+        fetched = fetch_batch(s3, follower.opened, follower.records, execution, args.out, kept)
     outcome = outcome_of(follower, execution, fetched)
     if fetched is None:
         return outcome

@@ -8,8 +8,8 @@ from typing import Any
 
 from common.names import STACK_NAME, Outputs
 from imgloop.aws import aws_session, deployed_outputs
-from imgloop.cli.options import read_event
-from imgloop.errors import Command, asking_aws
+from imgloop.cli.options import read_event, writable_folder
+from imgloop.errors import Command, Interrupted, asking_aws
 from imgloop.runs.executions import Execution, described, execution_name, fetch, follow, history, start
 from imgloop.runs.progress import describe_event
 from imgloop.runs.uploads import naming, put_uploads, read_uploads
@@ -61,12 +61,22 @@ def start_on_aws(args: argparse.Namespace) -> int:
     print(arn, flush=True)
     if not args.wait:
         return 0
-    return _report(follow(sfn, arn, _print_line))
+    return _report(_following(sfn, arn))
 
 
 def _watch(args: argparse.Namespace) -> int:
     sfn = aws_session(args.region, args.execution_arn).client("stepfunctions")
-    return _report(follow(sfn, args.execution_arn, _print_line))
+    return _report(_following(sfn, args.execution_arn))
+
+
+def _following(sfn: Any, arn: str) -> Execution:
+    """The execution followed to its end; Ctrl-C stops following, not the execution."""
+    try:
+        return follow(sfn, arn, _print_line)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"stopped following; the execution goes on in AWS: imgloop watch {arn} (or fetch it when it ends)"
+        ) from None
 
 
 def fetched(execution_arn: str, region: str | None, out_dir: Path) -> tuple[Execution, list[Path]]:
@@ -78,7 +88,7 @@ def fetched(execution_arn: str, region: str | None, out_dir: Path) -> tuple[Exec
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    execution, files = fetched(args.execution_arn, args.region, args.out)
+    execution, files = fetched(args.execution_arn, args.region, writable_folder(args.out))
     for path in files:
         print(path)
     if execution.status == "RUNNING":

@@ -3,6 +3,7 @@
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,11 +64,44 @@ def scenario(args: argparse.Namespace) -> "Scenario":
     )
 
 
+def read_json(path: Path) -> Any:
+    """A JSON file, with or without the byte-order mark some editors write at the start of UTF-8."""
+    return json.loads(path.read_text(encoding="utf-8-sig"))
+
+
 def read_event(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json(path)
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot read {path}: {error}") from None
+
+
+def writable_folder(path: Path, flag: str = "--out") -> Path:
+    """path, if the command will be able to create it (or write into it): checked before any work is done,
+    which would otherwise be lost when the first file is written."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path}: is a file; give a folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{flag} {path}: {existing} is a file, so no folder can be made under it; give a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: cannot write in {existing} (permission denied); give a folder you may write")
+    return path
+
+
+def writable_file(path: Path, flag: str = "--out") -> Path:
+    """path, if the command will be able to write that file: checked before any work is done."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder; give the file to write, such as {path / 'report.html'}")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise UsageError(f"{flag} {path}: {folder} {what}; give a file in an existing folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{flag} {path}: cannot write it (permission denied)")
+    return path
 
 
 def add_image_options(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,6 @@
 successors."""
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,11 +9,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common import names
 from common.catalogue import base_model_id, lookup
-from common.names import Context
-from imgloop import PROJECT_ROOT
 from imgloop.aws import aws_session
+from imgloop.cli.options import read_event
 from imgloop.errors import Command, UsageError, asking_aws
 
 
@@ -107,20 +104,12 @@ def configured_models(event_path: Path | None) -> dict[str, str]:
     """The deployment's default models (cdk.json's context, else the project's defaults), or those an input
     event names, as written: a retired one is what check-models is for (the run itself would replace it)."""
     from common.request import read_request
-    from common.settings import Settings
+    from imgloop.settings import deployment_settings
 
-    context = json.loads((PROJECT_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
-    settings = Settings(
-        output_bucket="any-bucket",
-        region="",
-        generator_model_id=context.get(Context.GENERATOR_MODEL, names.DEFAULT_GENERATOR_MODEL),
-        validator_model_id=context.get(Context.VALIDATOR_MODEL, names.DEFAULT_VALIDATOR_MODEL),
-        reviser_model_id=context.get(Context.REVISER_MODEL, names.DEFAULT_REVISER_MODEL),
-    )
-    raw = json.loads(event_path.read_text(encoding="utf-8")) if event_path else {"prompt": "check"}
+    raw = read_event(event_path) if event_path else {"prompt": "check"}
     if isinstance(raw, dict):
         raw = {k: v for k, v in raw.items() if not k.startswith("output")}
-    request = read_request(raw, settings)
+    request = read_request(raw, deployment_settings())
     return {
         "generator": request.generator.model_id,
         "validator": request.validator.model_id,

@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from common.names import EXECUTION_FILE, MANIFEST_FILE
@@ -18,9 +18,11 @@ from imgloop.cli.options import (
     local_assembly,
     read_event,
     scenario,
+    writable_file,
+    writable_folder,
 )
-from imgloop.errors import Command, UsageError, asking_aws
-from imgloop.runs.executions import new_name
+from imgloop.errors import Command, Interrupted, UsageError, asking_aws
+from imgloop.runs.executions import EXTENSIONS, REPORT_FILE, new_name
 from imgloop.runs.progress import describe_event
 
 # The options of a local run that mean nothing to an execution on AWS, as (attribute, flag).
@@ -57,7 +59,10 @@ def add_commands(commands: Any) -> dict[str, Command]:
     report.add_argument("--local-run", type=Path, metavar="DIR", help="a run's folder, or the --out folder holding it")
     report.add_argument("--region", help="the execution's region (default: the one its ARN names)")
     report.add_argument(
-        "--out", type=Path, default=Path("report.html"), metavar="FILE", help="the page to write (default: report.html)"
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="the page to write (default: report.html in the run's folder with --local-run, else in this folder)",
     )
     return {"run": _run, "start": _start, "report": asking_aws(_report)}
 
@@ -116,8 +121,8 @@ def _run_local(args: argparse.Namespace) -> int:
     from imgloop.local.runner import LocalRunner
     from imgloop.runs.uploads import naming, read_uploads
 
+    out = writable_folder(args.out or Path("out"))
     event = read_event(args.input)
-    out = args.out or Path("out")
     name = args.name or new_name()
     uploads = read_uploads(event, name, {"source_image": args.image, "mask_image": args.mask})
     _free_folder(out / name, args.replace)
@@ -133,13 +138,23 @@ def _run_local(args: argparse.Namespace) -> int:
     # The functions' warnings are notes the manifest keeps (a prompt shortened, a sampling setting not
     # sent); in the progress they would break the lines, so they show with --verbose only.
     log_level = "INFO" if args.verbose else "ERROR"
-    result = runner.run(event, name, out, on_event=show, log_level=log_level, uploads=uploads)
+    folder = out / name
+    try:
+        result = runner.run(event, name, out, on_event=show, log_level=log_level, uploads=uploads)
+    except KeyboardInterrupt:
+        images = sum(1 for path in folder.glob("*.*") if path.suffix[1:] in EXTENSIONS.values())
+        raise Interrupted(
+            f"interrupted: {images} image(s) and the manifest so far kept in {folder}/; a run does not resume: "
+            "to run it again, give the same command with --replace"
+        ) from None
+    report = _write_report(folder)
+    output = _on_disk(result.output, folder)
     if args.json:
-        print(json.dumps(result.summary(), ensure_ascii=False))
+        print(json.dumps({**result.summary(), "output": output}, ensure_ascii=False))
     else:
         print(f"\nexecution {name}: {result.status}")
-        if result.output:
-            print(json.dumps(result.output, indent=2, ensure_ascii=False))
+        if output:
+            print(json.dumps(output, indent=2, ensure_ascii=False))
         if result.error:
             print(f"error: {result.error}\ncause: {result.cause}")
         if runner.retry_waits:
@@ -147,8 +162,33 @@ def _run_local(args: argparse.Namespace) -> int:
             print(
                 f"transient faults retried {len(runner.retry_waits)} time(s); backoff waits (skipped locally): {waits}"
             )
-        print(f"files: {out / name}/")
+        print(f"files: {folder}/")
+        if report is not None:
+            print(f"report: {report}")
     return 0 if result.status == "SUCCEEDED" else 1
+
+
+def _write_report(folder: Path) -> Path | None:
+    """The run's report.html, in its folder; None when the run kept no record (its input was refused)."""
+    from imgloop.runs.report import report_from_local_run
+
+    if not (folder / MANIFEST_FILE).is_file():
+        return None
+    page = folder / REPORT_FILE
+    page.write_text(report_from_local_run(folder), encoding="utf-8")
+    return page
+
+
+def _on_disk(output: dict[str, Any] | None, folder: Path) -> dict[str, Any] | None:
+    """A local run's output as this machine has it: the image's file instead of the AWS console's pages,
+    which know nothing of a bucket that lived in this process."""
+    if output is None:
+        return None
+    shown = {key: value for key, value in output.items() if not key.endswith("_console_url")}
+    key = output.get("key")
+    if isinstance(key, str) and (folder / PurePosixPath(key).name).is_file():
+        shown["file"] = str(folder / PurePosixPath(key).name)
+    return shown
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -156,16 +196,20 @@ def _report(args: argparse.Namespace) -> int:
 
     if (args.local_run is None) == (args.execution_arn is None):
         raise UsageError("report: say which run: an EXECUTION_ARN or --local-run DIR")
+    if args.out is not None:
+        writable_file(args.out)
     where = args.local_run
     if args.execution_arn:
         folder = Path(tempfile.mkdtemp(prefix="imgloop-"))
         execution, _ = fetched(args.execution_arn, args.region, folder)
         where = folder / execution.name
     try:
-        page = report_from_local_run(find_run(where))
+        run = find_run(where)
+        page = report_from_local_run(run)
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot read the run in {where}: {error}") from None
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(page, encoding="utf-8")
-    print(f"report: {args.out}")
+    # A fetched run's folder is a temporary one: its page goes where the command runs.
+    out = args.out or (run / REPORT_FILE if args.local_run else Path(REPORT_FILE))
+    out.write_text(page, encoding="utf-8")
+    print(f"report: {out}")
     return 0

@@ -39,6 +39,17 @@ class LocalLambdas:
         self._functions = functions
         # Settings a local deploy would have given the functions (an extra bucket, say).
         self.overrides: dict[str, str] = {}
+        # Invocations under way, so that an interrupted run ends only once none is writing to the account.
+        self._running = 0
+        self._idle = threading.Condition()
+        self._stopped = False
+
+    def stop(self, timeout: float) -> None:
+        """Run no more functions, and wait (at most timeout seconds) for those under way to end: a stopped
+        execution's threads may still invoke one, after the account it would write to has closed."""
+        with self._idle:
+            self._stopped = True
+            self._idle.wait_for(lambda: self._running == 0, timeout)
 
     def register(self, events: Any) -> None:
         # Imported here, one after another: Map iterations invoke in parallel threads, and a first
@@ -46,6 +57,7 @@ class LocalLambdas:
         for spec in self._functions.values():
             _set_environment({**spec.environment, **self.overrides})
             self._handler(spec)
+        self._stopped = False
         events.register("before-call.lambda.Invoke", self._on_invoke)
 
     def _handler(self, spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
@@ -57,6 +69,11 @@ class LocalLambdas:
         spec = self._functions[arn]
         event = json.loads(params["body"] or b"{}")
         context = LambdaContext(spec.logical_id, arn, aws_request_id=str(uuid.uuid4()))
+        with self._idle:
+            if self._stopped:
+                stopped = {"errorMessage": "the local run was stopped", "errorType": "Stopped"}
+                return ok(_invoke_result(stopped, function_error="Unhandled"), _URL)
+            self._running += 1
         try:
             _set_environment({**spec.environment, **self.overrides})
             result = self._handler(spec)(event, context)
@@ -70,6 +87,9 @@ class LocalLambdas:
             return ok(_invoke_result(payload, function_error="Unhandled"), _URL)
         finally:
             _drop_metrics()
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
         return ok(_invoke_result(result), _URL)
 
 

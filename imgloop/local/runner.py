@@ -19,11 +19,14 @@ from moto import mock_aws
 from imgloop.local import serial_s3
 from imgloop.local.assembly import LocalNames, load_workflow
 from imgloop.local.functions import LocalLambdas, functions_environment
+from imgloop.local.interrupts import DeferredInterrupt
 from imgloop.local.standin.service import BedrockStandIn, Scenario
-from imgloop.runs.executions import Execution, fetch, follow, run_folder, start
+from imgloop.runs.executions import Execution, copy_objects, fetch, follow, run_folder, run_target, start
 from imgloop.runs.uploads import Upload, put_uploads
 
 _POLL_SECONDS = 0.05
+# After Ctrl-C, the functions under way get this long to finish before the local account is closed.
+_WIND_DOWN_SECONDS = 10.0
 _LOCAL_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -62,6 +65,12 @@ class LocalRunner:
         self.batch_machine_arn = self.names.batch_state_machine_arn
         # Called with the session's event system after the stand-ins, e.g. to inject faults.
         self.hooks: list[Callable[[Any], None]] = []
+        self._interrupt = DeferredInterrupt()
+
+    def checkpoint(self) -> None:
+        """Raise KeyboardInterrupt here if Ctrl-C was pressed during the session (see imgloop.local.interrupts):
+        whoever follows an execution calls this between looks."""
+        self._interrupt.check()
 
     @contextmanager
     def session(
@@ -77,6 +86,7 @@ class LocalRunner:
         os.environ["AWS_DEFAULT_REGION"] = self.names.region
         self.lambdas.overrides["POWERTOOLS_LOG_LEVEL"] = log_level
         with (
+            self._interrupt.deferring(),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
             _recorded_retry_waits(self.retry_waits),
             functions_environment(),
@@ -100,7 +110,11 @@ class LocalRunner:
             sfn.create_state_machine(
                 name=self.names.batch_state_machine, definition=json.dumps(self.workflow.batch_definition), roleArn=role
             )
-            yield sfn, machine["stateMachineArn"]
+            try:
+                yield sfn, machine["stateMachineArn"]
+            except KeyboardInterrupt:
+                self._wind_down(sfn)
+                raise
 
     def run(
         self,
@@ -113,9 +127,22 @@ class LocalRunner:
     ) -> RunResult:
         with self.session(event, log_level, uploads) as (sfn, machine_arn):
             arn = start(sfn, machine_arn, event, name)
-            result = follow(sfn, arn, on_event, poll_seconds=_POLL_SECONDS)
+            s3 = boto3.client("s3")
+            copied: dict[str, str] = {}
+            looked_at = 0
+
+            def keep(events: list[dict[str, Any]]) -> None:
+                # Each step's files go to out_dir as it ends, so an interrupted run keeps them.
+                nonlocal looked_at
+                opened = run_folder(events)
+                if out_dir is not None and opened is not None and len(events) > looked_at:
+                    copy_objects(s3, *opened, run_target(out_dir, name), copied)
+                looked_at = len(events)
+                self.checkpoint()
+
+            result = follow(sfn, arn, on_event, poll_seconds=_POLL_SECONDS, on_poll=keep)
             if out_dir is not None:
-                result.files = fetch(boto3.client("s3"), result, out_dir)
+                result.files = fetch(s3, result, out_dir, copied)
             return result
 
     def run_batch(
@@ -136,6 +163,15 @@ class LocalRunner:
             if watch is not None:
                 return watch(sfn, arn)
             return follow(sfn, arn, poll_seconds=_POLL_SECONDS)
+
+    def _wind_down(self, sfn: Any) -> None:
+        """Stop the executions under way and let the functions running finish, so that nothing writes
+        to the account, or reaches for AWS, once the session has closed it."""
+        for machine in (self.names.state_machine_arn, self.batch_machine_arn):
+            running = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]
+            for execution in running:
+                sfn.stop_execution(executionArn=execution["executionArn"])
+        self.lambdas.stop(_WIND_DOWN_SECONDS)
 
     def _fresh_clients(self) -> None:
         # Clients cached by an earlier run belong to an earlier session and its stand-ins.

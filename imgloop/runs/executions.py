@@ -12,6 +12,7 @@ from typing import Any
 from common.names import EXECUTION_FILE, MANIFEST_FILE
 
 OnEvent = Callable[[dict[str, Any]], None]
+OnPoll = Callable[[list[dict[str, Any]]], None]
 
 
 @dataclass
@@ -59,8 +60,11 @@ def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     return events
 
 
-def follow(sfn: Any, arn: str, on_event: OnEvent | None = None, poll_seconds: float = 2.0) -> Execution:
-    """Follow the history until the execution ends, telling on_event about each new event."""
+def follow(
+    sfn: Any, arn: str, on_event: OnEvent | None = None, poll_seconds: float = 2.0, on_poll: OnPoll | None = None
+) -> Execution:
+    """Follow the history until the execution ends, telling on_event about each new event, and on_poll the
+    whole history after each look."""
     seen = 0
     while True:
         running = sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
@@ -69,6 +73,8 @@ def follow(sfn: Any, arn: str, on_event: OnEvent | None = None, poll_seconds: fl
             if on_event:
                 on_event(event)
         seen = len(events)
+        if on_poll:
+            on_poll(events)
         if not running:
             return described(sfn, arn, events)
         time.sleep(poll_seconds)
@@ -100,24 +106,38 @@ def run_folder(events: list[dict[str, Any]]) -> tuple[str, str] | None:
     return None
 
 
-def fetch(s3: Any, execution: Execution, out_dir: Path) -> list[Path]:
-    """Copy the run's images and manifest into out_dir/<execution name>, with execution.json, and for
-    an edit the source and mask it started from (source.<ext>, mask.<ext>)."""
-    target = out_dir / execution.name
+def run_target(out_dir: Path, name: str) -> Path:
+    """The folder a run of this name is fetched into: out_dir/<name>."""
+    target = out_dir / name
     if target.resolve().parent != out_dir.resolve():
-        raise ValueError(f"execution name {execution.name!r} would leave {out_dir}")
+        raise ValueError(f"execution name {name!r} would leave {out_dir}")
+    return target
+
+
+def fetch(s3: Any, execution: Execution, out_dir: Path, copied: dict[str, str] | None = None) -> list[Path]:
+    """Copy the run's images and manifest into out_dir/<execution name>, with execution.json, and for
+    an edit the source and mask it started from (source.<ext>, mask.<ext>); `copied` as copy_objects."""
+    target = run_target(out_dir, execution.name)
     target.mkdir(parents=True, exist_ok=True)
     opened = run_folder(execution.history)
-    files = copy_run(s3, *opened, target) if opened is not None else []
+    files = copy_run(s3, *opened, target, copied) if opened is not None else []
     summary = target / EXECUTION_FILE
     summary.write_text(json.dumps(execution.summary(), indent=2, ensure_ascii=False))
     files.append(summary)
     return files
 
 
-def copy_run(s3: Any, bucket: str, folder: str, target: Path) -> list[Path]:
+def copy_run(s3: Any, bucket: str, folder: str, target: Path, copied: dict[str, str] | None = None) -> list[Path]:
     """Copy a run's images and manifest from its S3 folder into target, and for an edit the source and
-    mask it started from (source.<ext>, mask.<ext>)."""
+    mask it started from (source.<ext>, mask.<ext>); `copied` as copy_objects."""
+    return copy_objects(s3, bucket, folder, target, copied) + _edited_images(s3, target)
+
+
+def copy_objects(s3: Any, bucket: str, folder: str, target: Path, copied: dict[str, str] | None = None) -> list[Path]:
+    """Copy the run's own files (its images and manifest) into target. `copied` maps each key copied
+    before to its ETag: an object copied before and unchanged since is not read again (a run followed
+    live is copied after every step, and only its manifest changes)."""
+    copied = {} if copied is None else copied
     target.mkdir(parents=True, exist_ok=True)
     files = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{folder}/"):
@@ -126,11 +146,15 @@ def copy_run(s3: Any, bucket: str, folder: str, target: Path) -> list[Path]:
             if "/" in name or name.startswith("."):
                 continue  # only the run's own files, and nothing that could leave the target folder
             path = target / name
-            path.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+            if copied.get(item["Key"]) != item["ETag"] or not path.is_file():
+                path.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+                copied[item["Key"]] = item["ETag"]
             files.append(path)
-    return files + _edited_images(s3, target)
+    return files
 
 
+# The page of a run's images, in its folder (imgloop.runs.report); a batch's folder, and each item's, have one too.
+REPORT_FILE = "report.html"
 # What the edit started from, as the manifest's request names it, and the name its copy takes.
 EDITED_IMAGES = {"source_image": "source", "mask_image": "mask"}
 # The file extension of each image format `common.image_files.probe` tells apart.

@@ -254,6 +254,18 @@ REFUSED = {
     "a file that is not UTF-8": (["--input", "LATIN1.txt"], "imgloop: LATIN1.txt: must be UTF-8 text (byte 3 is not)"),
     "a file of blank lines": (["--input", "BLANK.txt"], "imgloop: BLANK.txt: holds no items"),
     "a local-only option on AWS": (["--input", "ITEMS.jsonl", "--reject-first", "1"], "imgloop: --reject-first: only"),
+    "defaults no item can run with": (
+        ["--input", "ITEMS.jsonl", "--defaults", "UNKNOWN.json"],
+        "imgloop: --defaults UNKNOWN.json: colour: unknown field (not part of the request)",
+    ),
+    "a prompt longer than a run takes": (
+        ["--input", "LONG.txt", "--local"],
+        "imgloop: LONG.txt line 2: the prompt is 300,000 characters; a run takes at most 4,000",
+    ),
+    "a request larger than a state holds": (
+        ["--input", "HUGE.jsonl", "--local"],
+        "imgloop: HUGE.jsonl line 1: the request is 300,032 bytes as JSON; an item's may be at most 64 KiB",
+    ),
 }
 
 
@@ -268,12 +280,15 @@ def test_what_stops_a_batch_before_it_starts_is_one_line(
         "NOPROMPT.csv": b"text\na fox\n",
         "LATIN1.txt": "café\n".encode("latin-1"),
         "BLANK.txt": b"\n  \n",
+        "UNKNOWN.json": b'{"colour": "red"}',
+        "LONG.txt": b"a fox\n" + b"x" * 300_000 + b"\n",
+        "HUGE.jsonl": json.dumps({"prompt": "a fox", "notes": "x" * 300_000}).encode() + b"\n",
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     argv, message = REFUSED[case]
     argv = [str(tmp_path / a) if a in {*files, "MISSING.jsonl"} else a for a in argv]
-    message = re.sub(r"[A-Z0-9]+\.(jsonl|list|json|csv|txt)", lambda m: str(tmp_path / m.group(0)), message)
+    message = re.sub(r"\b[A-Z0-9]+\.(jsonl|list|json|csv|txt)\b", lambda m: str(tmp_path / m.group(0)), message)
 
     code = main(["batch", *argv, "--out", str(tmp_path / "out")])
 
@@ -297,3 +312,17 @@ def test_a_folder_that_holds_a_run_is_not_a_batchs(tmp_path: Path, capsys: pytes
     assert main([*local, "--name", "other", "--replace"]) == 2
     assert "is not a batch's folder" in capsys.readouterr().err
     assert (tmp_path / "out" / "other" / "notes.txt").read_text() == "mine"
+
+
+def test_defaults_that_need_what_the_items_give_are_not_refused(
+    assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Alone, with some prompt, these defaults fail (image-to-image needs a source image); each item gives one.
+    source = {"bucket": "imgloop-local-images", "key": "uploads/lake.png"}
+    items = _write(tmp_path, "items.jsonl", json.dumps({"prompt": "a lake at dawn", "source_image": source}) + "\n")
+    defaults = _write(tmp_path, "defaults.json", json.dumps({"mode": "image-to-image", "max_retry_attempts": 1}))
+
+    ran = _batch(assembly, tmp_path / "out", "--input", str(items), "--defaults", str(defaults), "--name", "lake")
+
+    assert "--defaults" not in capsys.readouterr().err
+    assert ran.code in (0, 1)  # the batch started; its item's own outcome is not this test's business

@@ -199,6 +199,7 @@ def test_report_command_reads_a_local_run_folder(tmp_path: Path, capsys: pytest.
     (run_dir / "r00-a02-c2.png").unlink()
 
     out = tmp_path / "pages" / "report.html"
+    out.parent.mkdir()
     assert main(["report", "--local-run", str(run_dir), "--out", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     assert page == report_from_local_run(run_dir)

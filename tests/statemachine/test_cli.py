@@ -27,7 +27,13 @@ def test_json_mode_prints_one_object_and_exits_zero_on_success(
     assert set(result) == {"status", "output", "error", "cause"}
     assert result["status"] == "SUCCEEDED" and result["output"]["attempt"] == 2
     folder = tmp_path / "cli-json"
-    assert sorted(p.name for p in folder.iterdir()) == ["execution.json", "manifest.json", "r00-a01.png", "r00-a02.png"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "execution.json",
+        "manifest.json",
+        "r00-a01.png",
+        "r00-a02.png",
+        "report.html",
+    ]
     assert (folder / "r00-a02.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -198,7 +204,12 @@ def test_a_reused_name_is_refused_unless_replaced(
     assert (tmp_path / "again" / "r00-a02.png").is_file()  # the earlier run is untouched
 
     assert _run(assembly, tmp_path, event, "--name", "again", "--json", "--replace") == 0
-    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == ["execution.json", "manifest.json", "r00-a01.png"]
+    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == [
+        "execution.json",
+        "manifest.json",
+        "r00-a01.png",
+        "report.html",
+    ]
 
 
 def test_replace_leaves_a_folder_that_is_not_a_run_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -235,6 +246,7 @@ def test_image_and_mask_are_uploaded_next_to_the_run_and_named_in_the_event(
         "manifest.json",
         "mask.png",
         "r00-a01.png",
+        "report.html",
         "source.png",
     ]
     assert (folder / "source.png").read_bytes() == lake.read_bytes()
@@ -346,7 +358,7 @@ WITHOUT_AWS = {
     "start --region": (["start", "--input", "EVENT", "--region", "us-west-2"], NO_CREDENTIALS),
     "watch": (["watch", ARN], NO_CREDENTIALS),
     "fetch": (["fetch", ARN, "--out", "OUT"], NO_CREDENTIALS),
-    "report": (["report", ARN, "--out", "OUT/report.html"], NO_CREDENTIALS),
+    "report": (["report", ARN, "--out", "report.html"], NO_CREDENTIALS),
     "check-models": (["check-models"], NO_REGION),
     "check-models --region": (["check-models", "--region", "us-west-2"], NO_CREDENTIALS),
     "a region the ARN contradicts": (
@@ -431,3 +443,111 @@ def test_the_program_shows_progress_lines_only_and_the_functions_logs_with_verbo
     assert any("Validate image" in line for line in quiet)
     logs = [json.loads(line) for line in verbose if line.startswith('{"level"')]
     assert logs and {log["service"] for log in logs} == {"imgloop"}
+
+
+def _out_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    """Each place a verb writes, given wrong, and the line that refuses it before any work is done."""
+    a_file = tmp_path / "taken.txt"
+    a_file.write_text("mine")
+    a_folder = tmp_path / "folder"
+    a_folder.mkdir()
+    event = str(EVENTS / "s1_example.json")
+    items = tmp_path / "items.txt"
+    items.write_text("a fox\n")
+    arn = "arn:aws:states:us-west-2:123456789012:execution:ImageLoop:x"
+    return {
+        "run --out a file": (
+            ["run", "--local", "--input", event, "--out", str(a_file)],
+            f"imgloop: --out {a_file}: is a file; give a folder\n",
+        ),
+        "start --local --out under a file": (
+            ["start", "--local", "--input", event, "--out", str(a_file / "runs")],
+            f"imgloop: --out {a_file / 'runs'}: {a_file} is a file, so no folder can be made under it; give a folder\n",
+        ),
+        "batch --out a file": (
+            ["batch", "--local", "--input", str(items), "--out", str(a_file)],
+            f"imgloop: --out {a_file}: is a file; give a folder\n",
+        ),
+        "batch-status --out a file": (
+            ["batch-status", arn, "--out", str(a_file)],
+            f"imgloop: --out {a_file}: is a file; give a folder\n",
+        ),
+        "fetch --out a file": (
+            ["fetch", arn, "--out", str(a_file)],
+            f"imgloop: --out {a_file}: is a file; give a folder\n",
+        ),
+        "report --out a folder": (
+            ["report", "--local-run", str(a_folder), "--out", str(a_folder)],
+            f"imgloop: --out {a_folder}: is a folder; give the file to write, such as {a_folder / 'report.html'}\n",
+        ),
+        "report --out under a file": (
+            ["report", "--local-run", str(a_folder), "--out", str(a_file / "r.html")],
+            f"imgloop: --out {a_file / 'r.html'}: {a_file} is a file; give a file in an existing folder\n",
+        ),
+        "report --out in a missing folder": (
+            ["report", "--local-run", str(a_folder), "--out", str(tmp_path / "none" / "r.html")],
+            f"imgloop: --out {tmp_path / 'none' / 'r.html'}: {tmp_path / 'none'} does not exist; give a file in an "
+            "existing folder\n",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "run --out a file",
+        "start --local --out under a file",
+        "batch --out a file",
+        "batch-status --out a file",
+        "fetch --out a file",
+        "report --out a folder",
+        "report --out under a file",
+        "report --out in a missing folder",
+    ],
+)
+def test_where_a_verb_writes_is_checked_before_it_works(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv, message = _out_cases(tmp_path)[case]
+
+    code = main(argv)
+
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (2, "", message)
+    assert (tmp_path / "taken.txt").read_text() == "mine"
+
+
+def test_a_file_system_error_is_one_line_naming_the_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A run's folder that cannot be read: the report's reading of it fails in the file system.
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").mkdir()  # a folder where the manifest should be
+
+    code = main(["report", "--local-run", str(run), "--out", str(tmp_path / "r.html")])
+
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("imgloop: ") and str(run) in err
+
+
+def test_a_local_run_says_where_its_files_are_and_writes_its_report(
+    assembly: Path, aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An event saved by an editor that writes a byte-order mark.
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"prompt": "a lighthouse", "max_retry_attempts": 1}), encoding="utf-8-sig")
+    local = ["run", "--local", "--input", str(event), "--assembly", str(assembly), "--out", str(tmp_path / "out")]
+
+    code = main([*local, "--name", "on-disk"])
+
+    out = capsys.readouterr().out
+    folder = tmp_path / "out" / "on-disk"
+    assert code == 0
+    assert "console.aws" not in out and "_console_url" not in out
+    assert f'"file": "{folder / "r00-a01.png"}"' in out
+    assert f"report: {folder / 'report.html'}\n" in out
+    assert (folder / "report.html").read_text(encoding="utf-8").count("<img") >= 1
+
+    (folder / "report.html").unlink()
+    assert main(["report", "--local-run", str(folder)]) == 0
+    assert capsys.readouterr().out == f"report: {folder / 'report.html'}\n"
+    assert (folder / "report.html").is_file()
