@@ -97,8 +97,8 @@ def test_a_batch_on_the_stack_a_rerun_and_their_status(
     folder = tmp_path / "status" / "remote"
     assert status_json["report"] == str(folder / "report.html")
     assert [(t.id, t.status) for t in tiles((folder / "report.html").read_text(encoding="utf-8"))] == [
-        ("00001", "skipped"),
         ("00002", "failed"),
+        ("00001", "skipped"),
         ("00003", "skipped"),
     ]
     assert (folder / "items" / "00001" / "r00-a01.png").is_file()
@@ -121,8 +121,8 @@ def test_a_batch_on_the_stack_a_rerun_and_their_status(
     summary = json.loads((old / "batch.json").read_text(encoding="utf-8"))
     assert (summary["execution"], summary["manifest_key"]) == ("remote", "batches/remote/runs/remote/manifest.jsonl")
     assert [(t.id, t.status) for t in tiles((old / "report.html").read_text(encoding="utf-8"))] == [
-        ("00001", "succeeded"),
         ("00002", "failed"),
+        ("00001", "succeeded"),
         ("00003", "succeeded"),
     ]
 
@@ -142,7 +142,7 @@ def test_a_batch_that_fails_after_its_items_ran_reports_what_they_made(
     assert (result["items"], result["succeeded"], result["failed"], result["images"]) == (3, 2, 1, 2)
     assert result["manifest"] is None and result["report"] == str(tmp_path / "broken" / "report.html")
     page = (tmp_path / "broken" / "report.html").read_text(encoding="utf-8")
-    assert [t.status for t in tiles(page)] == ["succeeded", "failed", "succeeded"]
+    assert [t.status for t in tiles(page)] == ["failed", "succeeded", "succeeded"]  # failed items first
     assert "<dt>Error</dt><dd>Lambda.ResourceNotFoundException</dd>" in page
 
 

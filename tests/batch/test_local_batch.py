@@ -225,9 +225,10 @@ def test_a_batch_whose_manifest_cannot_be_written_fails_with_the_error_and_its_m
     assert (batch.execution.status, batch.execution.error) == ("FAILED", "StorageError")
     # The function's error arrives as JSON with a stack trace; the execution says only its message.
     assert batch.execution.cause == "S3 PutObject: AccessDenied: Access Denied"
-    assert batch.execution.states_entered()[-3:] == [
+    assert batch.execution.states_entered()[-4:] == [
         "Is the batch's error a function's?",
         "Read the batch's error",
+        "Is the batch's error Step Functions'?",
         "Batch failed",
     ]
     # The item ran and was filed: a re-run would skip it.
