@@ -18,6 +18,7 @@ class ModelInfo(BaseModel):
     eol: str | None = None
     successor: str | None = None
     successor_note: str | None = None
+    note: str | None = None  # the evidence for the status, and what is unsettled about the model
     regions: list[str] = []
     profiles: list[str] = []
 

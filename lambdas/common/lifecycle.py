@@ -3,7 +3,10 @@
 say so, or end at once as ModelUnavailable naming the successor ("fail").
 
 Bedrock answers a retired model's every call with an error, so substituting at "Check input" is the
-only way a seed event written for SDXL, Nova Canvas or Claude 3.7 still makes an image today."""
+only way a seed event written for SDXL, Nova Canvas or Claude 3.7 still makes an image today. A Legacy
+model is refused too (HTTP 404 "... marked by provider as Legacy ...") to any account that has not used it
+lately, every new one included: by `legacy_models` its successor runs in its place and the run says so
+("successor", the default), or it is kept for an account that still has it ("keep")."""
 
 from typing import Any
 
@@ -16,13 +19,14 @@ from common.request import RunRequest, allowed_by, read_request
 from common.settings import Settings
 
 
-def _successor(model_id: str, allowed: tuple[str, ...]) -> str | None:
-    """The id to run the retired model's catalogued successor by, or None if the model is served.
+def _successor(model_id: str, allowed: tuple[str, ...], keep_legacy: bool) -> str | None:
+    """The id to run the retired (or Legacy) model's catalogued successor by, or None if the model runs.
 
     Newer models run through cross-region profiles: the successor keeps the retired id's profile where
     it is served through it, else takes the deployment's allow-listed id for it, else its own id."""
     info = lookup(model_id)
-    if info is None or info.status != "EOL" or not info.successor:
+    replaced = info is not None and (info.status == "EOL" or (info.status == "LEGACY" and not keep_legacy))
+    if info is None or not replaced or not info.successor:
         return None
     profile = model_id[: len(model_id) - len(base_model_id(model_id))]
     successor = lookup(info.successor)
@@ -45,9 +49,11 @@ def with_successors(request: RunRequest, allowed: tuple[str, ...] = ()) -> tuple
     substitutions = []
     for section in ("generator", "validator", "reviser"):
         config = getattr(request, section)
-        successor = _successor(config.model_id, allowed)
+        successor = _successor(config.model_id, allowed, keep_legacy=request.legacy_models == "keep")
         if successor is None:
             continue
+        info = lookup(config.model_id)
+        legacy = info is not None and info.status == "LEGACY"
         if section == "generator":
             mode = request.mode
             if mode == "inpaint" and request.mask_prompt and request.mask_image is None:
@@ -59,13 +65,15 @@ def with_successors(request: RunRequest, allowed: tuple[str, ...] = ()) -> tuple
                 note += f"; mode {request.mode} with mask_prompt became {mode} with search_prompt"
         else:
             replaced, note = config.model_copy(update={"model_id": successor}), "sampling settings kept"
-        if request.retired_models == "fail":
+        if request.retired_models == "fail" and not legacy:
             raise ModelUnavailable(
                 f"{section}.model_id: {config.model_id} is retired on Bedrock; its successor is {successor} "
                 '(set "retired_models": "successor" to run it in its place)'
             )
         changes[section] = replaced
-        substitutions.append(Substitution(section=section, retired=config.model_id, successor=successor, note=note))
+        substitutions.append(
+            Substitution(section=section, retired=config.model_id, successor=successor, note=note, legacy=legacy)
+        )
     return request.model_copy(update=changes), substitutions
 
 

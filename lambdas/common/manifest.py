@@ -80,16 +80,22 @@ class Failure(BaseModel):
 
 
 class Substitution(BaseModel):
-    """A retired model the run replaced by its successor (see common.lifecycle)."""
+    """A retired (or Legacy) model the run replaced by its successor (see common.lifecycle)."""
 
     section: str  # generator, validator or reviser
     retired: str
     successor: str
     note: str
+    legacy: bool = False  # Legacy, not past its end of life
 
     @property
     def line(self) -> str:
-        return f"{self.section}: {self.retired} is retired on Bedrock; {self.successor} ran instead ({self.note})"
+        status = (
+            'Legacy on Bedrock (refused to accounts that have not used it lately; "legacy_models": "keep" runs it)'
+            if self.legacy
+            else "retired on Bedrock"
+        )
+        return f"{self.section}: {self.retired} is {status}; {self.successor} ran instead ({self.note})"
 
 
 Status = Literal["running", "succeeded", "requirements_not_met", "failed"]

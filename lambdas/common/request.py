@@ -51,6 +51,9 @@ class RunRequest(Strict):
     translate: bool = False
     # What to do with a model Bedrock has retired: run its successor in its place, or fail at once.
     retired_models: Literal["successor", "fail"] = "successor"
+    # What to do with a Legacy model, which Bedrock refuses to accounts that have not used it lately (every
+    # new one): run its successor in its place, or keep it, for an account that still has it.
+    legacy_models: Literal["successor", "keep"] = "successor"
     # Editing: what to do with which image (docs/editing.md).
     mode: Mode = "text-to-image"
     source_image: ImageRef | None = None

@@ -5,6 +5,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from common.contracts import converse_images
 from common.image_files import probe
 from common.images import read_edited
 from common.sections import MODE_TAKES
@@ -47,9 +48,11 @@ def edit_content(edit: EditImages, result: list[dict[str, Any]]) -> list[dict[st
 
 
 # What the judges take: Claude scales an image down past 1568 px on its long edge (and bills its tokens
-# by width x height / 750), and Converse refuses images over 3.75 MB.
+# by width x height / 750), and Converse refuses images over its contract's bytes (3.75 MB).
 MAX_JUDGED_SIDE = 1568
-MAX_JUDGED_BYTES = 3_750_000
+MAX_JUDGED_BYTES: int = converse_images()["max_bytes"]
+# A photograph's 1568 px PNG can still be larger than that: JPEG qualities tried then, best first.
+_JPEG_QUALITIES = (90, 75, 60, 45)
 
 
 def image_block(data: bytes, image_format: str = "png") -> dict[str, Any]:
@@ -60,11 +63,24 @@ def image_block(data: bytes, image_format: str = "png") -> dict[str, Any]:
         return {"image": {"format": found.format if found else image_format, "source": {"bytes": data}}}
     from PIL import Image
 
-    picture = Image.open(io.BytesIO(data))
-    picture.thumbnail((MAX_JUDGED_SIDE, MAX_JUDGED_SIDE))
+    opened = Image.open(io.BytesIO(data))
+    opened.thumbnail((MAX_JUDGED_SIDE, MAX_JUDGED_SIDE))
+    picture = opened.convert("RGB")
+    encoded = _encoded(picture, "PNG")
+    if len(encoded) <= MAX_JUDGED_BYTES:
+        return {"image": {"format": "png", "source": {"bytes": encoded}}}
+    for quality in _JPEG_QUALITIES:
+        encoded = _encoded(picture, "JPEG", quality=quality)
+        if len(encoded) <= MAX_JUDGED_BYTES:
+            break
+    # A 1568 px JPEG at quality 45 is far below the limit; the last one goes whatever its size.
+    return {"image": {"format": "jpeg", "source": {"bytes": encoded}}}
+
+
+def _encoded(picture: Any, image_format: str, **options: int) -> bytes:
     out = io.BytesIO()
-    picture.convert("RGB").save(out, format="PNG")
-    return {"image": {"format": "png", "source": {"bytes": out.getvalue()}}}
+    picture.save(out, format=image_format, **options)
+    return out.getvalue()
 
 
 def change_outside_mask(source: bytes, mask: bytes, result: bytes) -> float:

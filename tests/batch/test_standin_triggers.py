@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from common.bedrock_errors import error_message, is_refusal
 from common.generators.base import GeneratedImage, RefusedGeneration
 from imgloop.local.standin.service import Scenario
 from imgloop.local.standin.triggers import Triggers
@@ -29,7 +30,13 @@ def generate(model_id: str, prompt: str) -> Any:
         if model_id == NOVA
         else {"prompt": prompt, "seed": 3}
     )
-    answer = json.loads(bedrock().invoke_model(modelId=model_id, body=json.dumps(body))["body"].read())
+    try:
+        answer = json.loads(bedrock().invoke_model(modelId=model_id, body=json.dumps(body))["body"].read())
+    except ClientError as error:
+        # Nova Canvas refuses a prompt with HTTP 400, which Generate takes for a refusal, not a failure.
+        if not is_refusal(error):
+            raise
+        return RefusedGeneration(reason=f"model rejected the prompt: {error_message(error)}", seed=3)
     return generator(model_id).read_response(answer, 3)
 
 
@@ -43,7 +50,13 @@ def judge(requirement: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("model_id", "reason"),
-    [(SD35, "model refused: Filter reason: prompt"), (NOVA, "model refused: This request has been blocked by our")],
+    [
+        (SD35, "model refused: Filter reason: prompt"),
+        (
+            NOVA,
+            "model rejected the prompt: This request has been blocked by our content filters. Please adjust your text",
+        ),
+    ],
 )
 def test_a_prompt_with_a_refuse_word_is_refused_as_the_familys_content_filter_refuses(
     standin: Any, model_id: str, reason: str

@@ -295,7 +295,7 @@ def generator_sections(draw: st.DrawFn, family: str) -> Raw:
             "height": height,
             "cfg_scale": draw(st.floats(1.1, 10)),
             "quality": draw(st.sampled_from(["standard", "premium"])),
-            "seed": draw(st.integers(0, amazon.MAX_SEED)),
+            "seed": draw(st.integers(0, amazon.NovaCanvasGenerator.max_seed)),
         }
     # Width and height are given together or not at all: one alone may make a size the family refuses.
     chosen = draw(st.sets(st.sampled_from(sorted(set(params) - {"width", "height"}))))

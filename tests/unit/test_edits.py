@@ -193,9 +193,13 @@ def test_each_mode_sends_its_models_own_body(model_id: str, mode: str, edit: Edi
 
 
 def test_service_settings_are_checked_per_service() -> None:
-    with pytest.raises(ValueError, match="grow_mask: search-replace takes 0-20"):
+    with pytest.raises(
+        InvalidInput, match=r"generator.grow_mask: 50 is outside 0\.\.20, what us.stability.stable-image-search"
+    ):
         generator("us.stability.stable-image-search-replace-v1:0", **{"grow_mask": 50})
-    with pytest.raises(ValueError, match="creativity: inpaint takes no creativity"):
+    with pytest.raises(
+        InvalidInput, match=r"generator.creativity: us.stability.stable-image-inpaint-v1:0 takes no creativity"
+    ):
         generator(INPAINT, **{"creativity": 0.5})
 
 

@@ -69,9 +69,21 @@ def test_a_cross_region_profile_keeps_its_profile_for_the_successor(settings: An
     assert plain.reviser.model_id == bare.successor == "anthropic.claude-sonnet-4-6"
 
 
-def test_served_models_are_left_alone_legacy_ones_included(settings: Any) -> None:
-    request, substitutions = _checked(settings, generator={"model_id": "stability.sd3-large-v1:0"})
-    assert substitutions == [] and request.generator.model_id == "stability.sd3-large-v1:0"
+LEGACY_JUDGE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def test_a_legacy_model_gives_way_to_its_successor_and_the_run_says_so(settings: Any) -> None:
+    request, [substitution] = _checked(settings, claude_validate_model_id=LEGACY_JUDGE)
+    assert request.validator.model_id == substitution.successor == "us.anthropic.claude-sonnet-4-6"
+    assert substitution.legacy and "is Legacy on Bedrock" in substitution.line
+    assert '"legacy_models": "keep" runs it' in substitution.line
+
+
+def test_a_legacy_model_is_kept_on_request_even_when_retired_ones_fail(settings: Any) -> None:
+    request, substitutions = _checked(
+        settings, legacy_models="keep", retired_models="fail", claude_validate_model_id=LEGACY_JUDGE
+    )
+    assert substitutions == [] and request.validator.model_id == LEGACY_JUDGE
 
 
 def test_the_fail_policy_names_the_successor(settings: Any) -> None:

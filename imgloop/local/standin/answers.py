@@ -16,6 +16,7 @@ from typing import Any, Literal
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
+from common.contracts import families, wording
 from common.generators.stability import SIZES
 
 # A reply a before-call handler returns in place of the HTTP exchange.
@@ -33,7 +34,9 @@ class HttpError:
 
 THROTTLED = HttpError(429, "ThrottlingException", "Too many requests, please wait before trying again.")
 MODEL_TIMEOUT = HttpError(408, "ModelTimeoutException", "Model has timed out in processing the request.")
-SERVICE_UNAVAILABLE = HttpError(503, "ServiceUnavailableException", "Service unavailable")
+# Bedrock's documented wording (contracts/wording.json; at runtime it has also been seen to say "Bedrock is
+# unable to process your request.").
+SERVICE_UNAVAILABLE = HttpError(503, "ServiceUnavailableException", wording()["service_unavailable"]["message"])
 INTERNAL_ERROR = HttpError(500, "InternalServerException", "Internal server error")
 # SD3.5 refuses a prompt it cannot read (a Japanese one, say) as a bad request.
 PROMPT_NOT_ENGLISH = HttpError(
@@ -47,6 +50,17 @@ END_OF_LIFE = HttpError(
     "ResourceNotFoundException",
     "This model version has reached the end of its life. Please refer to the AWS documentation for more details.",
 )
+# A Legacy model, to an account that has not used it lately (every new one): HTTP 404 as well.
+LEGACY = HttpError(404, "ResourceNotFoundException", wording()["legacy"]["message"])
+# Nova Canvas's content filter: a blocked prompt is a bad request, a blocked image an HTTP 200 with an
+# `error` text (Amazon Nova user guide, "Error handling").
+_NOVA_REFUSALS: dict[str, str] = families()["nova-canvas"].refusals or {}
+PROMPT_BLOCKED = HttpError(400, "ValidationException", _NOVA_REFUSALS["prompt"])
+
+
+def rejected_body(message: str) -> HttpError:
+    """Bedrock's answer to a body outside the model's contract."""
+    return HttpError(400, "ValidationException", message)
 
 
 def ok(parsed: dict[str, Any], url: str) -> Answered:
@@ -171,7 +185,7 @@ def filtered_response(family: ImageFamily, seed: int) -> dict[str, Any]:
     if family == "sdxl":
         return {"result": "success", "artifacts": [{"seed": seed, "base64": "", "finishReason": "CONTENT_FILTERED"}]}
     if family == "amazon":
-        return {"images": [], "error": "This request has been blocked by our content filters."}
+        return {"images": [], "error": _NOVA_REFUSALS["output"]}
     return {"seeds": [seed], "finish_reasons": ["Filter reason: prompt"], "images": []}
 
 

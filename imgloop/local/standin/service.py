@@ -7,6 +7,7 @@ call: a verdict, or a prompt rewritten in the target model's style from the judg
 adds the demo's refusals, rejections and throttling, and edits that spill outside their mask.
 """
 
+import base64
 import json
 import threading
 from collections import Counter
@@ -15,18 +16,24 @@ from typing import Any
 from urllib.parse import unquote
 
 from common.catalogue import lookup
+from common.contracts import bedrock_message, contract_for, converse_images
+from common.image_files import probe
 from common.names import JUDGE_TOOL
 from imgloop.local.standin.answers import (
     END_OF_LIFE,
+    LEGACY,
+    PROMPT_BLOCKED,
     PROMPT_NOT_ENGLISH,
     THROTTLED,
     Answered,
+    HttpError,
     ImageRequest,
     failed,
     filtered_response,
     image_response,
     invoke_model_output,
     ok,
+    rejected_body,
     tool_use_reply,
 )
 from imgloop.local.standin.judge import verdict
@@ -46,6 +53,9 @@ class Scenario:
     # Models the catalogue lists as EOL are answered as Bedrock answers a retired model, so a local run
     # fails where a run on AWS would; off only to see a retired family's own response shapes.
     honour_lifecycle: bool = True
+    # Legacy models are refused as Bedrock refuses them to an account that has not used them lately (every
+    # new account); on, the account still has them.
+    legacy_access: bool = False
     # Every edit also recolours the whole picture, outside its mask (or region) too, as a careless model
     # might, so that Validate's outside-mask guard can be seen to catch it.
     spill_edits: bool = False
@@ -96,14 +106,23 @@ class BedrockStandIn:
             self.calls.append(call)
         return call
 
-    def _retired(self, model_id: str) -> bool:
+    def _lifecycle_refusal(self, model_id: str) -> HttpError | None:
         info = lookup(model_id)
-        return self.scenario.honour_lifecycle and info is not None and info.status == "EOL"
+        if not self.scenario.honour_lifecycle or info is None:
+            return None
+        if info.status == "EOL":
+            return END_OF_LIFE
+        return LEGACY if info.status == "LEGACY" and not self.scenario.legacy_access else None
 
     def _on_invoke_model(self, params: dict[str, Any], **_: Any) -> Answered:
         call = self._record("InvokeModel", params)
-        if self._retired(call.model_id):
-            return failed(END_OF_LIFE, _URL)
+        refusal = self._lifecycle_refusal(call.model_id)
+        if refusal is not None:
+            return failed(refusal, _URL)
+        contract = contract_for(call.model_id)
+        violations = contract.check(call.body) if contract else []
+        if violations:
+            return failed(rejected_body(bedrock_message(violations)), _URL)
         request = ImageRequest.read(call.body)
         nth = self._admit("generate", request.prompt)
         if nth is None:
@@ -111,6 +130,8 @@ class BedrockStandIn:
         if nth <= self.scenario.fail_generate_first:
             return failed(PROMPT_NOT_ENGLISH, _URL)
         if self.scenario.triggers.refuses(request.prompt):
+            if request.family == "amazon":
+                return failed(PROMPT_BLOCKED, _URL)  # Nova Canvas refuses a prompt as a bad request
             return ok(invoke_model_output(filtered_response(request.family, request.seed)), _URL)
         if request.edit is not None:
             images = [edit(request.edit, request.prompt, request.image_format, request.seed, self.scenario.spill_edits)]
@@ -123,8 +144,12 @@ class BedrockStandIn:
 
     def _on_converse(self, params: dict[str, Any], **_: Any) -> Answered:
         call = self._record("Converse", params)
-        if self._retired(call.model_id):
-            return failed(END_OF_LIFE, _URL)
+        refusal = self._lifecycle_refusal(call.model_id)
+        if refusal is not None:
+            return failed(refusal, _URL)
+        oversized = _image_problem(call.body)
+        if oversized:
+            return failed(rejected_body(oversized), _URL)
         tool = call.body["toolConfig"]["tools"][0]["toolSpec"]["name"]
         kind = "judge" if tool == JUDGE_TOOL else "revise"
         required = requirement(user_text(call.body))
@@ -134,3 +159,23 @@ class BedrockStandIn:
         passed = nth > self.scenario.reject_first and not self.scenario.triggers.rejects(required)
         answer = verdict(call.body, nth, passed) if kind == "judge" else proposal(call.body)
         return ok(tool_use_reply(tool, answer, f"tool-{nth}"), _URL)
+
+
+def _image_problem(body: dict[str, Any]) -> str | None:
+    """Why Converse refuses the call's images (None: it takes them), by its contract: bytes and pixels."""
+    limits = converse_images()
+    # botocore serialized the body: the image bytes are base64 in it.
+    for message in body.get("messages", []):
+        for block in message.get("content", []):
+            encoded = block.get("image", {}).get("source", {}).get("bytes")
+            if not isinstance(encoded, str):
+                continue
+            data = base64.b64decode(encoded)
+            found = probe(data)
+            if len(data) > limits["max_bytes"] or (found and max(found.width, found.height) > limits["max_side"]):
+                size = f"{found.width}x{found.height}, " if found else ""
+                return (
+                    f"The model returned the following errors: image exceeds the limits ({size}{len(data):,} bytes; "
+                    f"at most {limits['max_side']} px a side and {limits['max_bytes']:,} bytes)"
+                )
+    return None

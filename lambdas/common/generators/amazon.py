@@ -1,9 +1,10 @@
 """Amazon Nova Canvas and Titan Image Generator G1 v1/v2: the TEXT_IMAGE task of one request family."""
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from common.contracts import family_max
 from common.generators.base import EditInput, GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
 
 TITAN_SIZES = {
@@ -12,7 +13,6 @@ TITAN_SIZES = {
     (384, 704), (1408, 768), (704, 384), (640, 1408), (320, 704), (1408, 640), (704, 320), (1152, 640),
     (1173, 640),
 }  # fmt: skip
-MAX_SEED = 858993459
 
 NOVA_GUIDELINES = """\
 Write for Amazon Nova Canvas: an image caption, not a command ("a photo of ...", never "draw ...").
@@ -31,13 +31,18 @@ others. Stay within 512 characters."""
 class AmazonImageGenerator(ImageGenerator):
     """The TEXT_IMAGE task that Nova Canvas and Titan Image share; each checks its own sizes."""
 
-    max_seed = MAX_SEED
+    body_fields: ClassVar[dict[str, str]] = {
+        "seed": "imageGenerationConfig.seed",
+        "cfg_scale": "imageGenerationConfig.cfgScale",
+        "quality": "imageGenerationConfig.quality",
+        "width": "imageGenerationConfig.width",
+        "height": "imageGenerationConfig.height",
+    }
 
     width: int = Field(default=1024, ge=1, le=4096)
     height: int = Field(default=1024, ge=1, le=4096)
     cfg_scale: float = Field(default=6.5, ge=1.1, le=10)
     quality: Literal["standard", "premium"] = "standard"
-    seed: int = Field(default=0, ge=0, le=MAX_SEED)
 
     def request_body(
         self, prompt: str, negative_prompt: str, seed: int, edit: EditInput | None = None
@@ -78,9 +83,11 @@ class NovaCanvasGenerator(AmazonImageGenerator):
     family = "nova-canvas"
     model_pattern = r"^amazon\.nova-canvas"
     max_prompt_chars = 1024
+    max_seed = int(family_max(family, "imageGenerationConfig.seed", every=True))
     prompt_guidelines = NOVA_GUIDELINES
 
     model_id: str = Field(pattern=model_pattern)
+    seed: int = Field(default=0, ge=0, le=max_seed)
 
     @model_validator(mode="after")
     def _size(self) -> "NovaCanvasGenerator":
@@ -96,9 +103,11 @@ class TitanGenerator(AmazonImageGenerator):
     family = "titan-image"
     model_pattern = r"^amazon\.titan-image-generator"
     max_prompt_chars = 512
+    max_seed = int(family_max(family, "imageGenerationConfig.seed", every=True))
     prompt_guidelines = TITAN_GUIDELINES
 
     model_id: str = Field(pattern=model_pattern)
+    seed: int = Field(default=0, ge=0, le=max_seed)
 
     @model_validator(mode="after")
     def _size(self) -> "TitanGenerator":

@@ -11,8 +11,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from common.contracts import contract_for
+from common.errors import InvalidInput, shown
 from common.sections import valid_model_id
 
 
@@ -69,8 +71,11 @@ class ImageGenerator(BaseModel, ABC):
     # The model ids this family serves (a regular expression the HTTP API's schema uses as well).
     model_pattern: ClassVar[str]
     max_prompt_chars: ClassVar[int]
-    max_seed: ClassVar[int]
+    max_seed: ClassVar[int]  # the highest seed every model of the family takes
     prompt_guidelines: ClassVar[str]
+    # The parameters that go into the body as they are, by the body field they fill: Check input holds
+    # them to the contract of the model the request names (common.contracts).
+    body_fields: ClassVar[dict[str, str]] = {}
 
     model_id: str
     seed: int
@@ -81,6 +86,26 @@ class ImageGenerator(BaseModel, ABC):
         # The family's pattern says whose model it is; this, that it is an id Bedrock could take at all.
         return valid_model_id(value)
 
+    @model_validator(mode="after")
+    def _within_contract(self) -> Self:
+        # InvalidInput, not ValueError: pydantic passes it through, so the message names the parameter
+        # and the model rather than the union's branch.
+        contract = contract_for(self.model_id)
+        if contract is None:
+            return self  # an application profile or provisioned model: its model is not known here
+        for name, path in self.body_fields.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if contract.rule(path) is None:
+                raise InvalidInput(f"generator.{name}: {shown(self.model_id)} takes no {name}")
+            broken = contract.check_value(path, value)
+            if broken:
+                raise InvalidInput(
+                    f"generator.{name}: {shown(value)} is outside {broken[0].rule}, what {shown(self.model_id)} takes"
+                )
+        return self
+
     @classmethod
     def serves(cls, model_id: str) -> bool:
         return re.match(cls.model_pattern, model_id) is not None
@@ -90,8 +115,9 @@ class ImageGenerator(BaseModel, ABC):
         return frozenset({"text-to-image"})
 
     def source_problem(self, width: int, height: int) -> str | None:
-        """Why this model cannot edit a source image of this size (None: it can)."""
-        return None
+        """Why this model cannot edit a source image of this size (None: it can), by its contract."""
+        contract = contract_for(self.model_id)
+        return contract.image.problem(width, height) if contract and contract.image else None
 
     @abstractmethod
     def request_body(

@@ -1,9 +1,10 @@
 """Stable Diffusion XL 1.0: weighted text prompts, cfg_scale and steps, a fixed set of sizes."""
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from common.contracts import family_max
 from common.generators.base import EditInput, GenerationResult, ImageGenerator, RefusedGeneration, image_or_refusal
 
 # The sizes SDXL 1.0 on Bedrock accepts (width, height).
@@ -50,15 +51,21 @@ class SdxlGenerator(ImageGenerator):
     family = "sdxl"
     model_pattern = r"^stability\.stable-diffusion-xl"
     max_prompt_chars = 2000
-    max_seed = 4294967295
+    max_seed = int(family_max(family, "seed", every=True))
     prompt_guidelines = GUIDELINES
+    body_fields: ClassVar[dict[str, str]] = {
+        "seed": "seed",
+        "cfg_scale": "cfg_scale",
+        "steps": "steps",
+        "style_preset": "style_preset",
+    }
 
     model_id: str = Field(pattern=model_pattern)
-    cfg_scale: float = Field(default=7, ge=0, le=35)
-    steps: int = Field(default=30, ge=10, le=150)
+    cfg_scale: float = Field(default=7, ge=0, le=family_max(family, "cfg_scale"))
+    steps: int = Field(default=30, ge=10, le=int(family_max(family, "steps")))
     width: int = Field(default=1024, ge=1, le=4096)
     height: int = Field(default=1024, ge=1, le=4096)
-    seed: int = Field(default=0, ge=0, le=max_seed)
+    seed: int = Field(default=0, ge=0, le=int(family_max(family, "seed")))
     style_preset: StylePreset | None = None
 
     @model_validator(mode="after")

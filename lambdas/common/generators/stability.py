@@ -1,9 +1,10 @@
 """Stability AI's current Bedrock API: SD3.5 Large, SD3 Large, Stable Image Core and Ultra."""
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from common.contracts import family_max
 from common.generators.base import (
     EditInput,
     GenerationResult,
@@ -34,20 +35,6 @@ then technical qualities (lens, detail, resolution).
 Text that must appear in the image goes in double quotes and stays short.
 Everything that must NOT appear goes in the negative prompt, never as "no X" in the prompt.
 Write in English: translate any other language."""
-
-
-# Stability's limits on a source image: every side at least 64 px, at most 9,437,184 px in all.
-MIN_SIDE, MAX_PIXELS = 64, 9_437_184
-
-
-def source_size_problem(width: int, height: int, min_pixels: int = 0, max_aspect: float | None = None) -> str | None:
-    if min(width, height) < MIN_SIDE:
-        return f"{width}x{height}: every side must be at least {MIN_SIDE} px"
-    if not min_pixels <= width * height <= MAX_PIXELS:
-        return f"{width}x{height}: must have {min_pixels:,} to {MAX_PIXELS:,} pixels"
-    if max_aspect and max(width, height) / min(width, height) > max_aspect:
-        return f"{width}x{height}: the aspect ratio must be within 1:{max_aspect} and {max_aspect}:1"
-    return None
 
 
 def extension_of(output_format: str) -> str:
@@ -84,19 +71,21 @@ class StabilityGenerator(StabilityOutput):
     family = "stability"
     model_pattern = r"^((us|eu|apac)\.)?stability\.(sd3|stable-image-(ultra|core))"
     max_prompt_chars = 10000
-    max_seed = 4294967295
+    max_seed = int(family_max(family, "seed", every=True))
     prompt_guidelines = GUIDELINES
+    body_fields: ClassVar[dict[str, str]] = {
+        "seed": "seed",
+        "aspect_ratio": "aspect_ratio",
+        "output_format": "output_format",
+    }
 
     model_id: str = Field(pattern=model_pattern)
     aspect_ratio: AspectRatio = "1:1"
-    seed: int = Field(default=0, ge=0, le=max_seed)
+    seed: int = Field(default=0, ge=0, le=int(family_max(family, "seed")))
 
     def modes(self) -> frozenset[str]:
         # SD3 and SD3.5 Large also draw from a source image; Stable Image Core and Ultra do not here.
         return frozenset({"text-to-image", "image-to-image"} if ".sd3" in self.model_id else {"text-to-image"})
-
-    def source_problem(self, width: int, height: int) -> str | None:
-        return source_size_problem(width, height)
 
     def request_body(
         self, prompt: str, negative_prompt: str, seed: int, edit: EditInput | None = None

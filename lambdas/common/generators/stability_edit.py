@@ -3,12 +3,13 @@ id per service and one subscription for all; each takes the source image (and ma
 flat JSON body and answers in SD3.5's shape. They are invoked through the `us.` cross-region profile."""
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
+from common.contracts import family_max
 from common.generators.base import EditInput
-from common.generators.stability import StabilityOutput, source_size_problem
+from common.generators.stability import StabilityOutput
 
 # Each service's model name and the mode it serves.
 _SERVICES = {
@@ -19,8 +20,6 @@ _SERVICES = {
 }
 # The model each edit mode runs on when the request names none (the services run through profiles).
 SERVICE_MODELS: dict[str, str] = {mode: f"us.stability.{service}-v1:0" for service, mode in _SERVICES.items()}
-# How far each service may grow the mask into its surroundings, in pixels.
-_GROW_MASK = {"inpaint": 100, "search-replace": 20, "erase": 20}
 
 GUIDELINES = """\
 Write for a Stability AI image edit: describe what the edited region (or the grown canvas) must show,
@@ -33,22 +32,20 @@ class StabilityEditGenerator(StabilityOutput):
     family = "stability-edit"
     model_pattern = r"^((us|eu|apac)\.)?stability\.(" + "|".join(_SERVICES) + ")"
     max_prompt_chars = 10000
-    max_seed = 4294967294
+    max_seed = int(family_max(family, "seed", every=True))
     prompt_guidelines = GUIDELINES
+    # Which service takes grow_mask (and how far) and creativity is each service's contract's to say.
+    body_fields: ClassVar[dict[str, str]] = {
+        "seed": "seed",
+        "output_format": "output_format",
+        "grow_mask": "grow_mask",
+        "creativity": "creativity",
+    }
 
     model_id: str = Field(pattern=model_pattern)
-    seed: int = Field(default=0, ge=0, le=max_seed)
-    grow_mask: int | None = Field(default=None, ge=0, le=100)
-    creativity: float | None = Field(default=None, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _service_settings(self) -> "StabilityEditGenerator":
-        limit = _GROW_MASK.get(self.service)
-        if self.grow_mask is not None and (limit is None or self.grow_mask > limit):
-            raise ValueError(f"grow_mask: {self.service} takes {f'0-{limit}' if limit else 'no grow_mask'}")
-        if self.creativity is not None and self.service != "outpaint":
-            raise ValueError(f"creativity: {self.service} takes no creativity (outpaint does)")
-        return self
+    seed: int = Field(default=0, ge=0, le=int(family_max(family, "seed")))
+    grow_mask: int | None = Field(default=None, ge=0, le=int(family_max(family, "grow_mask")))
+    creativity: float | None = Field(default=None, ge=0, le=family_max(family, "creativity"))
 
     @property
     def service(self) -> str:
@@ -58,10 +55,6 @@ class StabilityEditGenerator(StabilityOutput):
 
     def modes(self) -> frozenset[str]:
         return frozenset({self.service})
-
-    def source_problem(self, width: int, height: int) -> str | None:
-        stretched = self.service in ("outpaint", "search-replace")
-        return source_size_problem(width, height, min_pixels=4096, max_aspect=2.5 if stretched else None)
 
     def request_body(
         self, prompt: str, negative_prompt: str, seed: int, edit: EditInput | None = None
