@@ -8,9 +8,11 @@ from urllib.parse import quote
 from common.errors import InvalidInput
 from common.images import StoredImage, file_staged_images, image_keys, stored_image
 from common.manifest import Entry, Failure, Manifest, ManifestStore, Status, Winner, now
+from common.prices import to_usd
 from common.results import Failed, NotMet, Run, Success
 from common.settings import Settings
-from common.tasks import CloseSucceeded
+from common.spend import run_cost
+from common.tasks import CloseNotMet, CloseSucceeded
 
 MAX_MESSAGE_CHARS = 1000
 
@@ -55,12 +57,21 @@ def close_succeeded(task: CloseSucceeded, settings: Settings, s3: Any) -> Succes
         images_generated=images,
         manifest_key=run.manifest_key,
         substitutions=[s.line for s in manifest.substitutions],
+        cost=run_cost(manifest),
     )
 
 
-def close_not_met(run: Run, s3: Any) -> NotMet:
-    manifest = _close(run, s3, lambda m: None, "requirements_not_met")
-    return NotMet(cause=f"No image met the requirement. {summary(manifest, run)}")
+def close_not_met(task: CloseNotMet, s3: Any) -> NotMet:
+    manifest = _close(task.run, s3, lambda m: None, "requirements_not_met")
+    cause = f"No image met the requirement. {summary(manifest, task.run)}"
+    if task.stopped_by == "cap":
+        # The state machine's figures: what its tasks reported, and the ceiling it compared with the cap.
+        spent, plan = to_usd(task.spent_usd_micro), task.budget
+        cause = (
+            f"Stopped at the spending cap (max_cost_usd ${to_usd(plan.cap_usd_micro):.4f}): ${spent:.4f} spent, "
+            f"and the next attempt could cost up to ${to_usd(plan.attempt_usd_micro):.4f} more. {cause}"
+        )
+    return NotMet(cause=cause)
 
 
 def close_failed(run: Run, error: str, cause: str | None, s3: Any) -> Failed:
@@ -93,7 +104,7 @@ def summary(manifest: Manifest, run: Run) -> str:
             f" Best: score {best.verdict.score}/10, s3://{run.bucket}/{best.key} "
             f"(revision {best.revision}, attempt {best.attempt}{of}): {_sentence(best.verdict.reason)}"
         )
-    return text + f" Manifest: s3://{run.bucket}/{run.manifest_key}"
+    return text + f" Cost: ${run_cost(manifest).total_usd:.4f}. Manifest: s3://{run.bucket}/{run.manifest_key}"
 
 
 def _close(run: Run, s3: Any, change: Callable[[Manifest], None], status: Status) -> Manifest:

@@ -44,7 +44,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             case CloseSucceeded():
                 result = close_succeeded(task, settings, s3)
             case CloseNotMet():
-                result = close_not_met(task.run, s3)
+                result = close_not_met(task, s3)
             case CloseFailed():
                 result = close_failed(task.run, task.error, task.cause, s3)
             case OpenBatch():
