@@ -32,6 +32,11 @@ class ImageLoopStack(Stack):
             powertools_layer_arn=node.try_get_context(Context.POWERTOOLS_LAYER),
             batch_concurrency=int(node.try_get_context(Context.BATCH_CONCURRENCY) or names.DEFAULT_BATCH_CONCURRENCY),
         )
+        max_cost = node.try_get_context(Context.MAX_COST)
+        if max_cost is not None:
+            # Only Check input reads it; every function gets it, as they get the rest of the settings.
+            for function in self.workflow.functions.values():
+                function.add_environment("MAX_COST_USD", str(float(max_cost)))
         api = GenerationsApi(
             self,
             "Api",

@@ -147,9 +147,7 @@ class ImageLoopDefinition(Construct):
         at this prompt; else a revised prompt; else the budget is used up. Another attempt, or a revised
         prompt and its attempt, is made only if its worst case stays within the cap; where the budget
         had more, the run stops at the cap."""
-        attempts_left = sfn.Condition.number_less_than_json_path(
-            "$.loop.tally.attempt", "$.request.max_retry_attempts"
-        )
+        attempts_left = sfn.Condition.number_less_than_json_path("$.loop.tally.attempt", "$.request.max_retry_attempts")
         revisions_left = sfn.Condition.number_less_than_json_path("$.loop.revision", "$.request.max_prompt_revisions")
         return (
             sfn.Choice(self, "Accepted, try again or revise?")

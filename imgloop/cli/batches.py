@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from common.names import EXECUTION_FILE, MANIFEST_FILE, STACK_NAME, Outputs
 from imgloop.aws import aws_session, deployed_outputs
 from imgloop.cli.options import SCENARIO_FLAGS, add_scenario_options, local_assembly, scenario
+from imgloop.cli.spend import add_cost_option, announce, batch_requests
 from imgloop.errors import Command, UsageError, asking_aws
 
 # The batch modules load pydantic models, jinja2 and PIL: imported when a batch command runs, so the
@@ -53,6 +54,7 @@ def add_commands(commands: Any) -> dict[str, Command]:
         "the items that did not succeed",
     )
     batch.add_argument("--concurrency", type=int, metavar="N", help="items run at once (default: the stack's)")
+    add_cost_option(batch, "the whole batch's")
     batch.add_argument(
         "--local", action="store_true", help="run on this machine: moto + a Bedrock stand-in, no AWS account"
     )
@@ -76,7 +78,10 @@ def add_commands(commands: Any) -> dict[str, Command]:
     def run_batch(args: argparse.Namespace) -> int:
         from imgloop.batch.source import read_source
 
-        source = read_source(args.input, args.format, args.defaults, args.name, args.concurrency)
+        source = replace(
+            read_source(args.input, args.format, args.defaults, args.name, args.concurrency), max_cost_usd=args.max_cost
+        )
+        announce(batch_requests(source), args.json)
         if args.local:
             return _finish(args, _local(args, source))
         given = [flag for name, flag in _LOCAL_ONLY if getattr(args, name)]

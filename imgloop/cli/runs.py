@@ -16,9 +16,9 @@ from imgloop.cli.options import (
     add_image_options,
     add_scenario_options,
     local_assembly,
-    read_event,
     scenario,
 )
+from imgloop.cli.spend import add_cost_option, priced_event
 from imgloop.errors import Command, UsageError, asking_aws
 from imgloop.runs.executions import new_name
 from imgloop.runs.progress import describe_event
@@ -42,11 +42,13 @@ def add_commands(commands: Any) -> dict[str, Command]:
     run.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
     run.add_argument("--name", type=_execution_name, help="execution name (default: imgloop-<time>-<random>)")
     add_image_options(run)
+    add_cost_option(run)
     _add_local_options(run)
     begin = commands.add_parser("start", help="start an execution of the deployed stack")
     begin.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
     begin.add_argument("--name", help="execution name (default: the event's idempotency_key, else generated)")
     add_image_options(begin)
+    add_cost_option(begin)
     begin.add_argument(
         "--local", action="store_true", help="start it on the local runner instead (the same as `run --local`)"
     )
@@ -116,7 +118,7 @@ def _run_local(args: argparse.Namespace) -> int:
     from imgloop.local.runner import LocalRunner
     from imgloop.runs.uploads import naming, read_uploads
 
-    event = read_event(args.input)
+    event = priced_event(args)
     out = args.out or Path("out")
     name = args.name or new_name()
     uploads = read_uploads(event, name, {"source_image": args.image, "mask_image": args.mask})

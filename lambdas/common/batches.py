@@ -115,6 +115,8 @@ class BatchRequest(Strict):
     defaults: dict[str, Any] = Field(default_factory=dict)
     # How many items run at once (default: the stack's imgloop:batch_concurrency).
     concurrency: Concurrency | None = None
+    # The whole batch's spending cap: refused before any item when its worst case is over it.
+    max_cost_usd: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _one_source(self) -> "BatchRequest":

@@ -34,6 +34,7 @@ class Context:
     ALLOWED_MODELS: Final = "imgloop:allowed_models"
     BATCH_CONCURRENCY: Final = "imgloop:batch_concurrency"  # items of a batch run at once, unless the batch says
     API_AUTH: Final = "imgloop:api_auth"  # "iam" (SigV4, the default) or "api_key"
+    MAX_COST: Final = "imgloop:max_cost_usd"  # a run's spending cap when its request sets none
     # Another name for the stack than STACK_NAME, so a second copy (make e2e's throwaway one) deploys beside it.
     STACK_NAME: Final = "imgloop:stack_name"
 

@@ -140,6 +140,8 @@ def _with_defaults(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "validator": {"model_id": settings.validator_model_id},
         "reviser": {"model_id": settings.reviser_model_id},
     }
+    if settings.max_cost_usd is not None and data.get("max_cost_usd") is None:
+        data["max_cost_usd"] = settings.max_cost_usd
     for section, values in defaults.items():
         given = data.get(section, {})
         if not isinstance(given, dict):

@@ -107,50 +107,108 @@ def call_prices(request: RunRequest, table: PriceTable | None = None) -> CallPri
     return CallPrices(image_usd(generator, table), judge[0], judge[1], reviser[0], reviser[1])
 
 
+# What the orchestration uses, per run, per attempt, per image and per rewrite: state transitions, Lambda
+# requests, Lambda seconds at the functions' 512 MB (a function waits on its model call, and is billed
+# for it) and S3 requests. Round figures above what `make bench` measures (docs/performance.md).
+MEMORY_GB = 0.5
+
+
+@dataclass(frozen=True)
+class Usage:
+    transitions: int
+    lambda_requests: int
+    lambda_seconds: float
+    s3_writes: int
+    s3_reads: int
+
+    def usd(self, times: float, table: PriceTable) -> float:
+        o = table.orchestration
+        return times * (
+            self.transitions * o.state_transition.usd
+            + self.lambda_requests * o.lambda_request.usd
+            + self.lambda_seconds * MEMORY_GB * o.lambda_gb_second.usd
+            + self.s3_writes * o.s3_write.usd
+            + self.s3_reads * o.s3_read.usd
+        )
+
+
+PER_RUN = Usage(transitions=8, lambda_requests=2, lambda_seconds=2.0, s3_writes=4, s3_reads=6)
+PER_ATTEMPT = Usage(transitions=3, lambda_requests=0, lambda_seconds=0.0, s3_writes=0, s3_reads=0)
+PER_IMAGE = Usage(transitions=3, lambda_requests=3, lambda_seconds=20.0, s3_writes=5, s3_reads=4)
+PER_REWRITE = Usage(transitions=2, lambda_requests=1, lambda_seconds=10.0, s3_writes=0, s3_reads=1)
+
+
 @dataclass(frozen=True)
 class Estimate:
-    """A request's worst case and its expected cost at a pass rate per image, in dollars."""
+    """A request's worst case and its expected cost at a pass rate per image, in dollars, in all and
+    by model ("orchestration" for Step Functions, Lambda and S3)."""
 
-    calls: CallPrices
     images: int
-    revisions: int
-    translate: bool
-    worst_case_usd: float
-    expected_usd: float
+    rewrites: int
+    worst_by_model: dict[str, float]
+    expected_by_model: dict[str, float]
     expected_images: float
-    expected_revisions: float
+    expected_rewrites: float
     pass_rate: float
+    calls: CallPrices
+
+    @property
+    def worst_case_usd(self) -> float:
+        return sum(self.worst_by_model.values())
+
+    @property
+    def expected_usd(self) -> float:
+        return sum(self.expected_by_model.values())
+
+
+def _by_model(parts: list[tuple[str, float]]) -> dict[str, float]:
+    totals: dict[str, float] = defaultdict(float)
+    for model, usd in parts:
+        totals[model] += usd
+    return dict(totals)
 
 
 def estimate(request: RunRequest, pass_rate: float = DEFAULT_PASS_RATE, table: PriceTable | None = None) -> Estimate:
-    """The worst case uses the whole budget. The expected cost counts the calls a run makes on average
-    when each image passes with probability `pass_rate` (independently), each call at its typical cost."""
+    """The worst case uses the whole budget, each call at its ceiling. The expected cost counts the calls a
+    run makes on average when each image passes with probability `pass_rate` (independently), each call
+    at its typical cost."""
+    table = table or prices()
     calls = call_prices(request, table)
-    attempts_per_prompt, prompts = request.max_retry_attempts, request.max_prompt_revisions + 1
-    rewrites = request.max_prompt_revisions + int(request.translate)
-    worst = (
-        request.max_images() * (calls.image + calls.judge_worst)
-        + rewrites * calls.reviser_worst
-    )
+    per_prompt, prompts, candidates = request.max_retry_attempts, request.max_prompt_revisions + 1, request.candidates
+    translation = int(request.translate)
     # An attempt fails when all its candidates fail; the run goes on only past failed attempts.
-    fails = (1 - pass_rate) ** request.candidates
-    attempts = sum(fails**k for k in range(attempts_per_prompt * prompts))
-    revisions = sum(fails ** (attempts_per_prompt * j) for j in range(1, prompts))
-    images = attempts * request.candidates
-    expected = (
-        images * (calls.image + calls.judge_typical)
-        + (revisions + int(request.translate)) * calls.reviser_typical
-    )
+    fails = (1 - pass_rate) ** candidates
+    attempts = sum(fails**k for k in range(per_prompt * prompts))
+    revisions = sum(fails ** (per_prompt * j) for j in range(1, prompts))
+    generator, validator, reviser = request.generator.model_id, request.validator.model_id, request.reviser.model_id
+
+    def bill(attempts: float, rewrites: float, judge: float, rewrite: float) -> dict[str, float]:
+        images = attempts * candidates
+        orchestration = (
+            PER_RUN.usd(1, table)
+            + PER_ATTEMPT.usd(attempts, table)
+            + PER_IMAGE.usd(images, table)
+            + PER_REWRITE.usd(rewrites, table)
+        )
+        return _by_model(
+            [
+                (generator, images * calls.image),
+                (validator, images * judge),
+                (reviser, rewrites * rewrite),
+                ("orchestration", orchestration),
+            ]
+        )
+
+    rewrites = request.max_prompt_revisions + translation
     return Estimate(
-        calls=calls,
         images=request.max_images(),
-        revisions=request.max_prompt_revisions,
-        translate=request.translate,
-        worst_case_usd=worst,
-        expected_usd=expected,
-        expected_images=images,
-        expected_revisions=revisions,
+        rewrites=rewrites,
+        worst_by_model=bill(per_prompt * prompts, rewrites, calls.judge_worst, calls.reviser_worst),
+        expected_by_model=bill(attempts, revisions + translation, calls.judge_typical, calls.reviser_typical),
+        expected_images=attempts * candidates,
+        expected_rewrites=revisions + translation,
         pass_rate=pass_rate,
+        calls=calls,
     )
 
 

@@ -30,6 +30,7 @@ from common.request import explain
 from common.results import ItemRecorded, OpenedBatch
 from common.settings import Settings
 from common.tasks import RecordItem
+from save.batch_cap import check_batch_cap
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
 # S3 reads of item records run this many at a time (a batch has up to 10,000 items).
@@ -52,6 +53,7 @@ def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any) -
     read = _read(request, settings, s3)
     earlier = _records(s3, settings.output_bucket, keys, {item_id(item)[0] for item in read})
     items = _items(read, request.defaults, keys, earlier)
+    check_batch_cap(request.max_cost_usd, items, settings)
     batch = Batch(
         name=keys.name,
         bucket=settings.output_bucket,

@@ -9,9 +9,9 @@ from common.errors import ImageMissing, ManifestConflict
 from common.json_schema import plain_schema
 from common.manifest import Check, Manifest, ManifestStore, Verdict
 from common.names import JUDGE_TOOL, CallTags
+from common.prices import to_usd
 from common.request import explain
 from common.results import CandidateResult
-from common.prices import to_usd
 from common.sections import ConverseConfig
 from common.spend import converse_micro
 from common.tasks import ValidateTask

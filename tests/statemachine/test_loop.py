@@ -15,6 +15,7 @@ ONE_ATTEMPT = [
     "Generate image",
     "Save image",
     "Validate image",
+    "Count the attempt's cost",
     "Accepted, try again or revise?",
 ]
 
