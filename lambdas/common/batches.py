@@ -211,6 +211,7 @@ class ItemRecord(BaseModel):
     prompt: str | None = None
     manifest: str | None = None  # s3:// URI of the run's manifest
     finished_at: str | None = None
+    cost_usd: float = 0  # what the run's model calls cost (its manifest's entries)
 
 
 def manifest_line(item: BatchItem, record: ItemRecord | None, execution: str) -> ItemRecord | None:
@@ -228,6 +229,7 @@ class BatchCounts(BaseModel):
     failed: int
     skipped: int  # succeeded in an earlier execution
     images: int  # made in this execution
+    cost_usd: float = 0  # what this execution's runs' model calls cost
 
 
 class BatchSummary(BatchCounts):

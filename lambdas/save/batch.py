@@ -29,6 +29,7 @@ from common.manifest import Manifest, now
 from common.request import explain
 from common.results import ItemRecorded, OpenedBatch
 from common.settings import Settings
+from common.spend import run_cost
 from common.tasks import RecordItem
 from save.batch_cap import check_batch_cap
 
@@ -172,7 +173,11 @@ def _images(s3: Any, outcome: ItemOutcome) -> dict[str, Any]:
     manifest = Manifest.model_validate_json(body)
     uri = f"s3://{outcome.bucket}/"
     images = sum(1 for e in manifest.entries if e.outcome == "image")
-    found: dict[str, Any] = {"images": images, "manifest": uri + outcome.manifest_key}
+    found: dict[str, Any] = {
+        "images": images,
+        "manifest": uri + outcome.manifest_key,
+        "cost_usd": run_cost(manifest).total_usd,
+    }
     winner = manifest.winner
     chosen = manifest.entry(winner.revision, winner.attempt, winner.candidate) if winner else manifest.best()
     if chosen is not None and chosen.key:
@@ -196,6 +201,7 @@ def close_batch(batch: Batch, s3: Any) -> BatchSummary:
         failed=sum(line.status == "FAILED" for line in lines),
         skipped=sum(line.skipped for line in lines),
         images=sum(line.images for line in lines if not line.skipped),
+        cost_usd=round(sum(line.cost_usd for line in lines if not line.skipped), 6),
     )
     errors: dict[str, int] = {}
     for line in lines:

@@ -192,7 +192,8 @@ def test_a_csv_batch_shows_its_progress_and_where_its_files_are(assembly: Path, 
     assert ran.code == 0
     lines = ran.out.splitlines()
     progress = [line for line in lines if line.startswith("batch table: ")]
-    assert progress and progress[-1] == "batch table: 2/2 done: 2 succeeded, 0 failed; 0 running; 2 image(s) made"
+    done = "batch table: 2/2 done: 2 succeeded, 0 failed; 0 running; 2 image(s) made; $"
+    assert progress and progress[-1].startswith(done)
     assert lines[len(progress) :] == [
         "batch table, execution table: SUCCEEDED",
         "2 item(s): 2 succeeded, 0 failed; 2 image(s) made.",
@@ -219,7 +220,7 @@ def test_the_command_run_as_a_program_takes_a_text_file_by_format(assembly: Path
 
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert "batch titles: 2/2 done: 2 succeeded, 0 failed; 0 running; 2 image(s) made" in done.stdout
+    assert "batch titles: 2/2 done: 2 succeeded, 0 failed; 0 running; 2 image(s) made; $" in done.stdout
     lines = _lines(tmp_path / "out" / "titles" / "manifest.jsonl")
     # Blank lines are skipped; ids are the line numbers.
     assert [(line["id"], line["line"]) for line in lines] == [("00001", 1), ("00003", 3)]
