@@ -5,9 +5,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from common.errors import InvalidInput
 from common.images import StoredImage, file_staged_images, image_keys, stored_image
 from common.manifest import Entry, Failure, Manifest, ManifestStore, Status, Winner, now
+from common.names import MetricNames
+from common.observability import metrics
 from common.prices import to_usd
 from common.results import Failed, NotMet, Run, Success
 from common.settings import Settings
@@ -38,6 +42,8 @@ def close_succeeded(task: CloseSucceeded, settings: Settings, s3: Any) -> Succes
         chosen.append(best)
 
     manifest = _close(run, s3, crown, "succeeded")
+    attempts = len({(e.revision, e.attempt) for e in manifest.entries})
+    metrics.add_metric(name=MetricNames.ATTEMPTS_TO_ACCEPTANCE, unit=MetricUnit.Count, value=attempts)
     best = chosen[-1]  # the manifest update may have run crown() more than once; the last one was written
     assert best.key is not None and best.verdict is not None  # crown() accepts nothing else
     bucket_url, object_url = console_urls(run.bucket, best.key, settings.region)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from common import clients
-from common.observability import logger
+from common.observability import logger, metrics
 from common.settings import current
 from common.storage import storage_calls
 from common.tasks import (
@@ -29,6 +29,7 @@ from save.logic import open_run, record_generation
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = current()
     task = parse_payload(SaveTask, event, settings).root

@@ -70,6 +70,7 @@ def test_every_task_retries_transient_faults_with_full_jitter_including_lambda_t
         "Revise prompt",
         "Report success",
         "Report requirements not met",
+        "Report spending cap reached",
     }
     for state in tasks.values():
         assert state["Resource"] == "arn:aws:states:::lambda:invoke"

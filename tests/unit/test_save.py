@@ -155,7 +155,7 @@ def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -
     assert store.read()[0].status == "requirements_not_met"
 
 
-def test_a_run_stopped_at_its_cap_names_the_cap_and_what_was_spent(s3: Any, settings: Any) -> None:
+def test_a_run_stopped_at_its_cap_names_the_cap_and_what_was_spent(s3: Any, settings: Any, bucket: str) -> None:
     opened = open_run({"prompt": "a fox", "max_cost_usd": 0.5}, _started("run-cap", "now"), settings, s3)
     assert opened.budget.cap_usd_micro == 500_000
     closing = CloseNotMet(
