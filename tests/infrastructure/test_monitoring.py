@@ -37,7 +37,7 @@ def test_the_dashboard_shows_executions_functions_bedrock_and_our_own_metrics(te
     assert '"AWS/Bedrock","InvocationThrottles","ModelId","stability.sd3-5-large-v1:0"' in body
     for metric in (MetricNames.GENERATED, MetricNames.ACCEPTED, MetricNames.REJECTED, MetricNames.REFUSED):
         assert f"SEARCH('{{{METRICS_NAMESPACE},Model,service}} MetricName=\\\"{metric}\\\"'" in body, metric
-    assert f"{{{METRICS_NAMESPACE},Model,Role,service}} MetricName=\\\"SpendUSD\\\"" in body
+    assert f'{{{METRICS_NAMESPACE},Model,Role,service}} MetricName=\\"SpendUSD\\"' in body
     assert f'"{METRICS_NAMESPACE}","{MetricNames.ATTEMPTS_TO_ACCEPTANCE}"' in body
 
 
