@@ -29,7 +29,6 @@ from save.logic import open_run, record_generation
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = current()
     task = parse_payload(SaveTask, event, settings).root
@@ -44,6 +43,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 result = record_generation(task, s3)
             case CloseSucceeded():
                 result = close_succeeded(task, settings, s3)
+                # Only this action has a metric (attempts to acceptance): no empty flush on the others.
+                metrics.flush_metrics()
             case CloseNotMet():
                 result = close_not_met(task, s3)
             case CloseFailed():
