@@ -81,7 +81,6 @@ def add_commands(commands: Any) -> dict[str, Command]:
         source = replace(
             read_source(args.input, args.format, args.defaults, args.name, args.concurrency), max_cost_usd=args.max_cost
         )
-        announce(batch_requests(source), args.json)
         if args.local:
             return _finish(args, _local(args, source))
         given = [flag for name, flag in _LOCAL_ONLY if getattr(args, name)]
@@ -132,6 +131,7 @@ def _local(args: argparse.Namespace, source: "BatchSource") -> "BatchOutcome":
         outcomes.append(_follow(sfn, boto3.client("s3"), arn, args, wait=True, poll_seconds=_LOCAL_POLL_SECONDS))
         return outcomes[0].execution
 
+    announce(batch_requests(source), args.json)
     runner.run_batch(
         source.request(names.bucket),
         rerun_name(source.name) if earlier else source.name,
@@ -164,6 +164,7 @@ def _deployed(args: argparse.Namespace, source: "BatchSource") -> "BatchOutcome"
     bucket = outputs[Outputs.BUCKET]
     s3, sfn = session.client("s3"), session.client("stepfunctions")
     s3.put_object(Bucket=bucket, Key=source.key, Body=source.data)
+    announce(batch_requests(source), args.json)
     arn = start_batch(sfn, outputs[Outputs.BATCH_STATE_MACHINE], source, bucket)
     print(arn, file=sys.stderr if args.json else sys.stdout, flush=True)
     try:

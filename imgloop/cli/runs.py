@@ -18,7 +18,7 @@ from imgloop.cli.options import (
     local_assembly,
     scenario,
 )
-from imgloop.cli.spend import add_cost_option, priced_event
+from imgloop.cli.spend import add_cost_option, announce, capped_event
 from imgloop.errors import Command, UsageError, asking_aws
 from imgloop.runs.executions import new_name
 from imgloop.runs.progress import describe_event
@@ -118,7 +118,7 @@ def _run_local(args: argparse.Namespace) -> int:
     from imgloop.local.runner import LocalRunner
     from imgloop.runs.uploads import naming, read_uploads
 
-    event = priced_event(args)
+    event = capped_event(args)
     out = args.out or Path("out")
     name = args.name or new_name()
     uploads = read_uploads(event, name, {"source_image": args.image, "mask_image": args.mask})
@@ -135,6 +135,7 @@ def _run_local(args: argparse.Namespace) -> int:
     # The functions' warnings are notes the manifest keeps (a prompt shortened, a sampling setting not
     # sent); in the progress they would break the lines, so they show with --verbose only.
     log_level = "INFO" if args.verbose else "ERROR"
+    announce([event], args.json)
     result = runner.run(event, name, out, on_event=show, log_level=log_level, uploads=uploads)
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False))

@@ -1,13 +1,12 @@
 """`imgloop prices` and `imgloop estimate`: the price table, and what a run or a batch may cost before it
 starts; and the worst-case line (and --max-cost) that `run`, `start` and `batch` share.
 
-An estimate reads the request as "Check input" would (the deployment's default models filled in, retired
-models replaced by their successors) and prices it with common.spend: the worst case uses the whole
+An estimate reads the request as "Check input" would (the default models of common.names filled in,
+retired models replaced by their successors) and prices it with common.spend: the worst case uses the whole
 budget, the expected cost assumes each image passes with the --pass-rate probability."""
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +101,12 @@ def with_cap(event: dict[str, Any], max_cost: float | None) -> dict[str, Any]:
 
 
 def announce(events: list[dict[str, Any]], json_mode: bool) -> None:
-    """One line before a run or a batch starts: its worst case (on stderr in --json mode, whose stdout
-    is one JSON object). A request that cannot be priced is left to the run, which says why."""
+    """One line on stdout just before a run or a batch starts, once every check passed (a command that
+    cannot start prints nothing on stdout): its worst case. Not in --json mode, whose
+    stdout is one object and whose stderr the execution's ARN (`imgloop estimate --json` prints the
+    figures). A request that cannot be priced is left to the run, which says why."""
+    if json_mode:
+        return
     try:
         estimates = [priced(event) for event in events]
     except UsageError:
@@ -112,7 +115,7 @@ def announce(events: list[dict[str, Any]], json_mode: bool) -> None:
     what = "run" if len(events) == 1 else f"batch of {len(events)} runs"
     images = sum(e.images for e in estimates)
     line = f"worst case: ${worst:.4f} for this {what} (all {images} image(s) of its budget); see `imgloop estimate`"
-    print(line, file=sys.stderr if json_mode else sys.stdout, flush=True)
+    print(line, flush=True)
 
 
 def _prices(args: argparse.Namespace) -> int:
@@ -224,10 +227,9 @@ def batch_requests(source: Any) -> list[dict[str, Any]]:
     ]
 
 
-def priced_event(args: argparse.Namespace) -> dict[str, Any]:
-    """`run`'s and `start`'s event: read, with --max-cost applied, its worst case announced."""
+def capped_event(args: argparse.Namespace) -> dict[str, Any]:
+    """`run`'s and `start`'s event, with --max-cost applied."""
     from imgloop.cli.options import read_event
 
     event: dict[str, Any] = with_cap(read_event(args.input), args.max_cost)
-    announce([event], getattr(args, "json", False))
     return event

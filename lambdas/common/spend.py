@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from common.errors import InvalidInput
 from common.generators import GeneratorConfig
@@ -45,6 +45,9 @@ class Budget(BaseModel):
     """What the state machine compares before each attempt, in micro-dollars: the cap, the most the next
     attempt can cost (its images and their judge calls), and the most a revised prompt and its first
     attempt can cost."""
+
+    # Strict like every payload: the state hands it to Save's closing, where no field may slip in.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     cap_usd_micro: int
     attempt_usd_micro: int
