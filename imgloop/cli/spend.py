@@ -26,9 +26,11 @@ def _rate(value: str) -> float:
 
 
 def _usd(value: str) -> float:
+    from common.request import MIN_COST_USD
+
     usd = float(value)
-    if usd <= 0:
-        raise argparse.ArgumentTypeError("must be more than 0 (dollars)")
+    if usd < MIN_COST_USD:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_COST_USD} (dollars)")
     return usd
 
 

@@ -116,7 +116,7 @@ class BatchRequest(Strict):
     # How many items run at once (default: the stack's imgloop:batch_concurrency).
     concurrency: Concurrency | None = None
     # The whole batch's spending cap: refused before any item when its worst case is over it.
-    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = Field(default=None, ge=0.01)  # a cent at least, as a run's
 
     @model_validator(mode="after")
     def _one_source(self) -> "BatchRequest":

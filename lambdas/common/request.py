@@ -37,6 +37,8 @@ MAX_CANDIDATES = 4
 MAX_IMAGES = 120
 MAX_PROMPT_CHARS = 4000
 # The most a run's cap may be: keeps its micro-dollars within the state machine's integer arithmetic.
+# The least is a cent (a bound the API's JSON schema can state, unlike "more than 0").
+MIN_COST_USD = 0.01
 MAX_COST_USD = 1000
 # The served model that draws from a source image (SD3 Large is legacy).
 DRAWS_FROM_SOURCE = SD35_LARGE
@@ -62,7 +64,7 @@ class RunRequest(Strict):
     search_prompt: str | None = Field(default=None, min_length=1, max_length=MAX_PROMPT_CHARS)
     outpaint: Margins | None = None
     # Stop before an attempt that could take the run's spend past this (docs/cost.md).
-    max_cost_usd: float | None = Field(default=None, gt=0, le=MAX_COST_USD)
+    max_cost_usd: float | None = Field(default=None, ge=MIN_COST_USD, le=MAX_COST_USD)
     # Names the execution when started through the HTTP API, so a retried request starts nothing new.
     idempotency_key: str | None = Field(default=None, pattern=EXECUTION_NAME_PATTERN)
     output: OutputConfig
