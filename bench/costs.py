@@ -1,8 +1,11 @@
-"""What a run would cost on AWS, from what the meter counted, at published on-demand prices (us-west-2)."""
+"""What a run would cost on AWS, from what the meter counted, at the prices of the product's own table
+(lambdas/common/prices.json, read through common.prices): the bench and `imgloop estimate` price alike."""
 
 from dataclasses import dataclass
 
 from bench.usage import Usage
+from common.names import CLAUDE_SONNET, SD35_LARGE
+from common.prices import prices
 
 
 @dataclass(frozen=True)
@@ -11,59 +14,50 @@ class Price:
     usd: float
     unit: str
     source: str
-    confirmed: bool  # False: the figure could not be read from the provider's own page when it was looked up
+    confirmed: bool  # False: only third-party copies of the provider's figure were found
 
 
-CHECKED_ON = "2026-11-26"
+_TABLE = prices()
+CHECKED_ON = _TABLE.read
+# The models the bench runs: the deployment's defaults.
+_IMAGE = _TABLE.image(SD35_LARGE)
+_TOKENS = _TABLE.token(CLAUDE_SONNET)
+_RUN = _TABLE.orchestration
 
-IMAGE = Price(
-    "SD3.5 Large image (Bedrock, on demand)",
-    0.08,
-    "image",
-    "https://aws.amazon.com/bedrock/pricing/ (Stability AI section); the page renders its prices client-side and "
-    "third-party summaries disagree ($0.06-$0.08), so the figure is the one AWS announced for SD3.5 Large",
-    False,
-)
+IMAGE = Price(f"{SD35_LARGE} image", _IMAGE.usd(), "image", _IMAGE.source, _IMAGE.confirmed)
 INPUT_TOKENS = Price(
-    "Claude Sonnet 4.6 input (Bedrock, on demand)",
-    3.00,
-    "million tokens",
-    "https://aws.amazon.com/bedrock/pricing/ via third-party summaries (clauder-navi.com, exploreagentic.ai, "
-    "2026): $3 / $15 per million; a regional (us.) profile may cost 10% more than the global one",
-    False,
+    f"{CLAUDE_SONNET} input", _TOKENS.input_per_million, "million tokens", _TOKENS.source, _TOKENS.confirmed
 )
 OUTPUT_TOKENS = Price(
-    "Claude Sonnet 4.6 output (Bedrock, on demand)", 15.00, "million tokens", INPUT_TOKENS.source, False
+    f"{CLAUDE_SONNET} output", _TOKENS.output_per_million, "million tokens", _TOKENS.source, _TOKENS.confirmed
 )
 TRANSITION = Price(
-    "Step Functions Standard state transition",
-    0.025,
+    _RUN.state_transition.unit,
+    _RUN.state_transition.usd * 1e3,
     "thousand transitions",
-    "https://aws.amazon.com/step-functions/pricing/ (US West (Oregon) $0.0250 per 1,000)",
-    True,
+    _RUN.state_transition.source,
+    _RUN.state_transition.confirmed,
 )
 LAMBDA_REQUEST = Price(
-    "Lambda request",
-    0.20,
+    _RUN.lambda_request.unit,
+    _RUN.lambda_request.usd * 1e6,
     "million requests",
-    "https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html",
-    True,
+    _RUN.lambda_request.source,
+    _RUN.lambda_request.confirmed,
 )
 LAMBDA_GB_S = Price(
-    "Lambda duration, x86",
-    0.0000166667,
+    _RUN.lambda_gb_second.unit,
+    _RUN.lambda_gb_second.usd,
     "GB-second",
-    "https://aws.amazon.com/lambda/pricing/ (first 6 billion GB-s a month; the whitepaper rounds it to 0.00001667)",
-    True,
+    _RUN.lambda_gb_second.source,
+    _RUN.lambda_gb_second.confirmed,
 )
 S3_WRITE = Price(
-    "S3 Standard PUT, COPY, POST, LIST",
-    0.005,
-    "thousand requests",
-    "https://aws.amazon.com/s3/pricing/ (not re-read: the figure is the long-standing us-west-2 price)",
-    False,
+    _RUN.s3_write.unit, _RUN.s3_write.usd * 1e3, "thousand requests", _RUN.s3_write.source, _RUN.s3_write.confirmed
 )
-S3_READ = Price("S3 Standard GET, HEAD and other reads", 0.0004, "thousand requests", S3_WRITE.source, False)
+S3_READ = Price(
+    _RUN.s3_read.unit, _RUN.s3_read.usd * 1e3, "thousand requests", _RUN.s3_read.source, _RUN.s3_read.confirmed
+)
 
 PRICES = (IMAGE, INPUT_TOKENS, OUTPUT_TOKENS, TRANSITION, LAMBDA_REQUEST, LAMBDA_GB_S, S3_WRITE, S3_READ)
 # Not counted: S3 storage, data transfer, CloudWatch Logs (the state machine logs ALL events with their data)

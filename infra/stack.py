@@ -8,6 +8,7 @@ from constructs import Construct
 from common import names
 from common.names import Context, Outputs
 from infra.api import GenerationsApi
+from infra.monitoring import Monitoring, MonitoringSettings
 from infra.storage import ImageStorage
 from infra.workflow import ImageLoopWorkflow
 
@@ -31,6 +32,26 @@ class ImageLoopStack(Stack):
             allowed_models=list(node.get_context(Context.ALLOWED_MODELS)),
             powertools_layer_arn=node.try_get_context(Context.POWERTOOLS_LAYER),
             batch_concurrency=int(node.try_get_context(Context.BATCH_CONCURRENCY) or names.DEFAULT_BATCH_CONCURRENCY),
+        )
+        max_cost = node.try_get_context(Context.MAX_COST)
+        if max_cost is not None:
+            # Only Check input reads it; every function gets it, as they get the rest of the settings.
+            for function in self.workflow.functions.values():
+                function.add_environment("MAX_COST_USD", str(float(max_cost)))
+        workflow = self.workflow
+        Monitoring(
+            self,
+            "Monitoring",
+            machines={"Loop": workflow.state_machine, "Batch": workflow.batch_machine},
+            functions=workflow.functions,
+            models=list(node.get_context(Context.ALLOWED_MODELS)),
+            settings=MonitoringSettings(
+                daily_spend_usd=float(
+                    node.try_get_context(Context.DAILY_SPEND_ALARM) or names.DEFAULT_DAILY_SPEND_ALARM_USD
+                ),
+                alarm_email=node.try_get_context(Context.ALARM_EMAIL),
+                notify_completions=bool(node.try_get_context(Context.NOTIFY_COMPLETIONS)),
+            ),
         )
         api = GenerationsApi(
             self,

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from common.request import MAX_CANDIDATES
 from common.results import CandidateResult, Failed, Generated, NotMet, Opened, Proposal, Recorded, Success
-from statemachine import payloads
+from statemachine import payloads, spend
 from statemachine.tasks import MessageStates, RetryPolicy, error_message, explained, lambda_task
 
 
@@ -39,11 +39,6 @@ STANDALONE = LoopEntry("$", "$$.Execution.Name", "$$.Execution.StartTime", as_it
 # The local interpreter hands a Map child's start time over as an object it cannot serialize, so an
 # item's manifest takes the time its run opened.
 BATCH_ITEM = LoopEntry("$.item.request", "$.item.name", None, as_item=True)
-
-
-# What each candidate's iteration answers the tally with, and the attempt the Map's result says was made.
-TALLIED = ("attempt", "passed")
-_ATTEMPT_MADE = "States.ArrayGetItem(States.ArrayGetItem($, 0), 0)"
 
 
 @dataclass(frozen=True)
@@ -70,10 +65,12 @@ class ImageLoopDefinition(Construct):
         unrecorded = self._unrecorded_failure()
         failure = self._report_failure(unrecorded)
         candidates = self._candidates(failure)
-        candidates.next(self._decide(candidates, failure, unrecorded))
+        count = spend.count_attempt(self, "Count the attempt's cost")
+        candidates.next(count)
+        count.next(self._decide(candidates, failure, unrecorded))
         self.start = (
             self._check_input(unrecorded)
-            .next(self._loop_pass("Start with the original prompt", 0, "$.request"))
+            .next(self._loop_pass("Start with the original prompt", 0, "$.request", spend.start_prompt(None)))
             .next(self._translate_first(candidates, failure))
         )
 
@@ -95,7 +92,8 @@ class ImageLoopDefinition(Construct):
 
     def _translate_first(self, candidates: sfn.Map, failure: sfn.IChainable) -> sfn.Choice:
         translate = self._rewrite("Translate prompt", "translate", failure)
-        use_translation = self._loop_pass("Use the translation", 0, "$.proposal")
+        spent = spend.start_prompt("$.proposal")
+        use_translation = self._loop_pass("Use the translation", 0, "$.proposal", spent)
         return (
             sfn.Choice(self, "Translate first?")
             .when(
@@ -119,19 +117,20 @@ class ImageLoopDefinition(Construct):
                 "loop": {
                     "revision": sfn.JsonPath.number_at("$.loop.revision"),
                     "attempt": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.tally.attempt"), 1),
+                    "prompt_usd_micro": sfn.JsonPath.number_at("$.loop.prompt_usd_micro"),
                     **payloads.loop_prompt_at("$.loop"),
                 },
                 "candidate": sfn.JsonPath.number_at("$$.Map.Item.Value"),
             },
             max_concurrency=MAX_CANDIDATES,
-            # Each candidate answers [attempt, passed], so the tally is read by intrinsic functions alone: a
-            # wildcard over the candidates ($[*].passed) is a list on AWS and moto but a bare value on
+            # Each candidate answers [attempt, passed, cost], so the tally is read by intrinsic functions alone:
+            # a wildcard over the candidates ($[*].passed) is a list on AWS and moto but a bare value on
             # LocalStack when there is one candidate (docs/conformance.md). The attempt is the first
-            # candidate's; it is accepted when some candidate's pair is [attempt, true]. CDK's helpers cannot
-            # render a boolean literal, so the intrinsics are spelled out.
+            # candidate's; spend.tallied reads whether any passed and what they cost.
             result_selector={
-                "attempt.$": _ATTEMPT_MADE,
-                "accepted.$": f"States.ArrayContains($, States.Array({_ATTEMPT_MADE}, true))",
+                "attempt.$": "States.ArrayGetItem(States.ArrayGetItem($, 0), 0)",
+                "accepted.$": spend.ANY_PASSED,
+                "usd_micro.$": spend.attempt_cost(MAX_CANDIDATES),
             },
             result_path="$.loop.tally",
         )
@@ -139,9 +138,9 @@ class ImageLoopDefinition(Construct):
         generate = self.task("Generate image", self.functions.generate, payloads.generate(), "$.generation", Generated)
         record = self.task("Save image", save, payloads.record(), "$.record", Recorded)
         # Validate answers with the candidate's result (a refused generation it answers itself, from the
-        # refusal, without a judge); the iteration keeps [attempt, passed] of it for the tally.
+        # refusal, without a judge); the iteration keeps [attempt, passed, cost] of it for the tally.
         validate = self.task(
-            "Validate image", self.functions.validate, payloads.validate(), "$", CandidateResult, TALLIED
+            "Validate image", self.functions.validate, payloads.validate(), "$", CandidateResult, spend.TALLIED
         )
         candidates.item_processor(generate.next(record).next(validate))
         candidates.add_catch(failure, errors=["States.ALL"], result_path="$.failure")
@@ -149,25 +148,40 @@ class ImageLoopDefinition(Construct):
 
     def _decide(self, candidates: sfn.Map, failure: sfn.IChainable, unrecorded: sfn.IChainable) -> sfn.Choice:
         """One decision after each attempt, its rules in order: a pass ends the run; else another attempt
-        at this prompt; else a revised prompt; else the budget is used up."""
+        at this prompt; else a revised prompt; else the budget is used up. Another attempt, or a revised
+        prompt and its attempt, is made only if its worst case stays within the cap; where the budget
+        had more, the run stops at the cap."""
+        attempts_left = sfn.Condition.number_less_than_json_path("$.loop.tally.attempt", "$.request.max_retry_attempts")
+        revisions_left = sfn.Condition.number_less_than_json_path("$.loop.revision", "$.request.max_prompt_revisions")
         return (
             sfn.Choice(self, "Accepted, try again or revise?")
             .when(sfn.Condition.boolean_equals("$.loop.tally.accepted", True), self._report_success(failure))
             .when(
-                sfn.Condition.number_less_than_json_path("$.loop.tally.attempt", "$.request.max_retry_attempts"),
+                sfn.Condition.and_(
+                    attempts_left, sfn.Condition.number_less_than_equals_json_path(spend.NEXT_ATTEMPT, spend.CAP)
+                ),
                 candidates,
             )
             .when(
-                sfn.Condition.number_less_than_json_path("$.loop.revision", "$.request.max_prompt_revisions"),
+                sfn.Condition.and_(
+                    revisions_left, sfn.Condition.number_less_than_equals_json_path(spend.NEXT_REVISION, spend.CAP)
+                ),
                 self._revise(failure).next(candidates),
             )
-            .otherwise(self._report_not_met(unrecorded))
+            .when(
+                sfn.Condition.or_(attempts_left, revisions_left),
+                self._report_not_met(unrecorded, "cap", "Report spending cap reached", "Spending cap reached"),
+            )
+            .otherwise(
+                self._report_not_met(unrecorded, "budget", "Report requirements not met", "Requirements not met")
+            )
         )
 
     def _revise(self, failure: sfn.IChainable) -> sfn.Chain:
         revise = self._rewrite("Revise prompt", "revise", failure)
         next_revision = sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.revision"), 1)
-        return revise.next(self._loop_pass("Use the revised prompt", next_revision, "$.proposal"))
+        spent = spend.start_prompt("$.proposal")
+        return revise.next(self._loop_pass("Use the revised prompt", next_revision, "$.proposal", spent))
 
     def _rewrite(self, name: str, mode: str, failure: sfn.IChainable) -> tasks.LambdaInvoke:
         rewrite = self.task(name, self.functions.revise, payloads.rewrite(mode), "$.proposal", Proposal)
@@ -179,13 +193,12 @@ class ImageLoopDefinition(Construct):
         report.add_catch(failure, errors=["States.ALL"], result_path="$.failure")
         return report.next(self._succeeded())
 
-    def _report_not_met(self, unrecorded: sfn.IChainable) -> sfn.Chain:
-        report = self.task("Report requirements not met", self.functions.save, payloads.not_met(), "$.closing", NotMet)
+    def _report_not_met(self, unrecorded: sfn.IChainable, stopped_by: str, name: str, end: str) -> sfn.Chain:
+        """Close a run whose budget, or whose spending cap, is used up: the best image so far is kept."""
+        report = self.task(name, self.functions.save, payloads.not_met(stopped_by), "$.closing", NotMet)
         report.add_catch(unrecorded, errors=["States.ALL"], result_path="$")
         return report.next(
-            self._failed(
-                "Requirements not met", error="RequirementsNotMet", cause_path="$.closing.cause", run_path="$.run"
-            )
+            self._failed(end, error="RequirementsNotMet", cause_path="$.closing.cause", run_path="$.run")
         )
 
     def _report_failure(self, unrecorded: sfn.IChainable) -> sfn.Chain:
@@ -245,9 +258,10 @@ class ImageLoopDefinition(Construct):
             },
         )
 
-    def _loop_pass(self, name: str, revision: Any, prompts_from: str) -> sfn.Pass:
+    def _loop_pass(self, name: str, revision: Any, prompts_from: str, spent: dict[str, Any]) -> sfn.Pass:
         """Set the prompt, its revision number and the candidates to make in `$.loop`, with no attempt
-        made at it yet: the Map counts the attempts in `$.loop.tally`, these passes start them anew."""
+        made at it yet: the Map counts the attempts in `$.loop.tally`, these passes start them anew.
+        `spent` carries the spend on (`statemachine.spend.start_prompt`)."""
         return sfn.Pass(
             self,
             name,
@@ -256,6 +270,7 @@ class ImageLoopDefinition(Construct):
                 "tally": {"attempt": 0},
                 **payloads.loop_prompt_at(prompts_from),
                 "candidates": sfn.JsonPath.array_range(1, sfn.JsonPath.number_at("$.request.candidates"), 1),
+                **spent,
             },
             result_path="$.loop",
         )

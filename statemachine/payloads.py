@@ -112,6 +112,7 @@ def record() -> sfn.TaskInput:
         **loop_prompt_at("$.loop"),
         action="record",
         generation=sfn.JsonPath.object_at("$.generation"),
+        prompt_usd_micro=sfn.JsonPath.number_at("$.loop.prompt_usd_micro"),
     )
 
 
@@ -125,6 +126,7 @@ def validate() -> sfn.TaskInput:
         requirement=sfn.JsonPath.string_at("$.request.prompt"),
         prompt=sfn.JsonPath.string_at("$.loop.prompt"),
         **_request("validate_against", "validator"),
+        image_usd_micro=sfn.JsonPath.number_at("$.generation.usd_micro"),
     )
 
 
@@ -151,8 +153,15 @@ def succeeded() -> sfn.TaskInput:
     )
 
 
-def not_met() -> sfn.TaskInput:
-    return _payload(CloseNotMet, **_run(), action="requirements_not_met")
+def not_met(stopped_by: str) -> sfn.TaskInput:
+    return _payload(
+        CloseNotMet,
+        **_run(),
+        action="requirements_not_met",
+        stopped_by=stopped_by,
+        spent_usd_micro=sfn.JsonPath.number_at("$.loop.spend.spent_usd_micro"),
+        budget=sfn.JsonPath.object_at("$.budget"),
+    )
 
 
 def failed() -> sfn.TaskInput:

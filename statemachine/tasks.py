@@ -1,5 +1,6 @@
 """How the loop calls its functions: one Lambda task builder, with the retries every task shares."""
 
+import re
 from dataclasses import dataclass
 
 from aws_cdk import Duration
@@ -48,18 +49,19 @@ def lambda_task(
     result: type[BaseModel],
     kept: tuple[str, ...] | None = None,
 ) -> tasks.LambdaInvoke:
-    """The task, its state keeping the result model's fields at result_path; with `kept`, only those fields
-    (each checked to be the model's), as one array in that order: the task's whole output."""
-    fields = kept or tuple(result.model_fields)
-    unknown = sorted(set(fields) - set(result.model_fields))
+    """The task, its state keeping the result model's fields at result_path; with `kept` (expressions over
+    `$.Payload`, each field they read checked to be the model's), only those values, as one array in that
+    order: the task's whole output."""
+    read = {m.group(1) for m in re.finditer(r"\$\.Payload\.(\w+)", " ".join(kept))} if kept else set()
+    unknown = sorted(read - set(result.model_fields))
     if unknown:
         raise ValueError(f"{name}: {result.__name__} has no field {', '.join(unknown)}")
     # The function's result model names the fields, which keeps Lambda's invocation metadata out of the
     # state (the task's own history event keeps the function's whole answer).
     selector = (
-        {"kept.$": f"States.Array({', '.join(f'$.Payload.{field}' for field in fields)})"}
+        {"kept.$": f"States.Array({', '.join(kept)})"}
         if kept
-        else {field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in fields}
+        else {field: sfn.JsonPath.object_at(f"$.Payload.{field}") for field in result.model_fields}
     )
     task = tasks.LambdaInvoke(
         scope,

@@ -58,13 +58,14 @@ class Progress:
     skipped: int  # succeeded in an earlier execution
     running: int
     images: int
+    cost_usd: float = 0  # the model calls of the runs recorded so far
 
     def line(self) -> str:
         done = self.succeeded + self.failed + self.skipped
         text = f"batch {self.batch}: {done}/{self.items} done: {self.succeeded} succeeded, {self.failed} failed"
         if self.skipped:
             text += f", {self.skipped} skipped"
-        return text + f"; {self.running} running; {self.images} image(s) made"
+        return text + f"; {self.running} running; {self.images} image(s) made; ${self.cost_usd:.4f} spent"
 
 
 class Records:
@@ -174,6 +175,7 @@ class BatchFollower:
             # An item's record is written just before its iteration ends: never count it twice.
             running=min(running, items - len(ours) - opened.skipped),
             images=sum(record.images for record in ours),
+            cost_usd=sum(record.cost_usd for record in ours),
         )
 
 

@@ -86,6 +86,7 @@ def render_batch_report(outcome: BatchOutcome) -> str:
         ("Execution", execution.name),
         ("Items", f"{counts.items}: {counts.succeeded} succeeded, {counts.failed} failed, {counts.skipped} skipped"),
         ("Images made", str(counts.images)),
+        ("Cost", f"${counts.cost_usd:.4f} (the model calls of this execution's runs)"),
     ]
     if outcome.errors:
         facts.append(("Failed by error", ", ".join(f"{name} x{count}" for name, count in outcome.errors.items())))

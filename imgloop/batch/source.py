@@ -51,6 +51,7 @@ class BatchSource:
     data: bytes
     defaults: dict[str, Any] | None
     concurrency: int | None
+    max_cost_usd: float | None = None  # the whole batch's cap (--max-cost)
 
     @property
     def key(self) -> str:
@@ -64,6 +65,8 @@ class BatchSource:
             request["defaults"] = self.defaults
         if self.concurrency is not None:
             request["concurrency"] = self.concurrency
+        if self.max_cost_usd is not None:
+            request["max_cost_usd"] = self.max_cost_usd
         return request
 
 

@@ -13,7 +13,7 @@ because it succeeded before counts as succeeded; a batch still running, as `batc
 import argparse
 import sys
 
-from imgloop.cli import batches, deployed, preflight, runs
+from imgloop.cli import batches, deployed, preflight, runs, spend
 from imgloop.errors import Command, Interrupted, UsageError
 
 
@@ -21,7 +21,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     parser = argparse.ArgumentParser(prog="imgloop", description="Generate images that meet a written requirement.")
     commands = parser.add_subparsers(dest="command", required=True)
     verbs: dict[str, Command] = {}
-    for verbs_of in (runs, preflight, deployed, batches):
+    for verbs_of in (runs, preflight, deployed, batches, spend):
         verbs |= verbs_of.add_commands(commands)
     return parser, verbs
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from common.names import EXECUTION_FILE, MANIFEST_FILE, STACK_NAME, Outputs
 from imgloop.aws import aws_session, deployed_outputs
 from imgloop.cli.options import SCENARIO_FLAGS, add_scenario_options, local_assembly, scenario, writable_folder
+from imgloop.cli.spend import add_cost_option, announce, batch_requests
 from imgloop.errors import Command, Interrupted, UsageError, asking_aws
 
 # The batch modules load pydantic models, jinja2 and PIL: imported when a batch command runs, so the
@@ -54,6 +55,7 @@ def add_commands(commands: Any) -> dict[str, Command]:
         "the items that did not succeed",
     )
     batch.add_argument("--concurrency", type=int, metavar="N", help="items run at once (default: the stack's)")
+    add_cost_option(batch, "the whole batch's")
     batch.add_argument(
         "--local", action="store_true", help="run on this machine: moto + a Bedrock stand-in, no AWS account"
     )
@@ -78,7 +80,9 @@ def add_commands(commands: Any) -> dict[str, Command]:
         from imgloop.batch.source import read_source
 
         writable_folder(args.out)
-        source = read_source(args.input, args.format, args.defaults, args.name, args.concurrency)
+        source = replace(
+            read_source(args.input, args.format, args.defaults, args.name, args.concurrency), max_cost_usd=args.max_cost
+        )
         if args.local:
             return _finish(args, _local(args, source))
         given = [flag for name, flag in _LOCAL_ONLY if getattr(args, name)]
@@ -133,6 +137,7 @@ def _local(args: argparse.Namespace, source: "BatchSource") -> "BatchOutcome":
         )
         return outcomes[0].execution
 
+    announce(batch_requests(source), args.json)
     runner.run_batch(
         source.request(names.bucket),
         rerun_name(source.name) if earlier else source.name,
@@ -165,6 +170,7 @@ def _deployed(args: argparse.Namespace, source: "BatchSource") -> "BatchOutcome"
     bucket = outputs[Outputs.BUCKET]
     s3, sfn = session.client("s3"), session.client("stepfunctions")
     s3.put_object(Bucket=bucket, Key=source.key, Body=source.data)
+    announce(batch_requests(source), args.json)
     arn = start_batch(sfn, outputs[Outputs.BATCH_STATE_MACHINE], source, bucket)
     print(arn, file=sys.stderr if args.json else sys.stdout, flush=True)
     return _follow(sfn, s3, arn, args, POLL_SECONDS, _goes_on(arn, args.out), wait=True)

@@ -8,7 +8,8 @@ from typing import Any
 
 from common.names import STACK_NAME, Outputs
 from imgloop.aws import aws_session, deployed_outputs
-from imgloop.cli.options import read_event, writable_folder
+from imgloop.cli.options import writable_folder
+from imgloop.cli.spend import announce, capped_event
 from imgloop.errors import Command, Interrupted, asking_aws
 from imgloop.runs.executions import Execution, described, execution_name, fetch, follow, history, start
 from imgloop.runs.progress import describe_event
@@ -47,7 +48,7 @@ def _report(execution: Execution) -> int:
 
 def start_on_aws(args: argparse.Namespace) -> int:
     """`start` without --local: the event (and an edit's files) sent to the deployed stack."""
-    event = read_event(args.input)
+    event = capped_event(args)
     name = execution_name(event, args.name)
     # The files are checked before AWS is asked anything, and sent before the run that reads them starts.
     uploads = read_uploads(event, name, {"source_image": args.image, "mask_image": args.mask})
@@ -57,6 +58,7 @@ def start_on_aws(args: argparse.Namespace) -> int:
         put_uploads(session.client("s3"), outputs[Outputs.BUCKET], uploads)
         event = naming(event, outputs[Outputs.BUCKET], uploads)
     sfn = session.client("stepfunctions")
+    announce([event], json_mode=False)
     arn = start(sfn, outputs[Outputs.STATE_MACHINE], event, name)
     print(arn, flush=True)
     if not args.wait:

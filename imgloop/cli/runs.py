@@ -16,11 +16,11 @@ from imgloop.cli.options import (
     add_image_options,
     add_scenario_options,
     local_assembly,
-    read_event,
     scenario,
     writable_file,
     writable_folder,
 )
+from imgloop.cli.spend import add_cost_option, announce, capped_event
 from imgloop.errors import Command, Interrupted, UsageError, asking_aws
 from imgloop.runs.executions import EXTENSIONS, REPORT_FILE, new_name
 from imgloop.runs.progress import describe_event
@@ -44,11 +44,13 @@ def add_commands(commands: Any) -> dict[str, Command]:
     run.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
     run.add_argument("--name", type=_execution_name, help="execution name (default: imgloop-<time>-<random>)")
     add_image_options(run)
+    add_cost_option(run)
     _add_local_options(run)
     begin = commands.add_parser("start", help="start an execution of the deployed stack")
     begin.add_argument("--input", required=True, type=Path, help="the input event (JSON file)")
     begin.add_argument("--name", help="execution name (default: the event's idempotency_key, else generated)")
     add_image_options(begin)
+    add_cost_option(begin)
     begin.add_argument(
         "--local", action="store_true", help="start it on the local runner instead (the same as `run --local`)"
     )
@@ -122,7 +124,7 @@ def _run_local(args: argparse.Namespace) -> int:
     from imgloop.runs.uploads import naming, read_uploads
 
     out = writable_folder(args.out or Path("out"))
-    event = read_event(args.input)
+    event = capped_event(args)
     name = args.name or new_name()
     uploads = read_uploads(event, name, {"source_image": args.image, "mask_image": args.mask})
     _free_folder(out / name, args.replace)
@@ -139,6 +141,7 @@ def _run_local(args: argparse.Namespace) -> int:
     # sent); in the progress they would break the lines, so they show with --verbose only.
     log_level = "INFO" if args.verbose else "ERROR"
     folder = out / name
+    announce([event], args.json)
     try:
         result = runner.run(event, name, out, on_event=show, log_level=log_level, uploads=uploads)
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from common.manifest import Entry, Manifest
 from common.names import EXECUTION_FILE, MANIFEST_FILE
+from common.spend import run_cost
 from imgloop.pages import PAGES
 from imgloop.runs.executions import EDITED_IMAGES
 
@@ -198,6 +199,7 @@ def _facts(run: Manifest, execution: Mapping[str, Any]) -> list[tuple[str, str]]
         ("Reviser", _model(run.request, "reviser")),
     ]
     facts.extend(("Retired model replaced", substitution.line) for substitution in run.substitutions)
+    facts.append(("Cost", _cost(run)))
     if won := run.winner:
         where = f"revision {won.revision}, attempt {won.attempt}, candidate {won.candidate}"
         facts.append(("Winner", f"{PurePosixPath(won.key).name} ({where})"))
@@ -251,7 +253,17 @@ def _figure(run: Manifest, entry: Entry, images: Mapping[str, bytes]) -> _Figure
     at = _when(entry.created_at, clock_only=True) + (f" (+{offset:.2f} s)" if offset is not None else "")
     strength = f" \N{MIDDLE DOT} strength {entry.strength}" if entry.strength is not None else ""
     lines.append(("meta", f"{at} \N{MIDDLE DOT} seed {entry.seed}{strength}"))
+    spent = entry.cost
+    lines.append(("meta", f"cost ${spent.image_usd:.4f} image + ${spent.judge_usd:.4f} judge"))
     return _Figure(label, entry.outcome, winner, picture, placeholder, verdict, score, tag, lines)
+
+
+def _cost(run: Manifest) -> str:
+    """The run's model calls in all, per accepted image and by model (orchestration not counted)."""
+    cost = run_cost(run)
+    each = f", ${cost.per_accepted_image_usd:.4f} per accepted image" if cost.per_accepted_image_usd else ""
+    models = "; ".join(f"{model} ${usd:.4f}" for model, usd in cost.by_model.items())
+    return f"${cost.total_usd:.4f}{each}" + (f" ({models})" if models else "")
 
 
 def _file_name(entry: Entry) -> str:

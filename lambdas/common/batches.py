@@ -115,6 +115,8 @@ class BatchRequest(Strict):
     defaults: dict[str, Any] = Field(default_factory=dict)
     # How many items run at once (default: the stack's imgloop:batch_concurrency).
     concurrency: Concurrency | None = None
+    # The whole batch's spending cap: refused before any item when its worst case is over it.
+    max_cost_usd: float | None = Field(default=None, ge=0.01)  # a cent at least, as a run's
 
     @model_validator(mode="after")
     def _one_source(self) -> "BatchRequest":
@@ -209,6 +211,7 @@ class ItemRecord(BaseModel):
     prompt: str | None = None
     manifest: str | None = None  # s3:// URI of the run's manifest
     finished_at: str | None = None
+    cost_usd: float = 0  # what the run's model calls cost (its manifest's entries)
 
 
 def manifest_line(item: BatchItem, record: ItemRecord | None, execution: str) -> ItemRecord | None:
@@ -226,6 +229,7 @@ class BatchCounts(BaseModel):
     failed: int
     skipped: int  # succeeded in an earlier execution
     images: int  # made in this execution
+    cost_usd: float = 0  # what this execution's runs' model calls cost
 
 
 class BatchSummary(BatchCounts):

@@ -33,6 +33,9 @@ class ToolReply:
     data: dict[str, Any] | None
     text: str
     notes: list[str] = field(default_factory=list)
+    # The call's tokens as Bedrock reported them (its usage), which price it.
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 def sampling(config: ConverseConfig) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
@@ -102,8 +105,10 @@ def ask_with_tool(
             response = bedrock.converse(**request)
     blocks = response.get("output", {}).get("message", {}).get("content", []) or []
     text = " ".join(b["text"] for b in blocks if isinstance(b.get("text"), str)).strip()
+    usage = response.get("usage") or {}
+    tokens = {"input_tokens": int(usage.get("inputTokens", 0)), "output_tokens": int(usage.get("outputTokens", 0))}
     for block in blocks:
         use = block.get("toolUse")
         if isinstance(use, dict) and use.get("name") == tool.name and isinstance(use.get("input"), dict):
-            return ToolReply(data=use["input"], text=text, notes=notes)
-    return ToolReply(data=None, text=text, notes=notes)
+            return ToolReply(data=use["input"], text=text, notes=notes, **tokens)
+    return ToolReply(data=None, text=text, notes=notes, **tokens)

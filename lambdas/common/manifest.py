@@ -43,6 +43,18 @@ class Verdict(BaseModel):
     # Masked edits: how much the result differs from the source outside the mask (0 to 1).
     outside_mask_change: float | None = None
     notes: list[str] = Field(default_factory=list)
+    # What the judge's call cost, from the tokens Bedrock reported (0 when no judge was asked); the
+    # manifest keeps it in the entry's cost, with the image's and the prompt's.
+    usd_micro: int = Field(default=0, exclude=True)
+
+
+class EntryCost(BaseModel):
+    """What the calls behind one entry cost, in dollars: its image, its judge, and the reviser call that
+    wrote its prompt (on every entry of that prompt, counted once per prompt)."""
+
+    image_usd: float = 0
+    judge_usd: float = 0
+    prompt_usd: float = 0
 
 
 class Entry(BaseModel):
@@ -60,6 +72,7 @@ class Entry(BaseModel):
     strength: float | None = None  # image-to-image: the strength this attempt ran at
     note: str | None = None
     verdict: Verdict | None = None
+    cost: EntryCost = Field(default_factory=EntryCost)
     created_at: str = Field(default_factory=now)
 
     @property

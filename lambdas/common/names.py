@@ -34,6 +34,10 @@ class Context:
     ALLOWED_MODELS: Final = "imgloop:allowed_models"
     BATCH_CONCURRENCY: Final = "imgloop:batch_concurrency"  # items of a batch run at once, unless the batch says
     API_AUTH: Final = "imgloop:api_auth"  # "iam" (SigV4, the default) or "api_key"
+    MAX_COST: Final = "imgloop:max_cost_usd"  # a run's spending cap when its request sets none
+    DAILY_SPEND_ALARM: Final = "imgloop:daily_spend_alarm_usd"  # the model spend per day that raises the alarm
+    ALARM_EMAIL: Final = "imgloop:alarm_email"  # an address the alarm topic e-mails (confirmed by its owner)
+    NOTIFY_COMPLETIONS: Final = "imgloop:notify_completions"  # true: each run's and batch's end on the topic
     # Another name for the stack than STACK_NAME, so a second copy (make e2e's throwaway one) deploys beside it.
     STACK_NAME: Final = "imgloop:stack_name"
 
@@ -47,6 +51,24 @@ CLAUDE_SONNET: Final = "us.anthropic.claude-sonnet-4-6"
 DEFAULT_GENERATOR_MODEL: Final = SD35_LARGE
 DEFAULT_VALIDATOR_MODEL: Final = CLAUDE_SONNET
 DEFAULT_REVISER_MODEL: Final = CLAUDE_SONNET
+
+
+class MetricNames:
+    """The project's own metrics (Powertools EMF) and their dimensions, which the dashboard reads."""
+
+    GENERATED: Final = "ImageGenerated"
+    REFUSED: Final = "GenerationRefused"
+    ACCEPTED: Final = "ImageAccepted"
+    REJECTED: Final = "ImageRejected"
+    REVISED: Final = "PromptRevised"
+    SPEND: Final = "SpendUSD"  # what model calls cost, in dollars
+    ATTEMPTS_TO_ACCEPTANCE: Final = "AttemptsToAcceptance"
+    MODEL: Final = "Model"
+    ROLE: Final = "Role"  # image, judge, revise or translate
+
+
+# The model spend per day over which the alarm goes off, unless cdk.json (imgloop:daily_spend_alarm_usd) says.
+DEFAULT_DAILY_SPEND_ALARM_USD: Final = 20.0
 
 # Items of a batch run at once unless the batch or cdk.json (imgloop:batch_concurrency) says, and the most.
 DEFAULT_BATCH_CONCURRENCY: Final = 4

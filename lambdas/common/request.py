@@ -36,6 +36,10 @@ MAX_REVISIONS = 10
 MAX_CANDIDATES = 4
 MAX_IMAGES = 120
 MAX_PROMPT_CHARS = 4000
+# The most a run's cap may be: keeps its micro-dollars within the state machine's integer arithmetic.
+# The least is a cent (a bound the API's JSON schema can state, unlike "more than 0").
+MIN_COST_USD = 0.01
+MAX_COST_USD = 1000
 # The served model that draws from a source image (SD3 Large is legacy).
 DRAWS_FROM_SOURCE = SD35_LARGE
 
@@ -62,6 +66,8 @@ class RunRequest(Strict):
     strength: float | None = Field(default=None, ge=0, le=1)  # image-to-image: 0 keeps the source, 1 ignores it
     search_prompt: str | None = Field(default=None, min_length=1, max_length=MAX_PROMPT_CHARS)
     outpaint: Margins | None = None
+    # Stop before an attempt that could take the run's spend past this (docs/cost.md).
+    max_cost_usd: float | None = Field(default=None, ge=MIN_COST_USD, le=MAX_COST_USD)
     # Names the execution when started through the HTTP API, so a retried request starts nothing new.
     idempotency_key: str | None = Field(default=None, pattern=EXECUTION_NAME_PATTERN)
     output: OutputConfig
@@ -139,6 +145,8 @@ def _with_defaults(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "validator": {"model_id": settings.validator_model_id},
         "reviser": {"model_id": settings.reviser_model_id},
     }
+    if settings.max_cost_usd is not None and data.get("max_cost_usd") is None:
+        data["max_cost_usd"] = settings.max_cost_usd
     for section, values in defaults.items():
         given = data.get(section, {})
         if not isinstance(given, dict):

@@ -10,6 +10,7 @@ from common.errors import InvalidInput
 from common.keys import RunKeys
 from common.request import RunRequest
 from common.sections import valid_prefix
+from common.spend import Budget, RunCost
 
 
 class Result(BaseModel):
@@ -62,6 +63,7 @@ class Opened(Result):
     run: Run
     # Retired models the run replaced, as lines a person reads in the history and the progress.
     substitutions: list[str]
+    budget: Budget
 
 
 class Generated(Result):
@@ -75,6 +77,8 @@ class Generated(Result):
     # None when the loop's prompt went as it was.
     sent_prompt: str | None = None
     note: str | None = None
+    # What the call cost: the image's price when the model answered, 0 when Bedrock rejected the request.
+    usd_micro: int = 0
 
 
 class Recorded(Result):
@@ -91,6 +95,9 @@ class CandidateResult(Result):
     passed: bool
     score: int
     reason: str
+    # What the image and its judge call cost; the state machine adds them up.
+    image_usd_micro: int
+    judge_usd_micro: int
 
 
 class Proposal(Result):
@@ -98,6 +105,7 @@ class Proposal(Result):
     negative_prompt: str
     strength: float | None  # image-to-image: the reviser may move it, within bounds
     note: str
+    usd_micro: int  # what the reviser's call cost
 
 
 class Success(Result):
@@ -118,6 +126,7 @@ class Success(Result):
     images_generated: int
     manifest_key: str
     substitutions: list[str]
+    cost: RunCost
 
 
 class NotMet(Result):

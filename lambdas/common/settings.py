@@ -23,6 +23,7 @@ _ENV_NAMES = (
     "EXTRA_OUTPUT_BUCKETS",
     "ALLOWED_MODELS",
     "BATCH_CONCURRENCY",
+    "MAX_COST_USD",
 )
 
 
@@ -42,6 +43,8 @@ class Settings(BaseModel):
     allowed_models: _Listed = Field(default=(), alias="ALLOWED_MODELS")
     # How many items of a batch run at once when the batch does not say (cdk.json imgloop:batch_concurrency).
     batch_concurrency: Concurrency = Field(default=DEFAULT_BATCH_CONCURRENCY, alias="BATCH_CONCURRENCY")
+    # A run's spending cap when its request sets none (cdk.json imgloop:max_cost_usd).
+    max_cost_usd: float | None = Field(default=None, gt=0, alias="MAX_COST_USD")
 
     @property
     def allowed_buckets(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from common.request import MAX_ATTEMPTS, MAX_CANDIDATES, MAX_REVISIONS, explain
 from common.results import Generated, Run
 from common.sections import ConverseConfig, Margins, Mode, S3Image
 from common.settings import Settings
+from common.spend import Budget
 
 _Number = Annotated[int, Field(strict=True)]
 
@@ -100,6 +101,8 @@ class ValidateTask(Slot):
     prompt: str  # the prompt that drew the image
     validate_against: Literal["original", "current"]
     validator: ConverseConfig
+    # What Generate reported for the image; Validate hands it on in the candidate's result.
+    image_usd_micro: _Number = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _own_image(self) -> "ValidateTask":
@@ -143,6 +146,8 @@ class OpenRun(Payload):
 class RecordTask(Slot, LoopPrompt):
     action: Literal["record"]
     generation: Generated
+    # What the reviser's call that wrote this prompt cost (0 for the request's own prompt).
+    prompt_usd_micro: _Number = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _own_image(self) -> "RecordTask":
@@ -162,6 +167,10 @@ class CloseSucceeded(Payload):
 class CloseNotMet(Payload):
     action: Literal["requirements_not_met"]
     run: Run
+    # What stopped the run: its image budget used up, or its spending cap (max_cost_usd) reached.
+    stopped_by: Literal["budget", "cap"]
+    spent_usd_micro: _Number = Field(ge=0)
+    budget: Budget
 
 
 class CloseFailed(Payload):

@@ -3,10 +3,11 @@
 import random
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import clients
+from common.metering import record, spent
+from common.names import MetricNames
 from common.observability import logger, metrics
 from common.settings import current
 from common.storage import storage_calls
@@ -23,10 +24,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(revision=task.revision, attempt=task.attempt, candidate=task.candidate)
     with storage_calls():
         result = generate(task, clients.bedrock(), clients.s3(), _rng)
-    metrics.add_metric(
-        name="ImageGenerated" if result.outcome == "image" else "GenerationRefused",
-        unit=MetricUnit.Count,
-        value=1,
-    )
+    record(MetricNames.GENERATED if result.outcome == "image" else MetricNames.REFUSED, result.model_id, "image")
+    spent(result.model_id, "image", result.usd_micro)
     logger.info("generation finished", extra=result.model_dump())
     return result.model_dump()

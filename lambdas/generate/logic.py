@@ -14,6 +14,7 @@ from common.images import encode_metadata, read_edited
 from common.observability import logger
 from common.results import Generated
 from common.sections import S3Image
+from common.spend import image_micro
 from common.tasks import GenerateTask
 
 
@@ -39,6 +40,8 @@ def generate(task: GenerateTask, bedrock: Any, s3: Any, rng: random.Random) -> G
             if not is_refusal(error):
                 raise
             return refused.model_copy(update={"refusal": f"model rejected the prompt: {error_message(error)}"})
+    # The model answered, so the call is billed, an image or not.
+    refused = refused.model_copy(update={"usd_micro": image_micro(generator)})
     result = generator.read_response(_json_object(response["body"].read(), generator.model_id), seed)
     if isinstance(result, RefusedGeneration):
         logger.warning("generation refused", extra={"reason": result.reason, "seed": result.seed})

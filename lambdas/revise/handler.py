@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import clients
+from common.metering import record, spent
+from common.names import MetricNames
 from common.observability import logger, metrics
 from common.settings import current
 from common.storage import storage_calls
@@ -22,6 +23,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     else:
         with storage_calls():
             proposal = revise(task, clients.bedrock(), clients.s3())
-        metrics.add_metric(name="PromptRevised", unit=MetricUnit.Count, value=1)
+        record(MetricNames.REVISED, task.reviser.model_id, task.mode)
+    spent(task.reviser.model_id, task.mode, proposal.usd_micro)
     logger.info(f"prompt {task.mode}d", extra=proposal.model_dump())
     return proposal.model_dump()

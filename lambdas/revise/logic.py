@@ -12,6 +12,7 @@ from common.names import REVISER_TOOL, CallTags
 from common.observability import logger
 from common.request import MAX_PROMPT_CHARS, explain
 from common.results import Proposal
+from common.spend import converse_micro
 from common.tasks import RewriteTask
 from revise.feedback import feedback_lines
 
@@ -107,7 +108,10 @@ def _rewrite(task: RewriteTask, bedrock: Any, rubric: str, text: str) -> Proposa
     notes = list(reply.notes)
     for note in notes:
         logger.warning(note)
-    kept = Proposal(prompt=task.prompt, negative_prompt=task.negative_prompt, strength=task.strength, note="")
+    cost = converse_micro(task.reviser.model_id, reply.input_tokens, reply.output_tokens)
+    kept = Proposal(
+        prompt=task.prompt, negative_prompt=task.negative_prompt, strength=task.strength, note="", usd_micro=cost
+    )
     if reply.data is None:
         note = f"the {task.mode} model answered without a prompt; the last prompt is kept"
         return kept.model_copy(update={"note": "; ".join([*notes, note])})
@@ -123,7 +127,11 @@ def _rewrite(task: RewriteTask, bedrock: Any, rubric: str, text: str) -> Proposa
     negative = negative or (task.negative_prompt if task.mode == "translate" else "")
     strength = _next_strength(task, parsed, notes)
     return Proposal(
-        prompt=prompt, negative_prompt=negative, strength=strength, note="; ".join(notes) or f"{task.mode}d"
+        prompt=prompt,
+        negative_prompt=negative,
+        strength=strength,
+        note="; ".join(notes) or f"{task.mode}d",
+        usd_micro=cost,
     )
 
 

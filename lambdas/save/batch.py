@@ -29,7 +29,9 @@ from common.manifest import Manifest, now
 from common.request import explain
 from common.results import ItemRecorded, OpenedBatch
 from common.settings import Settings
+from common.spend import run_cost
 from common.tasks import RecordItem
+from save.batch_cap import check_batch_cap
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
 # S3 reads of item records run this many at a time (a batch has up to 10,000 items).
@@ -52,6 +54,7 @@ def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any) -
     read = _read(request, settings, s3)
     earlier = _records(s3, settings.output_bucket, keys, {item_id(item)[0] for item in read})
     items = _items(read, request.defaults, keys, earlier)
+    check_batch_cap(request.max_cost_usd, items, settings)
     batch = Batch(
         name=keys.name,
         bucket=settings.output_bucket,
@@ -170,7 +173,11 @@ def _images(s3: Any, outcome: ItemOutcome) -> dict[str, Any]:
     manifest = Manifest.model_validate_json(body)
     uri = f"s3://{outcome.bucket}/"
     images = sum(1 for e in manifest.entries if e.outcome == "image")
-    found: dict[str, Any] = {"images": images, "manifest": uri + outcome.manifest_key}
+    found: dict[str, Any] = {
+        "images": images,
+        "manifest": uri + outcome.manifest_key,
+        "cost_usd": run_cost(manifest).total_usd,
+    }
     winner = manifest.winner
     chosen = manifest.entry(winner.revision, winner.attempt, winner.candidate) if winner else manifest.best()
     if chosen is not None and chosen.key:
@@ -194,6 +201,7 @@ def close_batch(batch: Batch, s3: Any) -> BatchSummary:
         failed=sum(line.status == "FAILED" for line in lines),
         skipped=sum(line.skipped for line in lines),
         images=sum(line.images for line in lines if not line.skipped),
+        cost_usd=round(sum(line.cost_usd for line in lines if not line.skipped), 6),
     )
     errors: dict[str, int] = {}
     for line in lines:

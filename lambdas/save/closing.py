@@ -5,12 +5,18 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from common.errors import InvalidInput, own_name
 from common.images import StoredImage, file_staged_images, image_keys, stored_image
 from common.manifest import Entry, Failure, Manifest, ManifestStore, Status, Winner, now
+from common.names import MetricNames
+from common.observability import metrics
+from common.prices import to_usd
 from common.results import Failed, NotMet, Run, Success
 from common.settings import Settings
-from common.tasks import CloseSucceeded
+from common.spend import run_cost
+from common.tasks import CloseNotMet, CloseSucceeded
 
 MAX_MESSAGE_CHARS = 1000
 
@@ -36,6 +42,8 @@ def close_succeeded(task: CloseSucceeded, settings: Settings, s3: Any) -> Succes
         chosen.append(best)
 
     manifest = _close(run, s3, crown, "succeeded")
+    attempts = len({(e.revision, e.attempt) for e in manifest.entries})
+    metrics.add_metric(name=MetricNames.ATTEMPTS_TO_ACCEPTANCE, unit=MetricUnit.Count, value=attempts)
     best = chosen[-1]  # the manifest update may have run crown() more than once; the last one was written
     assert best.key is not None and best.verdict is not None  # crown() accepts nothing else
     bucket_url, object_url = console_urls(run.bucket, best.key, settings.region)
@@ -55,12 +63,21 @@ def close_succeeded(task: CloseSucceeded, settings: Settings, s3: Any) -> Succes
         images_generated=images,
         manifest_key=run.manifest_key,
         substitutions=[s.line for s in manifest.substitutions],
+        cost=run_cost(manifest),
     )
 
 
-def close_not_met(run: Run, s3: Any) -> NotMet:
-    manifest = _close(run, s3, lambda m: None, "requirements_not_met")
-    return NotMet(cause=f"No image met the requirement. {summary(manifest, run)}")
+def close_not_met(task: CloseNotMet, s3: Any) -> NotMet:
+    manifest = _close(task.run, s3, lambda m: None, "requirements_not_met")
+    cause = f"No image met the requirement. {summary(manifest, task.run)}"
+    if task.stopped_by == "cap":
+        # The state machine's figures: what its tasks reported, and the ceiling it compared with the cap.
+        spent, plan = to_usd(task.spent_usd_micro), task.budget
+        cause = (
+            f"Stopped at the spending cap (max_cost_usd ${to_usd(plan.cap_usd_micro):.4f}): ${spent:.4f} spent, "
+            f"and the next attempt could cost up to ${to_usd(plan.attempt_usd_micro):.4f} more. {cause}"
+        )
+    return NotMet(cause=cause)
 
 
 def close_failed(run: Run, error: str, cause: str | None, s3: Any) -> Failed:
@@ -96,7 +113,7 @@ def summary(manifest: Manifest, run: Run) -> str:
             f" Best: score {best.verdict.score}/10, s3://{run.bucket}/{best.key} "
             f"(revision {best.revision}, attempt {best.attempt}{of}): {_sentence(best.verdict.reason)}"
         )
-    return text + f" Manifest: s3://{run.bucket}/{run.manifest_key}"
+    return text + f" Cost: ${run_cost(manifest).total_usd:.4f}. Manifest: s3://{run.bucket}/{run.manifest_key}"
 
 
 def _close(run: Run, s3: Any, change: Callable[[Manifest], None], status: Status) -> Manifest:

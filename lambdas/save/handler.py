@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from common import clients
-from common.observability import logger
+from common.observability import logger, metrics
 from common.settings import current
 from common.storage import storage_calls
 from common.tasks import (
@@ -43,8 +43,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 result = record_generation(task, s3)
             case CloseSucceeded():
                 result = close_succeeded(task, settings, s3)
+                # Only this action has a metric (attempts to acceptance): no empty flush on the others.
+                metrics.flush_metrics()
             case CloseNotMet():
-                result = close_not_met(task.run, s3)
+                result = close_not_met(task, s3)
             case CloseFailed():
                 result = close_failed(task.run, task.error, task.cause, s3)
             case OpenBatch():

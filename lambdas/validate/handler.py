@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import clients
+from common.metering import record, spent
+from common.names import MetricNames
 from common.observability import logger, metrics
 from common.settings import current
 from common.storage import storage_calls
@@ -20,7 +21,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(revision=task.revision, attempt=task.attempt, candidate=task.candidate)
     with storage_calls():
         result = validate(task, clients.bedrock(), clients.s3())
+    judge = task.validator.model_id
     if result.key is not None:  # a refusal was counted by Generate
-        metrics.add_metric(name="ImageAccepted" if result.passed else "ImageRejected", unit=MetricUnit.Count, value=1)
+        record(MetricNames.ACCEPTED if result.passed else MetricNames.REJECTED, judge, "judge")
+    spent(judge, "judge", result.judge_usd_micro)
     logger.info("verdict", extra=result.model_dump())
     return result.model_dump()

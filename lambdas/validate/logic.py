@@ -4,14 +4,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from common.converse import ToolSpec, ask_with_tool
+from common.converse import ToolReply, ToolSpec, ask_with_tool
 from common.errors import ImageMissing, ManifestConflict
 from common.json_schema import plain_schema
 from common.manifest import Check, Manifest, ManifestStore, Verdict
 from common.names import JUDGE_TOOL, CallTags
+from common.prices import to_usd
 from common.request import explain
 from common.results import CandidateResult
 from common.sections import ConverseConfig
+from common.spend import converse_micro
 from common.tasks import ValidateTask
 from validate.edits import (
     EDIT_RUBRIC,
@@ -84,6 +86,11 @@ def judge(
         content, rubric = edit_content(edit, content), RUBRIC + EDIT_RUBRIC
     role = "judge" if edit is None else "judge-edit"
     reply = ask_with_tool(bedrock, config, rubric, content, VERDICT_TOOL, {CallTags.ROLE: role})
+    cost = converse_micro(config.model_id, reply.input_tokens, reply.output_tokens)
+    return _verdict(config, reply).model_copy(update={"usd_micro": cost})
+
+
+def _verdict(config: ConverseConfig, reply: ToolReply) -> Verdict:
     if reply.data is None:
         said = f": {_shorten(reply.text)}" if reply.text else ""
         return Verdict(
@@ -141,12 +148,13 @@ def validate(task: ValidateTask, bedrock: Any, s3: Any) -> CandidateResult:
             # Save files the image before Validate runs; a missing entry means the manifest lagged.
             raise ManifestConflict(f"no entry for {task.key} in the manifest yet")
         entry.verdict = verdict
+        entry.cost.judge_usd = to_usd(verdict.usd_micro)
 
     ManifestStore(s3, task.run.bucket, task.run.manifest_key).update(put_verdict)
-    return _result(task, verdict.passed, verdict.score, verdict.reason)
+    return _result(task, verdict.passed, verdict.score, verdict.reason, verdict.usd_micro)
 
 
-def _result(task: ValidateTask, passed: bool, score: int, reason: str) -> CandidateResult:
+def _result(task: ValidateTask, passed: bool, score: int, reason: str, judge_usd_micro: int = 0) -> CandidateResult:
     return CandidateResult(
         revision=task.revision,
         attempt=task.attempt,
@@ -155,6 +163,8 @@ def _result(task: ValidateTask, passed: bool, score: int, reason: str) -> Candid
         passed=passed,
         score=score,
         reason=reason,
+        image_usd_micro=task.image_usd_micro,
+        judge_usd_micro=judge_usd_micro,
     )
 
 

@@ -80,6 +80,8 @@ def test_json_mode_prints_one_object_and_exits_one_when_an_item_failed(first: Ra
         "failed": 1,
         "skipped": 0,
         "images": 3,
+        # Each image at SD3.5 Large's $0.08 and its judge call at the stand-in's usage ($0.006435).
+        "cost_usd": pytest.approx(3 * 0.086435),
         "manifest": str(first.folder / "manifest.jsonl"),
         "report": str(first.folder / "report.html"),
         "error": None,
@@ -191,9 +193,11 @@ def test_a_csv_batch_shows_its_progress_and_where_its_files_are(assembly: Path, 
     ran = _batch(assembly, tmp_path / "out", "--input", str(items), "--name", "table", "--concurrency", "1")
 
     assert ran.code == 0
-    lines = ran.out.splitlines()
+    worst, *lines = ran.out.splitlines()
+    assert worst.startswith("worst case: $") and "for this batch of 2 runs" in worst
     progress = [line for line in lines if line.startswith("batch table: ")]
-    assert progress and progress[-1] == "batch table: 2/2 done: 2 succeeded, 0 failed; 0 running; 2 image(s) made"
+    done = "batch table: 2/2 done: 2 succeeded, 0 failed; 0 running; 2 image(s) made; $"
+    assert progress and progress[-1].startswith(done)
     assert lines[len(progress) :] == [
         "batch table, execution table: SUCCEEDED",
         "2 item(s): 2 succeeded, 0 failed; 2 image(s) made.",
@@ -220,7 +224,7 @@ def test_the_command_run_as_a_program_takes_a_text_file_by_format(assembly: Path
 
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert "batch titles: 2/2 done: 2 succeeded, 0 failed; 0 running; 2 image(s) made" in done.stdout
+    assert "batch titles: 2/2 done: 2 succeeded, 0 failed; 0 running; 2 image(s) made; $" in done.stdout
     lines = _lines(tmp_path / "out" / "titles" / "manifest.jsonl")
     # Blank lines are skipped; ids are the line numbers.
     assert [(line["id"], line["line"]) for line in lines] == [("00001", 1), ("00003", 3)]

@@ -59,7 +59,7 @@ def test_a_batch_on_the_stack_a_rerun_and_their_status(
         rerun = capsys.readouterr().out
         status = main(["batch-status", arn])
         looked = capsys.readouterr().out
-        later = rerun.splitlines()[0]
+        later = rerun.splitlines()[1]  # after the worst case
         fetched = main(["batch-status", later, "--out", str(tmp_path / "status"), "--json"])
         status_json = json.loads(capsys.readouterr().out)
         earlier = main(["batch-status", arn, "--out", str(tmp_path / "old"), "--json"])

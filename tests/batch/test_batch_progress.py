@@ -20,13 +20,15 @@ class _Clock:
 
 
 def _progress(succeeded: int, failed: int = 0, running: int = 0, skipped: int = 0) -> Progress:
-    return Progress("covers", 10, succeeded, failed, skipped, running, succeeded * 2)
+    return Progress("covers", 10, succeeded, failed, skipped, running, succeeded * 2, succeeded * 0.09)
 
 
 def test_the_line_counts_done_failed_running_skipped_and_images() -> None:
-    assert _progress(3, 1, 4).line() == "batch covers: 4/10 done: 3 succeeded, 1 failed; 4 running; 6 image(s) made"
+    assert _progress(3, 1, 4).line() == (
+        "batch covers: 4/10 done: 3 succeeded, 1 failed; 4 running; 6 image(s) made; $0.2700 spent"
+    )
     assert _progress(1, 0, 2, skipped=5).line() == (
-        "batch covers: 6/10 done: 1 succeeded, 0 failed, 5 skipped; 2 running; 2 image(s) made"
+        "batch covers: 6/10 done: 1 succeeded, 0 failed, 5 skipped; 2 running; 2 image(s) made; $0.0900 spent"
     )
 
 

@@ -8,7 +8,14 @@ from typing import Any
 from imgloop.local.assembly import BATCH_MACHINE, LOOP_MACHINE
 
 # The context of the second synthesis (conftest.py's `variant`): what a deploy may set otherwise.
-VARIANT_CONTEXT = {"imgloop:api_auth": "api_key", "imgloop:batch_concurrency": 7}
+VARIANT_CONTEXT = {
+    "imgloop:api_auth": "api_key",
+    "imgloop:batch_concurrency": 7,
+    "imgloop:max_cost_usd": 2.5,
+    "imgloop:daily_spend_alarm_usd": 40,
+    "imgloop:alarm_email": "ops@example.com",
+    "imgloop:notify_completions": True,
+}
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -71,6 +71,7 @@ def test_every_task_retries_transient_faults_with_full_jitter_including_lambda_t
         "Revise prompt",
         "Report success",
         "Report requirements not met",
+        "Report spending cap reached",
     }
     for state in tasks.values():
         assert state["Resource"] == "arn:aws:states:::lambda:invoke"
@@ -105,22 +106,38 @@ def test_counters_change_only_in_the_state_machine(assembly: Any) -> None:
     for start in ("Start with the original prompt", "Use the translation", "Use the revised prompt"):
         assert states[start]["Parameters"]["tally"] == {"attempt": 0}
         assert states[start]["ResultPath"] == "$.loop"
-    # One Choice decides after each attempt, its rules in order: accepted, another attempt, a revision.
+    # One Choice decides after each attempt, its rules in order: accepted, another attempt, a revision
+    # (each only within the spending cap), the cap reached with budget left, the budget used up.
+    assert states["Make candidates"]["Next"] == "Count the attempt's cost"
+    assert states["Count the attempt's cost"]["ResultPath"] == "$.loop.spend"
     decide = states["Accepted, try again or revise?"]
+    within = {"attempt": "$.loop.spend.next_attempt_usd_micro", "revision": "$.loop.spend.next_revision_usd_micro"}
+    attempts_left = {"Variable": "$.loop.tally.attempt", "NumericLessThanPath": "$.request.max_retry_attempts"}
+    revisions_left = {"Variable": "$.loop.revision", "NumericLessThanPath": "$.request.max_prompt_revisions"}
     assert decide["Choices"] == [
         {"Variable": "$.loop.tally.accepted", "BooleanEquals": True, "Next": "Report success"},
         {
-            "Variable": "$.loop.tally.attempt",
-            "NumericLessThanPath": "$.request.max_retry_attempts",
+            "And": [
+                attempts_left,
+                {"Variable": within["attempt"], "NumericLessThanEqualsPath": "$.budget.cap_usd_micro"},
+            ],
             "Next": "Make candidates",
         },
         {
-            "Variable": "$.loop.revision",
-            "NumericLessThanPath": "$.request.max_prompt_revisions",
+            "And": [
+                revisions_left,
+                {"Variable": within["revision"], "NumericLessThanEqualsPath": "$.budget.cap_usd_micro"},
+            ],
             "Next": "Revise prompt",
         },
+        {"Or": [attempts_left, revisions_left], "Next": "Report spending cap reached"},
     ]
     assert decide["Default"] == "Report requirements not met"
+    assert states["Spending cap reached"] == {
+        "Type": "Fail",
+        "Error": "RequirementsNotMet",
+        "CausePath": "$.closing.cause",
+    }
     assert states["Requirements not met"] == {
         "Type": "Fail",
         "Error": "RequirementsNotMet",
@@ -138,6 +155,7 @@ CONTRACT: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "Revise prompt": (RewriteTask, Proposal),
     "Report success": (CloseSucceeded, Success),
     "Report requirements not met": (CloseNotMet, NotMet),
+    "Report spending cap reached": (CloseNotMet, NotMet),
     "Report failure": (CloseFailed, Failed),
 }
 

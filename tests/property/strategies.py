@@ -45,6 +45,7 @@ from common.results import Generated, Recorded, Run
 from common.sections import ConverseConfig, Margins, OutputConfig, S3Image
 from common.seed_events import FLAT_KEYS, KEY_FAMILIES
 from common.settings import Settings
+from common.spend import budget
 from common.tasks import (
     CloseFailed,
     CloseSucceeded,
@@ -610,7 +611,7 @@ CONSISTENCY: dict[str, tuple[str, ...]] = {
     "Save image": (*RUN_RULES, "candidate", "key"),
     "Validate image": (*RUN_RULES, "candidate", "key"),
     **dict.fromkeys(["Translate prompt", "Revise prompt", "Report success", "Report failure"], RUN_RULES),
-    "Report requirements not met": RUN_RULES,
+    **dict.fromkeys(["Report requirements not met", "Report spending cap reached"], RUN_RULES),
 }
 TASK_STATES = tuple(CONSISTENCY)
 # The model each function parses its payload with, by the module of its handler.
@@ -722,7 +723,9 @@ class TaskStates:
         made = attempt - 1 if state in self.in_map else attempt
         loop = {"revision": revision, "tally": {"attempt": made}, "candidates": list(range(1, request.candidates + 1))}
         loop |= {"prompt": request.prompt, "negative_prompt": request.negative_prompt, "strength": request.strength}
+        loop |= {"prompt_usd_micro": 0, "spend": {"spent_usd_micro": 0}}
         outer = {"request": request.model_dump(mode="json"), "run": run, "loop": loop}
+        outer["budget"] = budget(request).model_dump()
         outer["failure"] = {"Error": "ModelUnavailable", "Cause": chosen.cause}
         if state not in self.in_map:
             return dict(rendered(self.payloads[state], outer, context))
@@ -736,7 +739,9 @@ class TaskStates:
             item["record"] = Recorded(key=None).model_dump()
         else:
             staged = keys.staging(revision, attempt, extension, numbered)
-            generation = Generated(outcome="image", model_id=request.generator.model_id, seed=7, staging_key=staged)
+            generation = Generated(
+                outcome="image", model_id=request.generator.model_id, seed=7, staging_key=staged, usd_micro=80_000
+            )
             item["record"] = Recorded(key=keys.image(revision, attempt, extension, numbered)).model_dump()
         item["generation"] = generation.model_dump(mode="json")
         return dict(rendered(self.payloads[state], item, context))

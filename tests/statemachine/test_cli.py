@@ -84,11 +84,12 @@ def test_start_wait_fetch_and_report_on_a_deployed_stack(
         monkeypatch.setattr("imgloop.aws.stack_outputs", lambda cloudformation, stack: {"StateMachineArn": machine})
         started = main(["start", "--input", str(event), "--name", "remote-1", "--wait", "--region", "us-west-2"])
         printed = capsys.readouterr().out
-        arn = printed.splitlines()[0]
+        worst, arn = printed.splitlines()[:2]
         fetched = main(["fetch", arn, "--out", str(tmp_path / "out"), "--region", "us-west-2"])
         reported = main(["report", arn, "--out", str(tmp_path / "report.html"), "--region", "us-west-2"])
 
     assert started == 0 and arn.endswith(":remote-1")
+    assert worst == "worst case: $0.2576 for this run (all 2 image(s) of its budget); see `imgloop estimate`"
     assert "[r00 a01] Validate image     FAIL" in printed and '"status": "SUCCEEDED"' in printed
     assert fetched == 0 and reported == 0
     assert sorted(p.name for p in (tmp_path / "out" / "remote-1").iterdir()) == [
@@ -309,7 +310,7 @@ def test_start_uploads_the_image_to_the_stacks_bucket_and_fetch_brings_it_back(
         outputs["StateMachineArn"] = machine
         event = ["--input", str(EVENTS / "edit_erase.json"), "--name", "remote-erase", "--region", "us-west-2"]
         started = main(["start", *event, *images, "--wait"])
-        arn = capsys.readouterr().out.splitlines()[0]
+        arn = capsys.readouterr().out.splitlines()[1]  # after the worst case
         reported = main(["report", arn, "--out", str(tmp_path / "report.html"), "--region", "us-west-2"])
 
     assert started == 0 and reported == 0

@@ -11,7 +11,7 @@ from common.errors import InvalidInput
 from common.images import decode_metadata, encode_metadata
 from common.manifest import Entry, Manifest, ManifestStore
 from common.results import Generated
-from common.tasks import ExecutionStart, RecordTask
+from common.tasks import CloseNotMet, ExecutionStart, RecordTask
 from imgloop.local import serial_s3
 from save.closing import close_not_met
 from save.logic import open_run, record_generation
@@ -143,9 +143,33 @@ def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -
     )
     store.update(lambda m: m.put_entry(refused))
 
-    cause = close_not_met(task.run, s3).cause
+    closing = CloseNotMet(
+        action="requirements_not_met", run=task.run, stopped_by="budget", spent_usd_micro=0, budget=task.budget
+    )
+    cause = close_not_met(closing, s3).cause
     assert cause.startswith(
         "No image met the requirement. 3 image(s) made (3 judged) and 1 generation(s) refused over 1 prompt(s)."
     )
-    assert f"Best: score 7/10, s3://{bucket}/k2 (revision 0, attempt 2): reason 2. Manifest: s3://" in cause
+    best = f"Best: score 7/10, s3://{bucket}/k2 (revision 0, attempt 2): reason 2. Cost: $0.0000. Manifest: s3://"
+    assert best in cause
     assert store.read()[0].status == "requirements_not_met"
+
+
+def test_a_run_stopped_at_its_cap_names_the_cap_and_what_was_spent(s3: Any, settings: Any, bucket: str) -> None:
+    opened = open_run({"prompt": "a fox", "max_cost_usd": 0.5}, _started("run-cap", "now"), settings, s3)
+    assert opened.budget.cap_usd_micro == 500_000
+    closing = CloseNotMet(
+        action="requirements_not_met",
+        run=opened.run,
+        stopped_by="cap",
+        spent_usd_micro=345_678,
+        budget=opened.budget,
+    )
+    cause = close_not_met(closing, s3).cause
+    assert cause.startswith("Stopped at the spending cap (max_cost_usd $0.5000): $0.3457 spent, and the next attempt")
+    assert "No image met the requirement." in cause
+
+
+def test_a_cap_below_the_first_attempt_is_invalid_input_before_any_write(s3: Any, settings: Any) -> None:
+    with pytest.raises(InvalidInput, match=r"max_cost_usd: \$0.0100 does not cover the first attempt"):
+        open_run({"prompt": "a fox", "max_cost_usd": 0.01}, _started("run-low", "now"), settings, s3)

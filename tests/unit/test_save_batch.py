@@ -340,6 +340,7 @@ def test_an_item_that_succeeded_is_filed_with_its_winner_from_its_runs_manifest(
         "score": 9,
         "prompt": "prompt 3",
         "manifest": f"s3://{bucket}/{key}",
+        "cost_usd": 0.0,  # the test's manifest records no costs
     }
     assert record.finished_at is not None
 
@@ -438,6 +439,7 @@ def test_close_writes_one_line_per_item_in_input_order_with_the_counts(
         "failed": 3,
         "skipped": 0,
         "images": 4,
+        "cost_usd": 0.0,
         "status": "SUCCEEDED",
         "batch": "nightly",
         "execution": "first",
