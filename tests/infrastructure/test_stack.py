@@ -91,14 +91,16 @@ def test_counters_change_only_in_the_state_machine(assembly: Any) -> None:
     # The Map counts the attempt for its iterations, and its tally carries the count on.
     candidates = states["Make candidates"]
     assert candidates["ItemSelector"]["loop"]["attempt.$"] == "States.MathAdd($.loop.tally.attempt, 1)"
-    # Each candidate answers [attempt, passed]: the tally reads them with intrinsic functions, no wildcard.
-    first_attempt = "States.ArrayGetItem(States.ArrayGetItem($, 0), 0)"
-    assert candidates["ResultSelector"] == {
-        "attempt.$": first_attempt,
-        "accepted.$": f"States.ArrayContains($, States.Array({first_attempt}, true))",
-    }
+    # Each candidate answers [attempt, passed, cost]: the tally reads them with intrinsic functions alone.
+    selector = candidates["ResultSelector"]
+    assert set(selector) == {"attempt.$", "accepted.$", "usd_micro.$"}
+    assert selector["attempt.$"] == "States.ArrayGetItem(States.ArrayGetItem($, 0), 0)"
+    assert all("[*]" not in value and "$[" not in value for value in selector.values())
     validate = candidates["ItemProcessor"]["States"]["Validate image"]
-    assert validate["ResultSelector"] == {"kept.$": "States.Array($.Payload.attempt, $.Payload.passed)"}
+    assert validate["ResultSelector"] == {
+        "kept.$": "States.Array($.Payload.attempt, $.Payload.passed, "
+        "States.MathAdd($.Payload.image_usd_micro, $.Payload.judge_usd_micro))"
+    }
     assert validate["OutputPath"] == "$.kept"
     assert candidates["ResultPath"] == "$.loop.tally"
     # Each new prompt starts with no attempt made at it.
