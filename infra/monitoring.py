@@ -92,30 +92,19 @@ class Monitoring(Construct):
     def _alarms(
         self, machines: dict[str, sfn.StateMachine], functions: dict[str, lambda_.Function], daily_spend: float
     ) -> list[cw.Alarm]:
-        at_least_one = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
         alarms = [
-            cw.Alarm(
-                self,
+            self._alarm(
                 f"{name}FailedExecutions",
-                metric=machine.metric_failed(period=FIVE_MINUTES),
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=at_least_one,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"an execution of the {name} state machine failed",
+                machine.metric_failed(period=FIVE_MINUTES),
+                f"an execution of the {name} state machine failed",
             )
             for name, machine in machines.items()
         ]
         alarms += [
-            cw.Alarm(
-                self,
+            self._alarm(
                 f"{name.capitalize()}Errors",
-                metric=function.metric_errors(period=FIVE_MINUTES),
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=at_least_one,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"the {name} function raised an error (a run's task may be retried or failed)",
+                function.metric_errors(period=FIVE_MINUTES),
+                f"the {name} function raised an error (a run's task may be retried or failed)",
             )
             for name, function in functions.items()
         ]
@@ -125,111 +114,50 @@ class Monitoring(Construct):
             namespace=BEDROCK, metric_name="InvocationThrottles", statistic="Sum", period=FIVE_MINUTES
         )
         alarms.append(
-            cw.Alarm(
-                self,
-                "BedrockThrottling",
-                metric=throttles,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=at_least_one,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="Bedrock throttled this account's model calls (quotas: docs/batches.md)",
+            self._alarm(
+                "BedrockThrottling", throttles, "Bedrock throttled this account's model calls (quotas: docs/batches.md)"
             )
         )
         alarms.append(
-            cw.Alarm(
-                self,
+            self._alarm(
                 "DailySpend",
-                metric=_own(MetricNames.SPEND, period=DAY),
+                _own(MetricNames.SPEND, period=DAY),
+                f"the model calls of a day cost more than ${daily_spend:g} (docs/cost.md)",
                 threshold=daily_spend,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"the model calls of a day cost more than ${daily_spend:g} (docs/cost.md)",
+                comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             )
         )
-        for alarm in alarms:
-            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
         return alarms
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cw.IMetric,
+        description: str,
+        threshold: float = 1,
+        comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) -> cw.Alarm:
+        """An alarm on one period of the metric, missing data as fine, notifying the topic."""
+        alarm = cw.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=comparison,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        return alarm
 
     def _dashboard(
         self, machines: dict[str, sfn.StateMachine], functions: dict[str, lambda_.Function], models: list[str]
     ) -> cw.Dashboard:
         # Named after the stack, so a second copy (make e2e's) has its own.
         dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=Stack.of(self).stack_name)
-        dashboard.add_widgets(
-            *[
-                cw.GraphWidget(
-                    title=f"Executions: {name}",
-                    left=[
-                        machine.metric_started(period=FIVE_MINUTES),
-                        machine.metric_succeeded(period=FIVE_MINUTES),
-                        machine.metric_failed(period=FIVE_MINUTES),
-                        machine.metric_throttled(period=FIVE_MINUTES),
-                    ],
-                    width=12,
-                )
-                for name, machine in machines.items()
-            ]
-        )
-        dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Function errors",
-                left=[f.metric_errors(period=FIVE_MINUTES, label=name) for name, f in functions.items()],
-                width=12,
-            ),
-            cw.GraphWidget(
-                title="Function duration (p90)",
-                left=[
-                    f.metric_duration(period=FIVE_MINUTES, statistic="p90", label=name) for name, f in functions.items()
-                ],
-                width=12,
-            ),
-        )
-
-        def bedrock(metric: str, statistic: str = "Sum") -> list[cw.IMetric]:
-            return [
-                cw.Metric(
-                    namespace=BEDROCK,
-                    metric_name=metric,
-                    dimensions_map={"ModelId": model},
-                    statistic=statistic,
-                    period=FIVE_MINUTES,
-                    label=model,
-                )
-                for model in models
-            ]
-
-        dashboard.add_widgets(
-            cw.GraphWidget(title="Bedrock invocations", left=bedrock("Invocations"), width=8),
-            cw.GraphWidget(title="Bedrock throttles", left=bedrock("InvocationThrottles"), width=8),
-            cw.GraphWidget(title="Bedrock latency (average)", left=bedrock("InvocationLatency", "Average"), width=8),
-        )
-        dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Images by model",
-                left=[
-                    _by_model(MetricNames.GENERATED, "made"),
-                    _by_model(MetricNames.REFUSED, "refused"),
-                    _by_model(MetricNames.ACCEPTED, "accepted"),
-                    _by_model(MetricNames.REJECTED, "rejected"),
-                ],
-                width=8,
-            ),
-            cw.GraphWidget(
-                title="Spend (USD) by model and role",
-                left=[_by_model(MetricNames.SPEND, "spend", dimensions=f"{MetricNames.MODEL},{MetricNames.ROLE}")],
-                width=8,
-            ),
-            cw.SingleValueWidget(
-                title="Spend (USD) today, attempts to acceptance (average)",
-                metrics=[
-                    _own(MetricNames.SPEND, period=DAY),
-                    _own(MetricNames.ATTEMPTS_TO_ACCEPTANCE, "Average", DAY),
-                ],
-                width=8,
-            ),
-        )
+        for row in (_executions_row(machines), _functions_row(functions), _bedrock_row(models), _own_row()):
+            dashboard.add_widgets(*row)
         return dashboard
 
     def _notify_completions(self, machines: dict[str, sfn.StateMachine]) -> None:
@@ -248,3 +176,83 @@ class Monitoring(Construct):
             ),
             targets=[targets.SnsTopic(self.topic)],
         )
+
+
+def _executions_row(machines: dict[str, sfn.StateMachine]) -> list[cw.IWidget]:
+    return [
+        cw.GraphWidget(
+            title=f"Executions: {name}",
+            left=[
+                machine.metric_started(period=FIVE_MINUTES),
+                machine.metric_succeeded(period=FIVE_MINUTES),
+                machine.metric_failed(period=FIVE_MINUTES),
+                machine.metric_throttled(period=FIVE_MINUTES),
+            ],
+            width=12,
+        )
+        for name, machine in machines.items()
+    ]
+
+
+def _functions_row(functions: dict[str, lambda_.Function]) -> list[cw.IWidget]:
+    return [
+        cw.GraphWidget(
+            title="Function errors",
+            left=[f.metric_errors(period=FIVE_MINUTES, label=name) for name, f in functions.items()],
+            width=12,
+        ),
+        cw.GraphWidget(
+            title="Function duration (p90)",
+            left=[f.metric_duration(period=FIVE_MINUTES, statistic="p90", label=name) for name, f in functions.items()],
+            width=12,
+        ),
+    ]
+
+
+def _bedrock_row(models: list[str]) -> list[cw.IWidget]:
+    def bedrock(metric: str, statistic: str = "Sum") -> list[cw.IMetric]:
+        return [
+            cw.Metric(
+                namespace=BEDROCK,
+                metric_name=metric,
+                dimensions_map={"ModelId": model},
+                statistic=statistic,
+                period=FIVE_MINUTES,
+                label=model,
+            )
+            for model in models
+        ]
+
+    return [
+        cw.GraphWidget(title="Bedrock invocations", left=bedrock("Invocations"), width=8),
+        cw.GraphWidget(title="Bedrock throttles", left=bedrock("InvocationThrottles"), width=8),
+        cw.GraphWidget(title="Bedrock latency (average)", left=bedrock("InvocationLatency", "Average"), width=8),
+    ]
+
+
+def _own_row() -> list[cw.IWidget]:
+    return [
+        cw.GraphWidget(
+            title="Images by model",
+            left=[
+                _by_model(MetricNames.GENERATED, "made"),
+                _by_model(MetricNames.REFUSED, "refused"),
+                _by_model(MetricNames.ACCEPTED, "accepted"),
+                _by_model(MetricNames.REJECTED, "rejected"),
+            ],
+            width=8,
+        ),
+        cw.GraphWidget(
+            title="Spend (USD) by model and role",
+            left=[_by_model(MetricNames.SPEND, "spend", dimensions=f"{MetricNames.MODEL},{MetricNames.ROLE}")],
+            width=8,
+        ),
+        cw.SingleValueWidget(
+            title="Spend (USD) today, attempts to acceptance (average)",
+            metrics=[
+                _own(MetricNames.SPEND, period=DAY),
+                _own(MetricNames.ATTEMPTS_TO_ACCEPTANCE, "Average", DAY),
+            ],
+            width=8,
+        ),
+    ]
