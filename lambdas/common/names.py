@@ -33,6 +33,8 @@ class Context:
     POWERTOOLS_LAYER: Final = "imgloop:powertools_layer_arn"
     ALLOWED_MODELS: Final = "imgloop:allowed_models"
     BATCH_CONCURRENCY: Final = "imgloop:batch_concurrency"  # items of a batch run at once, unless the batch says
+    # Quotas and model latencies a batch's plan uses in place of the account's (common.quotas.PlanSettings).
+    BATCH_PLAN: Final = "imgloop:batch_plan"
     API_AUTH: Final = "imgloop:api_auth"  # "iam" (SigV4, the default) or "api_key"
     # Another name for the stack than STACK_NAME, so a second copy (make e2e's throwaway one) deploys beside it.
     STACK_NAME: Final = "imgloop:stack_name"
@@ -48,7 +50,8 @@ DEFAULT_GENERATOR_MODEL: Final = SD35_LARGE
 DEFAULT_VALIDATOR_MODEL: Final = CLAUDE_SONNET
 DEFAULT_REVISER_MODEL: Final = CLAUDE_SONNET
 
-# Items of a batch run at once unless the batch or cdk.json (imgloop:batch_concurrency) says, and the most.
+# The fixed concurrency batches ran at before each batch planned its own from the models' quotas (the plan's
+# unconfirmed default quota gives it again); the bench compares the plan with it. And the most.
 DEFAULT_BATCH_CONCURRENCY: Final = 4
 MAX_BATCH_CONCURRENCY: Final = 100
 

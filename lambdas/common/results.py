@@ -9,6 +9,7 @@ from common.batches import Batch, ItemStatus
 from common.errors import InvalidInput
 from common.keys import RunKeys
 from common.request import RunRequest
+from common.quotas import BatchPlan
 from common.sections import valid_prefix
 
 
@@ -135,6 +136,7 @@ class OpenedBatch(Result):
     batch: Batch
     skipped: int
     unreadable: int
+    plan: BatchPlan
 
 
 class ItemRecorded(Result):

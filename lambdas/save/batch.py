@@ -26,10 +26,12 @@ from common.batches import (
 )
 from common.errors import InvalidInput, shown
 from common.manifest import Manifest, now
+from common.quotas import BatchPlan
 from common.request import explain
 from common.results import ItemRecorded, OpenedBatch
 from common.settings import Settings
 from common.tasks import RecordItem
+from save.plan import batch_plan
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
 # S3 reads of item records run this many at a time (a batch has up to 10,000 items).
@@ -38,9 +40,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any) -> OpenedBatch:
-    """Read the batch's items, mark those an earlier execution of the batch finished, and write the
-    list the Distributed Map reads. InvalidInput when the batch as a whole cannot run."""
+def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any, quotas: Any) -> OpenedBatch:
+    """Read the batch's items, mark those an earlier execution of the batch finished, plan how many run at
+    once (from the models' quotas, read with the Service Quotas client `quotas`), and write the list the
+    Distributed Map reads. InvalidInput when the batch as a whole cannot run."""
     try:
         request = BatchRequest.model_validate(raw)
     except ValidationError as error:
@@ -52,13 +55,15 @@ def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any) -
     read = _read(request, settings, s3)
     earlier = _records(s3, settings.output_bucket, keys, {item_id(item)[0] for item in read})
     items = _items(read, request.defaults, keys, earlier)
+    running = [item for item in items if not item.skip and item.error is None]
+    plan = batch_plan(running, request.concurrency, request.plan, settings, quotas)
     batch = Batch(
         name=keys.name,
         bucket=settings.output_bucket,
         folder=keys.folder,
         items_key=keys.items(execution.name),
         items=len(items),
-        concurrency=request.concurrency or settings.batch_concurrency,
+        concurrency=plan.concurrency,
         execution=execution,
     )
     body = json.dumps([item.model_dump(mode="json") for item in items], ensure_ascii=False)
@@ -67,6 +72,7 @@ def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any) -
         batch=batch,
         skipped=sum(item.skip for item in items),
         unreadable=sum(item.error is not None for item in items),
+        plan=plan,
     )
 
 
@@ -180,7 +186,7 @@ def _images(s3: Any, outcome: ItemOutcome) -> dict[str, Any]:
     return found
 
 
-def close_batch(batch: Batch, s3: Any) -> BatchSummary:
+def close_batch(batch: Batch, plan: BatchPlan, s3: Any) -> BatchSummary:
     """One manifest line per item, in input order, and the counts. An item whose record is missing or
     older than this execution (its recording failed) is counted failed as ItemNotRecorded."""
     body = s3.get_object(Bucket=batch.bucket, Key=batch.items_key)["Body"].read()
@@ -209,6 +215,7 @@ def close_batch(batch: Batch, s3: Any) -> BatchSummary:
         summary_key=keys.summary(execution),
         errors=dict(sorted(errors.items())),
         message=_message(counts, errors),
+        plan=plan,
     )
     text = "\n".join(json.dumps(line.model_dump(mode="json"), ensure_ascii=False) for line in lines) + "\n"
     s3.put_object(Bucket=batch.bucket, Key=summary.manifest_key, Body=text.encode(), ContentType="application/x-ndjson")

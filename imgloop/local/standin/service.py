@@ -32,6 +32,7 @@ from imgloop.local.standin.answers import (
 from imgloop.local.standin.judge import verdict
 from imgloop.local.standin.messages import requirement, user_text
 from imgloop.local.standin.pictures import draw, edit
+from imgloop.local.standin.quota import QuotaMeter, Quotas
 from imgloop.local.standin.reviser import proposal
 from imgloop.local.standin.triggers import Triggers
 
@@ -51,6 +52,8 @@ class Scenario:
     spill_edits: bool = False
     # Refusals, rejections and throttling aimed at chosen prompts, not at the first calls.
     triggers: Triggers = field(default_factory=Triggers)
+    # Each model's requests-per-minute quota, as Bedrock throttles and as Service Quotas lists it.
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 @dataclass
@@ -67,10 +70,17 @@ class BedrockStandIn:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counts: dict[str, int] = field(default_factory=lambda: {"all": 0, "generate": 0, "judge": 0, "revise": 0})
     _subjects: Counter[tuple[str, str]] = field(default_factory=Counter)
+    quota: QuotaMeter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.quota = QuotaMeter(self.scenario.quotas)
 
     def register(self, events: Any) -> None:
         events.register("before-call.bedrock-runtime.InvokeModel", self._on_invoke_model)
         events.register("before-call.bedrock-runtime.Converse", self._on_converse)
+        # The account's applied quotas and AWS's defaults alike are the stand-in's quotas.
+        for operation in ("ListServiceQuotas", "ListAWSDefaultServiceQuotas"):
+            events.register(f"before-call.service-quotas.{operation}", self.quota.listed)
 
     def calls_of(self, operation: str) -> list[Call]:
         return [c for c in self.calls if c.operation == operation]
@@ -105,6 +115,8 @@ class BedrockStandIn:
         if self._retired(call.model_id):
             return failed(END_OF_LIFE, _URL)
         request = ImageRequest.read(call.body)
+        if not self.quota.admit(call.model_id):
+            return failed(THROTTLED, _URL)
         nth = self._admit("generate", request.prompt)
         if nth is None:
             return failed(THROTTLED, _URL)
@@ -128,6 +140,8 @@ class BedrockStandIn:
         tool = call.body["toolConfig"]["tools"][0]["toolSpec"]["name"]
         kind = "judge" if tool == JUDGE_TOOL else "revise"
         required = requirement(user_text(call.body))
+        if not self.quota.admit(call.model_id):
+            return failed(THROTTLED, _URL)
         nth = self._admit(kind, required)
         if nth is None:
             return failed(THROTTLED, _URL)
