@@ -151,6 +151,7 @@ class LocalRunner:
 
         clients.bedrock.cache_clear()
         clients.s3.cache_clear()
+        clients.service_quotas.cache_clear()
 
     def _prepare_account(self, event: Any) -> None:
         """The stack's bucket, plus a bucket the event names, allowed as a deploy would allow it."""

@@ -70,17 +70,21 @@ class BedrockStandIn:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counts: dict[str, int] = field(default_factory=lambda: {"all": 0, "generate": 0, "judge": 0, "revise": 0})
     _subjects: Counter[tuple[str, str]] = field(default_factory=Counter)
-    quota: QuotaMeter = field(init=False)
+    _quota: QuotaMeter | None = None
 
-    def __post_init__(self) -> None:
-        self.quota = QuotaMeter(self.scenario.quotas)
+    @property
+    def quota(self) -> QuotaMeter:
+        """The meter of the scenario's quotas (a test may give the stand-in another scenario between runs)."""
+        if self._quota is None or self._quota.quotas is not self.scenario.quotas:
+            self._quota = QuotaMeter(self.scenario.quotas)
+        return self._quota
 
     def register(self, events: Any) -> None:
         events.register("before-call.bedrock-runtime.InvokeModel", self._on_invoke_model)
         events.register("before-call.bedrock-runtime.Converse", self._on_converse)
         # The account's applied quotas and AWS's defaults alike are the stand-in's quotas.
         for operation in ("ListServiceQuotas", "ListAWSDefaultServiceQuotas"):
-            events.register(f"before-call.service-quotas.{operation}", self.quota.listed)
+            events.register(f"before-call.service-quotas.{operation}", self._on_list_quotas)
 
     def calls_of(self, operation: str) -> list[Call]:
         return [c for c in self.calls if c.operation == operation]
@@ -132,6 +136,9 @@ class BedrockStandIn:
                 for i in range(request.count)
             ]
         return ok(invoke_model_output(image_response(request.family, request.seed, images)), _URL)
+
+    def _on_list_quotas(self, params: dict[str, Any], **_: Any) -> Answered:
+        return self.quota.listed(params)
 
     def _on_converse(self, params: dict[str, Any], **_: Any) -> Answered:
         call = self._record("Converse", params)
