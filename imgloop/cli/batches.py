@@ -177,14 +177,15 @@ def _status(args: argparse.Namespace) -> int:
 
 def _follow(sfn: Any, s3: Any, arn: str, args: argparse.Namespace, wait: bool, poll_seconds: float) -> "BatchOutcome":
     """Follow the batch (or look once), then fetch it into --out and write its report, if --out is given."""
+    from imgloop.batch.display import BatchDisplay
     from imgloop.batch.folder import fetch_batch
     from imgloop.batch.outcome import outcome_of
-    from imgloop.batch.progress import READ_STATE, BatchFollower, ProgressLine
+    from imgloop.batch.progress import READ_STATE, BatchFollower
     from imgloop.batch.report import PAGE, render_batch_report
 
     follower = BatchFollower(sfn, s3, arn)
     if wait:
-        line = None if args.json else ProgressLine(sys.stdout)
+        line = None if args.json else BatchDisplay(sys.stdout, follower)
         execution = follower.follow(line, poll_seconds)
         if line is not None:
             line.close()

@@ -47,7 +47,7 @@ TOKENS_PER_TEXT_CALL = 2_200
 DEFAULT_IMAGE_REQUESTS_PER_MINUTE = 24.0
 # The judge's and reviser's: a tokens-per-minute figure of the order AWS grants Claude Sonnet on demand.
 DEFAULT_TEXT_TOKENS_PER_MINUTE = 200_000.0
-UNCONFIRMED = "an unconfirmed default: the account's quota could not be read"
+UNCONFIRMED = "an unconfirmed default"
 
 # How the quota names in Service Quotas spell each model (after "... per minute for "). Unconfirmed: the
 # names follow the pattern AWS documents, with the model's name as the console writes it.

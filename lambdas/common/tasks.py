@@ -183,7 +183,7 @@ class RecordItem(Payload):
 class CloseBatch(Payload):
     action: Literal["close_batch"]
     batch: Batch
-    plan: BatchPlan
+    plan: BatchPlan | None = None
 
 
 SaveAction = OpenRun | RecordTask | CloseSucceeded | CloseNotMet | CloseFailed | OpenBatch | RecordItem | CloseBatch

@@ -186,7 +186,7 @@ def _images(s3: Any, outcome: ItemOutcome) -> dict[str, Any]:
     return found
 
 
-def close_batch(batch: Batch, plan: BatchPlan, s3: Any) -> BatchSummary:
+def close_batch(batch: Batch, plan: BatchPlan | None, s3: Any) -> BatchSummary:
     """One manifest line per item, in input order, and the counts. An item whose record is missing or
     older than this execution (its recording failed) is counted failed as ItemNotRecorded."""
     body = s3.get_object(Bucket=batch.bucket, Key=batch.items_key)["Body"].read()

@@ -53,10 +53,10 @@ def account_quotas(client: Any, models: dict[Role, str]) -> list[Quota]:
     except (ClientError, BotoCoreError) as error:
         code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
         logger.warning("Service Quotas could not be read; the plan uses its defaults", extra={"error": code})
-        return _defaults(models, f"{UNCONFIRMED} ({code})")
+        return _defaults(models, f"{UNCONFIRMED}: Service Quotas could not be read ({code})")
     found = [*applied, *aws]
     unlisted = {role: model_id for role, model_id in models.items() if role not in {q.role for q in found}}
-    return found + _defaults(unlisted, f"{UNCONFIRMED} (Service Quotas lists none for it)")
+    return found + _defaults(unlisted, f"{UNCONFIRMED}: Service Quotas lists none for the model")
 
 
 def _listed(client: Any, operation: str) -> list[dict[str, Any]]:
