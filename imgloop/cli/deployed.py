@@ -65,8 +65,15 @@ def start_on_aws(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    from imgloop.runs.live import RunDisplay
+
     sfn = aws_session(args.region, args.execution_arn).client("stepfunctions")
-    return _report(follow(sfn, args.execution_arn, _print_line))
+    display = RunDisplay(sys.stdout)
+    try:
+        execution = follow(sfn, args.execution_arn, display)
+    finally:
+        display.close()
+    return _report(execution)
 
 
 def fetched(execution_arn: str, region: str | None, out_dir: Path) -> tuple[Execution, list[Path]]:
