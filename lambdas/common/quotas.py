@@ -13,8 +13,8 @@ call per revision; an attempt takes the image model's latency, the judge's, and 
 tasks. That is the item's longest run (an item that is accepted early stops sooner), yet the rate of calls per
 running item is the same whether it stops early or not, and the rate is what a quota limits.
 
-Bedrock's quotas, as read on 2026-12-03 (https://docs.aws.amazon.com/bedrock/latest/userguide/quotas-runtime.html,
-research notes in the project's contracts/quotas.json): throttling on bedrock-runtime is per model and per Region,
+Bedrock's quotas, as read on 2026-12-03 (https://docs.aws.amazon.com/bedrock/latest/userguide/quotas-runtime.html
+and .../quotas-increase.html): throttling on bedrock-runtime is per model and per Region,
 "On-demand InvokeModel tokens per minute for <model>" (or "Cross-Region ..." through an inference profile), shared
 by InvokeModel and Converse; the older "... requests per minute for <model>" quotas are still listed for some
 models. Their default values could not be read (the General Reference's table), so every default below is
