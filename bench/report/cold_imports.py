@@ -34,9 +34,10 @@ def imports_section(results: Results) -> list[str]:
         "child at times, so the CPU time the child used is shown beside it: it does not depend on them. A",
         "512 MB function gets less than a vCPU, so the same import is likely slower on Lambda than here. The",
         "first invocation also creates the boto3 clients (not counted here).",
-        "- `cold_import_vs_boto3` is the slowest handler's median over the median of a bare `import boto3` (the",
-        "  last row), timed the same way in the same kind of fresh interpreter: what a handler costs beyond the SDK",
-        "  that any function calling AWS loads. Being a ratio of two times taken on the same machine at the same",
-        "  time, it depends less on how loaded the machine is than the milliseconds do.",
+        "",
+        "`cold_import_vs_boto3` is the slowest handler's median over the median of a bare `import boto3` (the",
+        "last row), timed the same way in the same kind of fresh interpreter: what a handler costs beyond the SDK",
+        "that any function calling AWS loads. Being a ratio of two times taken on the same machine at the same",
+        "time, it depends less on how loaded the machine is than the milliseconds do.",
     ]
     return doc
