@@ -35,30 +35,40 @@ class Throughput:
         return self.wall_s / self.items
 
 
+@dataclass
+class Ran:
+    """One batch execution of one-image items, as the bench ran it."""
+
+    wall_s: float  # the batch execution's first to last history event
+    output: dict[str, Any]  # its summary (common.batches.BatchSummary)
+    usage: Usage
+
+
+def run_items(bench: Bench, name: str, items: int, request: dict[str, Any]) -> Ran:
+    """A batch of `items` one-image items (the bench's prompts, numbered), with the request's other fields."""
+    lines = [json.dumps(f"{PROMPTS[n % len(PROMPTS)]}, number {n}") for n in range(items)]
+    key = f"batches/{name}/input.jsonl"
+    request = {"batch": name, "input": f"s3://{bench.runner.names.bucket}/{key}", "defaults": ONE_IMAGE, **request}
+    with bench.session() as session, bench.meter.measuring(0) as usage:
+        session.s3.put_object(Bucket=bench.runner.names.bucket, Key=key, Body="\n".join(lines).encode())
+        arn = start(session.sfn, bench.runner.batch_machine_arn, request, name)
+        while (found := session.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            time.sleep(bench.settings.poll_s)
+        events = history(session.sfn, arn)
+    wall_s = (events[-1]["timestamp"] - events[0]["timestamp"]).total_seconds()
+    return Ran(wall_s, json.loads(found.get("output") or "{}"), usage)
+
+
 def measure(settings: Settings, assembly: Path, say: Any) -> Throughput:
     say(f"batch: {settings.batch_items} one-image items, {settings.batch_concurrency} at a time, no model latency")
     bench = Bench(replace(settings, latency=Latency(scale=0.0)), assembly, seeded=False)
-    lines = [json.dumps(f"{PROMPTS[n % len(PROMPTS)]}, number {n}") for n in range(settings.batch_items)]
-    key = "batches/bench/input.jsonl"
-    request = {
-        "batch": "bench",
-        "input": f"s3://{bench.runner.names.bucket}/{key}",
-        "defaults": ONE_IMAGE,
-        "concurrency": settings.batch_concurrency,
-    }
-    with bench.session() as session, bench.meter.measuring(0) as usage:
-        session.s3.put_object(Bucket=bench.runner.names.bucket, Key=key, Body="\n".join(lines).encode())
-        arn = start(session.sfn, bench.runner.batch_machine_arn, request, "bench-batch")
-        while (found := session.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-            time.sleep(settings.poll_s)
-        events = history(session.sfn, arn)
-    output = json.loads(found.get("output") or "{}")
+    ran = run_items(bench, "bench", settings.batch_items, {"concurrency": settings.batch_concurrency})
     return Throughput(
         items=settings.batch_items,
         concurrency=settings.batch_concurrency,
-        wall_s=(events[-1]["timestamp"] - events[0]["timestamp"]).total_seconds(),
-        succeeded=int(output.get("succeeded", 0)),
-        usage=usage,
+        wall_s=ran.wall_s,
+        succeeded=int(ran.output.get("succeeded", 0)),
+        usage=ran.usage,
     )
 
 

@@ -62,21 +62,34 @@ def _environment(workflow: Workflow, handler: str, lambdas: Path) -> dict[str, s
 
 def measure(workflow: Workflow, lambdas: Path, repeats: int) -> list[ImportTime]:
     handlers = sorted({spec.handler for spec in workflow.functions.values()})
-    results = []
-    for handler in handlers:
-        module = handler.rsplit(".", 1)[0]
-        env = _environment(workflow, handler, lambdas)
-        samples, cpu, modules = [], [], 0
-        for _ in range(repeats):
-            out = subprocess.run(
-                [sys.executable, "-c", _CHILD, module], env=env, cwd=lambdas, capture_output=True, text=True, check=True
-            )
-            answer = json.loads(out.stdout.strip().splitlines()[-1])
-            samples.append(float(answer["ms"]))
-            cpu.append(float(answer["cpu_ms"]))
-            modules = int(answer["modules"])
-        results.append(ImportTime(module, samples, cpu, modules, _heaviest(module, env, lambdas)))
-    return results
+    return [_timed(h.rsplit(".", 1)[0], _environment(workflow, h, lambdas), lambdas, repeats) for h in handlers]
+
+
+def boto3_import(workflow: Workflow, lambdas: Path, repeats: int) -> ImportTime:
+    """A bare `import boto3`, in the same kind of fresh interpreter with the same environment as the handlers
+    (the first's): what every Python function that calls AWS pays, the yardstick of cold_import_vs_boto3."""
+    handler = min(spec.handler for spec in workflow.functions.values())
+    return _timed("boto3", _environment(workflow, handler, lambdas), lambdas, repeats)
+
+
+def vs_boto3(imports: list[ImportTime], boto3: ImportTime | None) -> float | None:
+    """cold_import_vs_boto3: the slowest handler's median import over boto3's."""
+    if not imports or boto3 is None or not boto3.median_ms:
+        return None
+    return round(max(i.median_ms for i in imports) / boto3.median_ms, 3)
+
+
+def _timed(module: str, env: dict[str, str], lambdas: Path, repeats: int) -> ImportTime:
+    samples, cpu, modules = [], [], 0
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD, module], env=env, cwd=lambdas, capture_output=True, text=True, check=True
+        )
+        answer = json.loads(out.stdout.strip().splitlines()[-1])
+        samples.append(float(answer["ms"]))
+        cpu.append(float(answer["cpu_ms"]))
+        modules = int(answer["modules"])
+    return ImportTime(module, samples, cpu, modules, _heaviest(module, env, lambdas))
 
 
 def _heaviest(module: str, env: dict[str, str], lambdas: Path, top: int = 6) -> list[tuple[str, float]]:

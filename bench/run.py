@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import batch as batch_bench
-from bench.cold import ImportTime
+from bench import quota_batch
+from bench.cold import ImportTime, boto3_import, vs_boto3
 from bench.cold import measure as measure_imports
 from bench.costs import Cost, cost
 from bench.harness import LOWER_BOUND, PROJECT_1, PROJECT_3, REFERENCE, Bench, Run, median
@@ -55,7 +56,9 @@ class Results:
     overhead: Overhead | None = None
     storm: Storm | None = None
     imports: list[ImportTime] = field(default_factory=list)
+    boto3_import: ImportTime | None = None
     batch: batch_bench.Throughput | None = None
+    quota: quota_batch.QuotaBatches | None = None
     duration_s: float = 0.0
 
     def of(self, contender: str) -> list[Run]:
@@ -68,9 +71,11 @@ def run_all(settings: Settings, assembly: Path, say: Any = print) -> Results:
     workflow = load_workflow(assembly, LocalNames())
     say(f"cold imports: {len(workflow.functions)} handlers x {settings.cold_import_repeats} fresh interpreters")
     results.imports = measure_imports(workflow, PROJECT_ROOT / "lambdas", settings.cold_import_repeats)
+    results.boto3_import = boto3_import(workflow, PROJECT_ROOT / "lambdas", settings.cold_import_repeats)
     _contenders(settings, assembly, results, say)
     _storm(settings, assembly, results, say)
     results.batch = batch_bench.measure(settings, assembly, say)
+    results.quota = quota_batch.measure(settings, assembly, say)
     results.duration_s = time.perf_counter() - started
     return results
 
@@ -165,7 +170,10 @@ GOALS: dict[str, tuple[str, float]] = {
     "transitions_per_image": ("<=", 8),
     "history_events_per_image": ("<=", 30),
     "cold_import_ms_max": ("<=", 300),
+    "cold_import_vs_boto3": ("<=", 1.5),
     "lost_under_throttling": ("<=", 0),
+    "batch_quota_utilisation": (">=", quota_batch.GOAL),
+    "batch_items_failed_throttled": ("<=", 0),
 }
 
 
@@ -202,7 +210,9 @@ def figures(results: Results) -> dict[str, Any]:
         "history_events_per_image": _ratio(sum(r.history_events for r in one), images_1),
         "cold_import_ms_max": round(max(i.median_ms for i in results.imports), 1) if results.imports else None,
         "cold_import_cpu_ms_max": round(max(i.median_cpu_ms for i in results.imports), 1) if results.imports else None,
+        "cold_import_vs_boto3": vs_boto3(results.imports, results.boto3_import),
         **batch_bench.figures(results.batch),
+        **quota_batch.figures(results.quota),
         "lost_under_throttling": storm.lost if storm else None,
         "judge_image_tokens": judge_image_tokens(1024, 1024),
         "transitions_per_image_3_candidates": _ratio(sum(r.transitions for r in three), sum(r.images for r in three)),
@@ -218,6 +228,8 @@ def figures(results: Results) -> dict[str, Any]:
             "latency_scale": settings.latency.scale,
             "budget": f"{settings.max_retry_attempts}x{settings.max_prompt_revisions + 1}",
             "batch_concurrency": settings.batch_concurrency,
+            "quota_images_per_minute": settings.quota_images_per_minute,
+            "quota_scale": settings.quota_scale,
         },
     }
     values["goals_not_met"] = [k for k in GOALS if met(k, values[k]) is False]
@@ -240,6 +252,7 @@ def invariants(results: Results) -> dict[str, Any]:
         "images_judged": all(r.usage.judge_calls == r.images for r in results.runs),
         "one_image_call_per_image": all(r.usage.image_calls == r.images for r in results.runs),
         "batch_one_image_per_item": batch_bench.holds(results.batch),
+        "quota_batch_every_item_one_image": quota_batch.holds(results.quota),
     }
 
 

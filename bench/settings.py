@@ -63,6 +63,13 @@ class Settings:
     # batch_items_per_min: a batch of this many one-image items, this many at a time (the stack's default).
     batch_items: int = 500
     batch_concurrency: int = 4
+    # batch_quota_utilisation: a batch of this many one-image items against the stand-in's quota on the image
+    # model (requests a minute), its time scaled by quota_scale; then the first quota_default_items of it again
+    # at the fixed default concurrency, for comparison.
+    quota_items: int = 1000
+    quota_images_per_minute: float = 60.0
+    quota_scale: float = 0.25
+    quota_default_items: int = 100
     # Seconds between two looks at a running execution (its duration is read from its history).
     poll_s: float = 0.05
 
@@ -73,7 +80,15 @@ class Settings:
         return asdict(self)
 
 
-QUICK = Settings(prompts=6, repeats=1, overhead_repeats=1, cold_import_repeats=3, batch_items=50)
+QUICK = Settings(
+    prompts=6,
+    repeats=1,
+    overhead_repeats=1,
+    cold_import_repeats=3,
+    batch_items=50,
+    quota_items=150,
+    quota_default_items=30,
+)
 
 
 def tiny(**changes: Any) -> Settings:
@@ -89,5 +104,8 @@ def tiny(**changes: Any) -> Settings:
         cold_import_repeats=1,
         batch_items=6,
         batch_concurrency=3,
+        quota_items=6,
+        quota_default_items=3,
+        quota_scale=0.01,
     )
     return replace(base, **changes)

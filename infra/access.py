@@ -55,6 +55,26 @@ def allow_models(role: iam.IRole, stack: Stack, model_ids: list[str]) -> None:
     )
 
 
+def allow_quota_reads(role: iam.IRole, stack: Stack) -> None:
+    """Save reads the account's Bedrock quotas when it opens a batch, to plan its concurrency."""
+    policy = iam.Policy(
+        stack,
+        "SaveReadsQuotas",
+        statements=[
+            iam.PolicyStatement(
+                actions=["servicequotas:ListServiceQuotas", "servicequotas:ListAWSDefaultServiceQuotas"],
+                resources=["*"],
+            )
+        ],
+    )
+    policy.attach_to_role(role)
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Service Quotas' list actions take no resource ARN; they only read quota values",
+    )
+
+
 def logical_id(construct: IConstruct) -> str:
     """The CloudFormation logical id, as cdk-nag names it in a finding."""
     child = construct.node.default_child

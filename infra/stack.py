@@ -7,6 +7,7 @@ from constructs import Construct
 
 from common import names
 from common.names import Context, Outputs
+from common.quotas import PlanSettings
 from infra.api import GenerationsApi
 from infra.monitoring import Monitoring, MonitoringSettings
 from infra.storage import ImageStorage
@@ -31,7 +32,10 @@ class ImageLoopStack(Stack):
             },
             allowed_models=list(node.get_context(Context.ALLOWED_MODELS)),
             powertools_layer_arn=node.try_get_context(Context.POWERTOOLS_LAYER),
-            batch_concurrency=int(node.try_get_context(Context.BATCH_CONCURRENCY) or names.DEFAULT_BATCH_CONCURRENCY),
+            batch_concurrency=int(node.try_get_context(Context.BATCH_CONCURRENCY) or 0) or None,
+            batch_plan=PlanSettings.model_validate(node.try_get_context(Context.BATCH_PLAN) or {}).model_dump(
+                exclude_unset=True
+            ),
         )
         max_cost = node.try_get_context(Context.MAX_COST)
         if max_cost is not None:

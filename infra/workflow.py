@@ -1,6 +1,9 @@
 """The four functions, the Standard state machine that loops over them, and the batch state machine
 that runs the same loop on each item of a batch."""
 
+import json
+from typing import Any
+
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -10,7 +13,7 @@ from constructs import Construct
 
 from common.batches import BATCHES_PREFIX
 from infra import constants as c
-from infra.access import allow_models, allow_objects, logical_id
+from infra.access import allow_models, allow_objects, allow_quota_reads, logical_id
 from infra.functions import FunctionFactory
 from infra.layers import PILLOW_DIR, pip_layer
 from infra.nag import acknowledge
@@ -29,7 +32,8 @@ class ImageLoopWorkflow(Construct):
         models: dict[str, str],
         allowed_models: list[str],
         powertools_layer_arn: str | None,
-        batch_concurrency: int,
+        batch_concurrency: int | None,
+        batch_plan: dict[str, Any],
     ) -> None:
         super().__init__(scope, id)
         self.factory = FunctionFactory(
@@ -42,7 +46,9 @@ class ImageLoopWorkflow(Construct):
                 "VALIDATOR_MODEL_ID": models["validator"],
                 "REVISER_MODEL_ID": models["reviser"],
                 "ALLOWED_MODELS": ",".join(allowed_models),
-                "BATCH_CONCURRENCY": str(batch_concurrency),
+                # Unset, the batch's plan sets the concurrency from the models' quotas.
+                "BATCH_CONCURRENCY": str(batch_concurrency or ""),
+                "BATCH_PLAN": json.dumps(batch_plan, separators=(",", ":")),
             },
         )
         self.functions = self._functions(bucket, extra_buckets, allowed_models)
@@ -77,6 +83,8 @@ class ImageLoopWorkflow(Construct):
                 allow_objects(role, name, s3.Bucket.from_bucket_name(self, f"{construct_id}{extra}", extra))
             if name != "save":
                 allow_models(role, stack, allowed_models)
+            else:
+                allow_quota_reads(role, stack)
             functions[name] = function
         return functions
 

@@ -191,4 +191,6 @@ def record_item() -> sfn.TaskInput:
 
 
 def close_batch() -> sfn.TaskInput:
-    return _payload(CloseBatch, action="close_batch", batch=sfn.JsonPath.object_at("$.batch"))
+    return _payload(
+        CloseBatch, action="close_batch", batch=sfn.JsonPath.object_at("$.batch"), plan=sfn.JsonPath.object_at("$.plan")
+    )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import batch as batch_bench
+from bench import quota_batch
 from bench.harness import LOWER_BOUND, PROJECT_1
 from bench.markdown import table
 from bench.report.changes import changes_section
@@ -80,6 +81,7 @@ def document(results: Results, values: dict[str, Any], invariants: dict[str, Any
     doc += tokens_section()
     doc += storm_section(results)
     doc += batch_bench.section(results.batch, results.settings.latency)
+    doc += quota_batch.section(results.quota)
     doc += overhead_section(results, values)
     doc += changes_section(results, values, walls, bounds)
     doc += setup_section(results, invariants)

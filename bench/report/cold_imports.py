@@ -23,7 +23,7 @@ def imports_section(results: Results) -> list[str]:
             str(i.modules),
             ", ".join(f"{name} {ms:.0f}" for name, ms in i.heaviest),
         ]
-        for i in results.imports
+        for i in [*results.imports, *([results.boto3_import] if results.boto3_import else [])]
     ]
     doc += table(
         ["handler", "median ms", "samples ms", "median CPU ms", "modules loaded", "heaviest packages (ms)"], rows
@@ -34,5 +34,10 @@ def imports_section(results: Results) -> list[str]:
         "child at times, so the CPU time the child used is shown beside it: it does not depend on them. A",
         "512 MB function gets less than a vCPU, so the same import is likely slower on Lambda than here. The",
         "first invocation also creates the boto3 clients (not counted here).",
+        "",
+        "`cold_import_vs_boto3` is the slowest handler's median over the median of a bare `import boto3` (the",
+        "last row), timed the same way in the same kind of fresh interpreter: what a handler costs beyond the SDK",
+        "that any function calling AWS loads. Being a ratio of two times taken on the same machine at the same",
+        "time, it depends less on how loaded the machine is than the milliseconds do.",
     ]
     return doc

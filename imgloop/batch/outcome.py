@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from common.batches import BatchCounts
+from common.quotas import BatchPlan
 from imgloop.batch.folder import MANIFEST, FetchedBatch, batch_summary
 from imgloop.batch.progress import BatchFollower
 from imgloop.runs.executions import Execution
@@ -28,6 +29,7 @@ class BatchOutcome:
     errors: dict[str, int]  # failed items by error name, once the batch has ended
     fetched: FetchedBatch | None = None
     report: Path | None = None
+    plan: BatchPlan | None = None  # the concurrency it runs at and why, once "Read the batch" has planned it
 
     @property
     def ended(self) -> bool:
@@ -53,11 +55,13 @@ class BatchOutcome:
             "report": str(self.report) if self.report else None,
             "error": self.execution.error,
             "cause": self.execution.cause,
+            "plan": self.plan.model_dump(mode="json") if self.plan else None,
         }
 
     def lines(self) -> list[str]:
         """The closing lines of the human output."""
         lines = [f"batch {self.batch}, execution {self.execution.name}: {self.execution.status}", self.message]
+        lines += self.plan.lines() if self.plan else []
         if self.execution.error:
             lines += [f"error: {self.execution.error}", f"cause: {self.execution.cause}"]
         failed = [item for item in (self.fetched.items if self.fetched else []) if item.status == "FAILED"]
@@ -80,13 +84,14 @@ def outcome_of(follower: BatchFollower, execution: Execution, fetched: FetchedBa
     """The outcome, with the counts the batch ended with, else (still running, or failed) the progress's."""
     batch = follower.batch_name()
     summary = batch_summary(execution)
+    plan = follower.opened.plan if follower.opened else None
     if summary is not None:
         counts = BatchCounts.model_validate(summary.model_dump())
-        return BatchOutcome(batch, execution, counts, summary.message, summary.errors, fetched)
+        return BatchOutcome(batch, execution, counts, summary.message, summary.errors, fetched, plan=plan)
     progress = follower.progress
     if progress is None:
         counts = BatchCounts(items=0, succeeded=0, failed=0, skipped=0, images=0)
         return BatchOutcome(batch, execution, counts, "The batch's items were not read.", {}, fetched)
     counts = BatchCounts.model_validate(asdict(progress))
     word = "so far" if execution.status == "RUNNING" else "when the batch stopped"
-    return BatchOutcome(batch, execution, counts, f"{progress.line()} ({word}).", {}, fetched)
+    return BatchOutcome(batch, execution, counts, f"{progress.line()} ({word}).", {}, fetched, plan=plan)

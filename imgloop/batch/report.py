@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from common.batches import ItemRecord
+from common.quotas import BatchPlan
 from imgloop.batch.folder import ITEMS, FetchedBatch, picture
 from imgloop.batch.outcome import BatchOutcome
 from imgloop.pages import PAGES
@@ -76,6 +77,23 @@ def _tiles(fetched: FetchedBatch | None) -> list[_Tile]:
     return sorted(tiles, key=lambda tile: tile.status != "failed")
 
 
+def _plan_facts(plan: BatchPlan) -> list[tuple[str, str]]:
+    """The plan the batch ran to: its concurrency, the rate and duration it expected, the quota that bound it."""
+    asked = f" (asked for; the quotas allow {plan.planned})" if plan.requested else " (planned from the quotas)"
+    facts = [
+        ("Concurrency", f"{plan.concurrency}{asked}"),
+        ("Expected rate", f"{plan.images_per_minute:.1f} image request(s) a minute"),
+        ("Expected duration", f"{plan.duration_s / 60:.1f} min ({plan.item_s:g} s an item, {plan.items} item(s))"),
+    ]
+    if plan.binding is not None:
+        quota = plan.binding
+        source = "Service Quotas" if quota.source == "service-quotas" else (quota.note or quota.source)
+        facts.append(("Binding quota", f"{quota.name}: {quota.per_minute:g} {quota.unit} a minute ({source})"))
+    if plan.warning:
+        facts.append(("Plan warning", plan.warning))
+    return facts
+
+
 def render_batch_report(outcome: BatchOutcome) -> str:
     """The page of a fetched batch, to be written into its folder (it links to the files there)."""
     fetched = outcome.fetched
@@ -92,6 +110,8 @@ def render_batch_report(outcome: BatchOutcome) -> str:
         facts.append(("Failed by error", ", ".join(f"{name} x{count}" for name, count in outcome.errors.items())))
     if execution.error:
         facts += [("Error", execution.error), ("Cause", str(execution.cause))]
+    if outcome.plan is not None:
+        facts += _plan_facts(outcome.plan)
     facts.append(("Written", f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"))
     return _PAGE.render(
         batch=outcome.batch,

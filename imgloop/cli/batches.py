@@ -203,9 +203,10 @@ def _follow(
 ) -> "BatchOutcome":
     """Follow the batch (or look once), then fetch it into --out and write its report, if --out is given.
     Each item is fetched as it ends; Ctrl-C ends the command with what was fetched and `going_on`."""
+    from imgloop.batch.display import BatchDisplay
     from imgloop.batch.folder import KeptItems, fetch_batch
     from imgloop.batch.outcome import outcome_of
-    from imgloop.batch.progress import READ_STATE, BatchFollower, ProgressLine
+    from imgloop.batch.progress import READ_STATE, BatchFollower
     from imgloop.batch.report import PAGE, render_batch_report
 
     follower = BatchFollower(sfn, s3, arn)
@@ -218,7 +219,7 @@ def _follow(
             on_look()
 
     if wait:
-        line = None if args.json else ProgressLine(sys.stdout)
+        line = None if args.json else BatchDisplay(sys.stdout, follower)
         try:
             execution = follower.follow(line, poll_seconds, looked)
         except KeyboardInterrupt:

@@ -67,18 +67,24 @@ def start_on_aws(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
+
     sfn = aws_session(args.region, args.execution_arn).client("stepfunctions")
     return _report(_following(sfn, args.execution_arn))
 
 
 def _following(sfn: Any, arn: str) -> Execution:
     """The execution followed to its end; Ctrl-C stops following, not the execution."""
+    from imgloop.runs.live import RunDisplay
+
+    display = RunDisplay(sys.stdout)
     try:
-        return follow(sfn, arn, _print_line)
+        return follow(sfn, arn, display)
     except KeyboardInterrupt:
         raise Interrupted(
             f"stopped following; the execution goes on in AWS: imgloop watch {arn} (or fetch it when it ends)"
         ) from None
+    finally:
+        display.close()
 
 
 def fetched(execution_arn: str, region: str | None, out_dir: Path) -> tuple[Execution, list[Path]]:

@@ -5,6 +5,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -43,12 +44,17 @@ __all__ = ["LocalRunner", "RunResult", "run_folder"]
 
 
 @contextmanager
-def _recorded_retry_waits(waits: list[float]) -> Iterator[None]:
-    """moto sleeps out each Retry interval; locally we record the interval and move on."""
+def _recorded_retry_waits(waits: list[float], scale: float) -> Iterator[None]:
+    """moto sleeps out each Retry interval; locally we record the interval and sleep it scaled (by default not
+    at all; a stand-in whose quotas run on scaled time needs its retries to wait on the same clock)."""
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds * scale)
+
     original = vars(retrier_decl)["time"]
-    setattr(retrier_decl, "time", SimpleNamespace(sleep=waits.append))  # noqa: B010 - not re-exported for mypy
+    setattr(retrier_decl, "time", SimpleNamespace(sleep=wait))  # noqa: B010 - not re-exported for mypy
     try:
         yield
     finally:
@@ -62,6 +68,8 @@ class LocalRunner:
         self.standin = BedrockStandIn(scenario or Scenario())
         self.lambdas = LocalLambdas(self.workflow.functions)
         self.retry_waits: list[float] = []
+        # Retry waits are slept at the stand-in's time scale when it enforces quotas, else not at all.
+        self.retry_wait_scale = self.standin.scenario.quotas.wait_scale
         self.batch_machine_arn = self.names.batch_state_machine_arn
         # Called with the session's event system after the stand-ins, e.g. to inject faults.
         self.hooks: list[Callable[[Any], None]] = []
@@ -88,7 +96,7 @@ class LocalRunner:
         with (
             self._interrupt.deferring(),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
-            _recorded_retry_waits(self.retry_waits),
+            _recorded_retry_waits(self.retry_waits, self.retry_wait_scale),
             functions_environment(),
         ):
             boto3.setup_default_session(region_name=self.names.region)
@@ -179,6 +187,7 @@ class LocalRunner:
 
         clients.bedrock.cache_clear()
         clients.s3.cache_clear()
+        clients.service_quotas.cache_clear()
 
     def _prepare_account(self, event: Any) -> None:
         """The stack's bucket, plus a bucket the event names, allowed as a deploy would allow it."""

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.keys import EXECUTION_NAME_PATTERN, EXECUTION_NAME_RULE
 from common.names import BATCH_MANIFEST_FILE, MAX_BATCH_CONCURRENCY
+from common.quotas import BatchPlan, PlanSettings
 from common.sections import ImageRef, Strict
 
 BATCHES_PREFIX = "batches"
@@ -113,10 +114,13 @@ class BatchRequest(Strict):
     items: list[dict[str, Any] | str] | None = Field(default=None, min_length=1, max_length=MAX_INLINE_ITEMS)
     # Request fields every item starts from; an item's own fields win (sections merge field by field).
     defaults: dict[str, Any] = Field(default_factory=dict)
-    # How many items run at once (default: the stack's imgloop:batch_concurrency).
+    # How many items run at once (default: the stack's imgloop:batch_concurrency, else the batch's plan sets it
+    # from the models' quotas; an explicit one is kept, with a warning in the plan if it would be throttled).
     concurrency: Concurrency | None = None
     # The whole batch's spending cap: refused before any item when its worst case is over it.
     max_cost_usd: float | None = Field(default=None, ge=0.01)  # a cent at least, as a run's
+    # The quotas and latencies the plan uses, in place of the account's quotas and the models' usual latencies.
+    plan: PlanSettings | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "BatchRequest":
@@ -243,3 +247,4 @@ class BatchSummary(BatchCounts):
     summary_key: str
     errors: dict[str, int]  # failed items by error name
     message: str
+    plan: BatchPlan | None = None  # the concurrency the batch ran at, and why

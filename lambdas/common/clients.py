@@ -25,3 +25,9 @@ def s3() -> Any:
 @cache
 def stepfunctions() -> Any:
     return boto3.client("stepfunctions")
+
+
+@cache
+def service_quotas() -> Any:
+    # Read once per batch, at its start: a fault here only makes the plan fall back to its defaults.
+    return boto3.client("service-quotas", config=Config(retries={"mode": "standard", "max_attempts": 3}))

@@ -33,6 +33,8 @@ class Context:
     POWERTOOLS_LAYER: Final = "imgloop:powertools_layer_arn"
     ALLOWED_MODELS: Final = "imgloop:allowed_models"
     BATCH_CONCURRENCY: Final = "imgloop:batch_concurrency"  # items of a batch run at once, unless the batch says
+    # Quotas and model latencies a batch's plan uses in place of the account's (common.quotas.PlanSettings).
+    BATCH_PLAN: Final = "imgloop:batch_plan"
     API_AUTH: Final = "imgloop:api_auth"  # "iam" (SigV4, the default) or "api_key"
     MAX_COST: Final = "imgloop:max_cost_usd"  # a run's spending cap when its request sets none
     DAILY_SPEND_ALARM: Final = "imgloop:daily_spend_alarm_usd"  # the model spend per day that raises the alarm
@@ -70,7 +72,8 @@ class MetricNames:
 # The model spend per day over which the alarm goes off, unless cdk.json (imgloop:daily_spend_alarm_usd) says.
 DEFAULT_DAILY_SPEND_ALARM_USD: Final = 20.0
 
-# Items of a batch run at once unless the batch or cdk.json (imgloop:batch_concurrency) says, and the most.
+# The fixed concurrency batches ran at before each batch planned its own from the models' quotas (the plan's
+# unconfirmed default quota gives it again); the bench compares the plan with it. And the most.
 DEFAULT_BATCH_CONCURRENCY: Final = 4
 MAX_BATCH_CONCURRENCY: Final = 100
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from common.batches import Batch, ItemStatus
 from common.errors import InvalidInput
 from common.keys import RunKeys
+from common.quotas import BatchPlan
 from common.request import RunRequest
 from common.sections import valid_prefix
 from common.spend import Budget, RunCost
@@ -144,6 +145,8 @@ class OpenedBatch(Result):
     batch: Batch
     skipped: int
     unreadable: int
+    # How many items run at once and why; None in the output of an execution from before batches planned.
+    plan: BatchPlan | None = None
 
 
 class ItemRecorded(Result):

@@ -1,13 +1,15 @@
 """Deployment settings the functions read from their environment, parsed once per cold start."""
 
 import functools
+import json
 import os
 from typing import Annotated
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 from common.batches import Concurrency
-from common.names import DEFAULT_BATCH_CONCURRENCY, DEFAULT_REGION
+from common.names import DEFAULT_REGION
+from common.quotas import PlanSettings
 
 # CDK writes lists as comma-separated environment values.
 _Listed = Annotated[
@@ -24,6 +26,7 @@ _ENV_NAMES = (
     "ALLOWED_MODELS",
     "BATCH_CONCURRENCY",
     "MAX_COST_USD",
+    "BATCH_PLAN",
 )
 
 
@@ -41,8 +44,13 @@ class Settings(BaseModel):
     extra_output_buckets: _Listed = Field(default=(), alias="EXTRA_OUTPUT_BUCKETS")
     # The models the stack's IAM policy lets the functions invoke (cdk.json imgloop:allowed_models).
     allowed_models: _Listed = Field(default=(), alias="ALLOWED_MODELS")
-    # How many items of a batch run at once when the batch does not say (cdk.json imgloop:batch_concurrency).
-    batch_concurrency: Concurrency = Field(default=DEFAULT_BATCH_CONCURRENCY, alias="BATCH_CONCURRENCY")
+    # How many items of a batch run at once when the batch does not say (cdk.json imgloop:batch_concurrency);
+    # when neither says, the batch's plan sets it from the models' quotas.
+    batch_concurrency: Concurrency | None = Field(default=None, alias="BATCH_CONCURRENCY")
+    # Quotas and latencies the plan uses in place of the account's and its defaults (cdk.json imgloop:batch_plan).
+    batch_plan: Annotated[PlanSettings, BeforeValidator(lambda v: json.loads(v) if isinstance(v, str) else v)] = Field(
+        default_factory=PlanSettings, alias="BATCH_PLAN"
+    )
     # A run's spending cap when its request sets none (cdk.json imgloop:max_cost_usd).
     max_cost_usd: float | None = Field(default=None, gt=0, alias="MAX_COST_USD")
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, m
 from common.batches import Batch, BatchItem, ExecutionRef, ItemOutcome
 from common.errors import InvalidInput
 from common.generators import GeneratorConfig
+from common.quotas import BatchPlan
 from common.request import MAX_ATTEMPTS, MAX_CANDIDATES, MAX_REVISIONS, explain
 from common.results import Generated, Run
 from common.sections import ConverseConfig, Margins, Mode, S3Image
@@ -196,6 +197,7 @@ class RecordItem(Payload):
 class CloseBatch(Payload):
     action: Literal["close_batch"]
     batch: Batch
+    plan: BatchPlan | None = None
 
 
 SaveAction = OpenRun | RecordTask | CloseSucceeded | CloseNotMet | CloseFailed | OpenBatch | RecordItem | CloseBatch

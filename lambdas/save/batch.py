@@ -26,12 +26,14 @@ from common.batches import (
 )
 from common.errors import InvalidInput, shown
 from common.manifest import Manifest, now
+from common.quotas import BatchPlan
 from common.request import explain
 from common.results import ItemRecorded, OpenedBatch
 from common.settings import Settings
 from common.spend import run_cost
 from common.tasks import RecordItem
 from save.batch_cap import check_batch_cap
+from save.plan import batch_plan
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
 # S3 reads of item records run this many at a time (a batch has up to 10,000 items).
@@ -40,9 +42,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any) -> OpenedBatch:
-    """Read the batch's items, mark those an earlier execution of the batch finished, and write the
-    list the Distributed Map reads. InvalidInput when the batch as a whole cannot run."""
+def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any, quotas: Any) -> OpenedBatch:
+    """Read the batch's items, mark those an earlier execution of the batch finished, plan how many run at
+    once (from the models' quotas, read with the Service Quotas client `quotas`), and write the list the
+    Distributed Map reads. InvalidInput when the batch as a whole cannot run."""
     try:
         request = BatchRequest.model_validate(raw)
     except ValidationError as error:
@@ -55,13 +58,15 @@ def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any) -
     earlier = _records(s3, settings.output_bucket, keys, {item_id(item)[0] for item in read})
     items = _items(read, request.defaults, keys, earlier)
     check_batch_cap(request.max_cost_usd, items, settings)
+    running = [item for item in items if not item.skip and item.error is None]
+    plan = batch_plan(running, request.concurrency, request.plan, settings, quotas)
     batch = Batch(
         name=keys.name,
         bucket=settings.output_bucket,
         folder=keys.folder,
         items_key=keys.items(execution.name),
         items=len(items),
-        concurrency=request.concurrency or settings.batch_concurrency,
+        concurrency=plan.concurrency,
         execution=execution,
     )
     body = json.dumps([item.model_dump(mode="json") for item in items], ensure_ascii=False)
@@ -70,6 +75,7 @@ def open_batch(raw: Any, execution: ExecutionRef, settings: Settings, s3: Any) -
         batch=batch,
         skipped=sum(item.skip for item in items),
         unreadable=sum(item.error is not None for item in items),
+        plan=plan,
     )
 
 
@@ -187,7 +193,7 @@ def _images(s3: Any, outcome: ItemOutcome) -> dict[str, Any]:
     return found
 
 
-def close_batch(batch: Batch, s3: Any) -> BatchSummary:
+def close_batch(batch: Batch, plan: BatchPlan | None, s3: Any) -> BatchSummary:
     """One manifest line per item, in input order, and the counts. An item whose record is missing or
     older than this execution (its recording failed) is counted failed as ItemNotRecorded."""
     body = s3.get_object(Bucket=batch.bucket, Key=batch.items_key)["Body"].read()
@@ -217,6 +223,7 @@ def close_batch(batch: Batch, s3: Any) -> BatchSummary:
         summary_key=keys.summary(execution),
         errors=dict(sorted(errors.items())),
         message=_message(counts, errors),
+        plan=plan,
     )
     text = "\n".join(json.dumps(line.model_dump(mode="json"), ensure_ascii=False) for line in lines) + "\n"
     s3.put_object(Bucket=batch.bucket, Key=summary.manifest_key, Body=text.encode(), ContentType="application/x-ndjson")

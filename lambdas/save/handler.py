@@ -50,11 +50,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             case CloseFailed():
                 result = close_failed(task.run, task.error, task.cause, s3)
             case OpenBatch():
-                result = open_batch(task.request, task.execution, settings, s3)
+                result = open_batch(task.request, task.execution, settings, s3, clients.service_quotas())
             case RecordItem():
                 result = record_item(task, s3)
             case CloseBatch():
-                result = close_batch(task.batch, s3)
+                result = close_batch(task.batch, task.plan, s3)
     logger.info(f"{task.action} done", extra={"result": result.model_dump(mode="json", exclude={"request"})})
     return result.model_dump(mode="json")
 

@@ -71,6 +71,9 @@ def test_json_mode_prints_one_object_and_exits_one_when_an_item_failed(first: Ra
     printed = first.out.strip().splitlines()
     assert first.code == 1 and len(printed) == 1
     result = json.loads(printed[0])
+    plan = result.pop("plan")
+    # Planned from the plan's defaults (the stand-in lists no quota): 3 items with 2 attempts each.
+    assert (plan["concurrency"], plan["items"], plan["binding"]["source"]) == (3, 3, "default")
     assert result == {
         "status": "SUCCEEDED",
         "batch": "foxes",
@@ -195,12 +198,21 @@ def test_a_csv_batch_shows_its_progress_and_where_its_files_are(assembly: Path, 
     assert ran.code == 0
     worst, *lines = ran.out.splitlines()
     assert worst.startswith("worst case: $") and "for this batch of 2 runs" in worst
+    # Not a terminal: the plan once the batch is read, then plain progress lines, then the outcome.
+    plan = [
+        # Each item's budget: 1 attempt for each of 3 prompts (the original and 2 revisions), 42 s.
+        "plan: 1 item(s) at once, about 4.3 image request(s) a minute, 84 s for 2 item(s)",
+        "  binding quota: InvokeModel requests per minute for stability.sd3-5-large-v1:0: 24 requests a minute "
+        "(an unconfirmed default: Service Quotas lists none for the model); expected use 4 (18%)",
+    ]
+    assert lines[: len(plan)] == plan
     progress = [line for line in lines if line.startswith("batch table: ")]
     done = "batch table: 2/2 done: 2 succeeded, 0 failed; 0 running; 2 image(s) made; $"
     assert progress and progress[-1].startswith(done)
-    assert lines[len(progress) :] == [
+    assert lines[len(plan) + len(progress) :] == [
         "batch table, execution table: SUCCEEDED",
         "2 item(s): 2 succeeded, 0 failed; 2 image(s) made.",
+        *plan,
         f"manifest: {ran.folder / 'manifest.jsonl'}",
         f"report:   {ran.folder / 'report.html'}",
     ]

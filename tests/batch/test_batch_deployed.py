@@ -87,12 +87,15 @@ def test_a_batch_on_the_stack_a_rerun_and_their_status(
     assert "batch remote: 3/3 done: 0 succeeded, 1 failed, 2 skipped; 0 running; 0 image(s) made" in rerun
     assert "3 item(s): 0 succeeded, 1 failed, 2 skipped (succeeded before); 0 image(s) made." in rerun
 
-    # One look at the first execution: its own counts, nothing fetched without --out.
+    # One look at the first execution: its own counts and plan (the concurrency it was asked for), nothing
+    # fetched without --out.
     assert status == 1
-    assert looked.splitlines() == [
+    assert looked.splitlines()[:3] == [
         "batch remote, execution remote: SUCCEEDED",
         "3 item(s): 2 succeeded, 1 failed; 2 image(s) made. Failed: InvalidInput x1.",
+        "plan: 2 item(s) at once, about 9.2 image request(s) a minute, 78 s for 2 item(s)",
     ]
+    assert len(looked.splitlines()) == 4 and "binding quota: " in looked
     assert fetched == 1 and status_json["execution"] == later and status_json["skipped"] == 2
     folder = tmp_path / "status" / "remote"
     assert status_json["report"] == str(folder / "report.html")

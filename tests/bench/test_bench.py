@@ -29,12 +29,21 @@ def values(results: Results) -> dict[str, Any]:
 
 def test_the_json_line_has_every_figure_the_issue_names(values: dict[str, Any]) -> None:
     line = json.loads(dumps(values))
-    batch = {"batch_items_per_min", "batch_overhead_per_item_s", "batch_items"}
+    batch = {"batch_items_per_min", "batch_overhead_per_item_s", "batch_items", "batch_default_concurrency_utilisation"}
     assert set(GOALS) | {"ttv_median_s", "cost_per_accepted_usd"} | batch <= set(line)
     assert set(line["ttv_median_s"]) == set(CONTENDERS)
     assert set(line["cost_per_accepted_usd"]) == set(CONTENDERS)
     assert line["batch_items"] == tiny().batch_items and line["settings"]["batch_concurrency"] == 3
     assert set(line["goals_not_met"]) <= set(GOALS)
+    assert line["batch_quota_items"] == tiny().quota_items and line["batch_items_failed_throttled"] == 0
+    assert line["cold_import_vs_boto3"] > 0 and line["batch_quota_utilisation"] > 0
+
+
+def test_the_batches_against_a_quota_make_one_image_an_item_and_the_plan_sets_the_first(results: Results) -> None:
+    assert invariants(results)["quota_batch_every_item_one_image"]
+    assert results.quota is not None
+    assert results.quota.planned.plan["concurrency"] == results.quota.planned.plan["planned"]
+    assert results.quota.default.plan["concurrency"] == 4 and results.quota.default.plan["requested"] == 4
 
 
 def test_every_contender_runs_every_prompt_and_gets_an_image(results: Results) -> None:

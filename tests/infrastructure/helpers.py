@@ -8,9 +8,10 @@ from typing import Any
 from imgloop.local.assembly import BATCH_MACHINE, LOOP_MACHINE
 
 # The context of the second synthesis (conftest.py's `variant`): what a deploy may set otherwise.
-VARIANT_CONTEXT = {
+VARIANT_CONTEXT: dict[str, Any] = {
     "imgloop:api_auth": "api_key",
     "imgloop:batch_concurrency": 7,
+    "imgloop:batch_plan": {"image_requests_per_minute": 30, "image_s": 10},
     "imgloop:max_cost_usd": 2.5,
     "imgloop:daily_spend_alarm_usd": 40,
     "imgloop:alarm_email": "ops@example.com",

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from common.names import DEFAULT_BATCH_CONCURRENCY
 from imgloop.local.assembly import BATCH_MACHINE, LocalNames, load_workflow
 from tests.infrastructure.helpers import (
     VARIANT_CONTEXT,
@@ -143,22 +142,39 @@ def test_the_batch_role_may_invoke_the_four_functions_read_batches_and_run_only_
     assert wide and all(action.startswith(("logs:", "xray:")) for action in wide)
 
 
-def _batch_concurrency(template: dict[str, Any]) -> set[str]:
+def _environment(template: dict[str, Any], name: str) -> set[str]:
     return {
-        f["Properties"]["Environment"]["Variables"]["BATCH_CONCURRENCY"]
+        f["Properties"]["Environment"]["Variables"][name]
         for f in resources(template, "AWS::Lambda::Function").values()
         if "Handler" in f["Properties"]
     }
 
 
-def test_the_deploy_time_batch_concurrency_reaches_every_function(
+def test_the_deploy_time_batch_concurrency_and_plan_reach_every_function(
     template: dict[str, Any], variant: tuple[dict[str, Any], dict[str, Any]]
 ) -> None:
     variant_template, report = variant
 
-    assert _batch_concurrency(template) == {str(DEFAULT_BATCH_CONCURRENCY)}
-    assert _batch_concurrency(variant_template) == {str(VARIANT_CONTEXT["imgloop:batch_concurrency"])}
+    # Unset, each batch plans its concurrency from the models' quotas.
+    assert _environment(template, "BATCH_CONCURRENCY") == {""}
+    assert _environment(variant_template, "BATCH_CONCURRENCY") == {str(VARIANT_CONTEXT["imgloop:batch_concurrency"])}
+    assert _environment(template, "BATCH_PLAN") == {"{}"}
+    assert [json.loads(v) for v in _environment(variant_template, "BATCH_PLAN")] == [
+        VARIANT_CONTEXT["imgloop:batch_plan"]
+    ]
     assert all(p["conclusion"] == "success" for p in report["pluginReports"])
+
+
+def test_only_save_may_read_the_accounts_quotas(template: dict[str, Any]) -> None:
+    reads = [
+        (name, statement)
+        for name, policy in resources(template, "AWS::IAM::Policy").items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(action.startswith("servicequotas:") for action in listed(statement["Action"]))
+    ]
+    assert [(name.startswith("SaveReadsQuotas"), s["Action"], s["Resource"]) for name, s in reads] == [
+        (True, ["servicequotas:ListAWSDefaultServiceQuotas", "servicequotas:ListServiceQuotas"], "*")
+    ]
 
 
 def test_cdk_nag_findings_on_the_batch_machine_are_each_acknowledged_for_a_reason(

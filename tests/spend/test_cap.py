@@ -9,7 +9,7 @@ from common.settings import Settings
 from save.batch import open_batch
 from tests.conftest import load_event
 from tests.statemachine.helpers import attempts, manifest
-from tests.unit.test_save_batch import FIRST, _keys, bucket  # noqa: F401 (the fixture)
+from tests.unit.test_save_batch import FIRST, _keys, bucket, quotas  # noqa: F401 (the fixture)
 
 CAP = 0.3
 
@@ -47,6 +47,6 @@ def test_a_batch_whose_worst_case_is_over_its_cap_is_refused_naming_both_figures
 
     refused = r"^max_cost_usd: the batch's worst case is \$\d+\.\d{4}, over its cap of \$0\.5000"
     with pytest.raises(InvalidInput, match=refused):
-        open_batch(request, FIRST, settings, s3)
+        open_batch(request, FIRST, settings, s3, quotas)
     assert _keys(s3, bucket) == []
-    assert open_batch({**request, "max_cost_usd": 100}, FIRST, settings, s3).batch.items == 2
+    assert open_batch({**request, "max_cost_usd": 100}, FIRST, settings, s3, quotas).batch.items == 2

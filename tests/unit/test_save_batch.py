@@ -5,6 +5,7 @@ writes one manifest line per item in input order with the counts."""
 import json
 from typing import Any
 
+import boto3
 import pytest
 from pydantic import ValidationError
 
@@ -14,11 +15,22 @@ from common.manifest import Entry, Manifest, Verdict, Winner
 from common.results import OpenedBatch
 from common.settings import Settings, current
 from common.tasks import RecordItem
+from imgloop.local.standin.quota import QuotaMeter, Quotas
 from save.batch import close_batch, open_batch, record_item
 
 FIRST = ExecutionRef(id="arn:aws:states:us-west-2:123456789012:execution:ImageLoop-batches:first", name="first")
 SECOND = ExecutionRef(id="arn:aws:states:us-west-2:123456789012:execution:ImageLoop-batches:second", name="second")
 ID_RULE = "must be 1-32 letters, digits, '-' or '_', starting with a letter or digit"
+
+
+def _service_quotas() -> Any:
+    """A Service Quotas client that lists no Bedrock quota: the plan uses its defaults."""
+    client = boto3.client("service-quotas", region_name="us-west-2")
+    client.meta.events.register("before-call.service-quotas.*", QuotaMeter(Quotas()).listed)
+    return client
+
+
+quotas = _service_quotas()
 
 
 @pytest.fixture
@@ -61,7 +73,7 @@ def test_open_batch_writes_the_items_the_map_reads_with_ids_names_and_defaults(
         "defaults": {"candidates": 2, "generator": {"aspect_ratio": "16:9", "seed": 1}},
     }
 
-    opened = open_batch(request, FIRST, settings, s3)
+    opened = open_batch(request, FIRST, settings, s3, quotas)
 
     assert (opened.skipped, opened.unreadable) == (0, 1)
     assert opened.batch.model_dump() == {
@@ -70,7 +82,8 @@ def test_open_batch_writes_the_items_the_map_reads_with_ids_names_and_defaults(
         "folder": "batches/nightly",
         "items_key": "batches/nightly/runs/first/items.json",
         "items": 3,
-        "concurrency": 4,  # the stack's BATCH_CONCURRENCY default
+        # Planned from the plan's default image quota (24 a minute): 2 candidates an attempt allow 2 items.
+        "concurrency": 2,
         "execution": FIRST.model_dump(),
     }
     assert _listed(s3, opened) == [
@@ -113,7 +126,7 @@ def test_open_batch_reads_each_form_from_the_bucket(
     if form:
         request["format"] = form
 
-    opened = open_batch(request, FIRST, settings, s3)
+    opened = open_batch(request, FIRST, settings, s3, quotas)
 
     assert [(i.line, i.id, i.request) for i in _listed(s3, opened)] == [
         (first, f"{first:05d}", {"prompt": "a fox"}),
@@ -126,7 +139,7 @@ def test_a_duplicate_id_keeps_the_first_line_and_the_later_one_does_not_run(
 ) -> None:
     items = [{"prompt": "a fox", "id": "fox"}, {"prompt": "a cat", "id": "../cat"}, {"prompt": "a fox", "id": "fox"}]
 
-    opened = open_batch({"batch": "nightly", "items": items}, FIRST, settings, s3)
+    opened = open_batch({"batch": "nightly", "items": items}, FIRST, settings, s3, quotas)
 
     listed = _listed(s3, opened)
     assert [(i.id, i.request is None, i.error) for i in listed] == [
@@ -140,9 +153,9 @@ def test_a_duplicate_id_keeps_the_first_line_and_the_later_one_does_not_run(
 def test_the_batch_is_named_after_its_execution_unless_it_says_and_runs_as_concurrently_as_it_asks(
     s3: Any, settings: Settings, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unnamed = open_batch({"items": ["a fox"], "concurrency": 9}, FIRST, settings, s3)
+    unnamed = open_batch({"items": ["a fox"], "concurrency": 9}, FIRST, settings, s3, quotas)
     monkeypatch.setenv("BATCH_CONCURRENCY", "12")
-    default = open_batch({"batch": "nightly", "items": ["a fox"]}, SECOND, current(), s3)
+    default = open_batch({"batch": "nightly", "items": ["a fox"]}, SECOND, current(), s3, quotas)
 
     assert (unnamed.batch.name, unnamed.batch.items_key, unnamed.batch.concurrency) == (
         "first",
@@ -187,7 +200,7 @@ def test_a_batch_that_cannot_run_is_refused_naming_the_field_before_anything_is_
     s3.put_object(Bucket=bucket, Key="in/empty.txt", Body=b"\n\n")
 
     with pytest.raises(InvalidInput, match=message):
-        open_batch(request_, FIRST, settings, s3)
+        open_batch(request_, FIRST, settings, s3, quotas)
 
     assert _keys(s3, bucket) == ["in/empty.txt"]
 
@@ -196,7 +209,7 @@ def test_an_execution_name_too_long_to_name_the_batch_asks_for_one(s3: Any, sett
     long = ExecutionRef(id="arn:aws:states:us-west-2:123456789012:execution:m:x", name="x" * 41)
 
     with pytest.raises(InvalidInput, match=r"^batch: must be 1-40 .*\(the execution's name is too long to name it"):
-        open_batch({"items": ["a fox"]}, long, settings, s3)
+        open_batch({"items": ["a fox"]}, long, settings, s3, quotas)
 
 
 def test_an_input_larger_than_the_limit_is_refused(
@@ -206,9 +219,12 @@ def test_an_input_larger_than_the_limit_is_refused(
     s3.put_object(Bucket=bucket, Key="in/fits.txt", Body=b"a fox\nan owl\n")
     s3.put_object(Bucket=bucket, Key="in/big.txt", Body=b"a fox\nan owl\na cat\n")
 
-    assert open_batch({"batch": "nightly", "input": f"s3://{bucket}/in/fits.txt"}, FIRST, settings, s3).batch.items == 2
+    assert (
+        open_batch({"batch": "nightly", "input": f"s3://{bucket}/in/fits.txt"}, FIRST, settings, s3, quotas).batch.items
+        == 2
+    )
     with pytest.raises(InvalidInput, match=r"^input: s3://stack-bucket/in/big\.txt is larger than 0 MiB$"):
-        open_batch({"batch": "nightly", "input": f"s3://{bucket}/in/big.txt"}, FIRST, settings, s3)
+        open_batch({"batch": "nightly", "input": f"s3://{bucket}/in/big.txt"}, FIRST, settings, s3, quotas)
 
 
 def test_a_rerun_skips_what_succeeded_and_runs_what_failed_under_a_new_name(
@@ -225,7 +241,7 @@ def test_a_rerun_skips_what_succeeded_and_runs_what_failed_under_a_new_name(
         {"prompt": "d", "id": "new"},
     ]
 
-    opened = open_batch({"batch": "nightly", "items": items}, SECOND, settings, s3)
+    opened = open_batch({"batch": "nightly", "items": items}, SECOND, settings, s3, quotas)
 
     assert opened.skipped == 1
     assert [(i.id, i.name, i.skip, i.request) for i in _listed(s3, opened)] == [
@@ -242,7 +258,7 @@ def test_a_line_that_succeeded_before_but_no_longer_reads_runs_and_fails(
     _record(s3, bucket, _earlier("00002", "SUCCEEDED", ["nightly-00002"]))
     s3.put_object(Bucket=bucket, Key="in/p.jsonl", Body=b'"a fox"\n7\n')
 
-    opened = open_batch({"batch": "nightly", "input": f"s3://{bucket}/in/p.jsonl"}, SECOND, settings, s3)
+    opened = open_batch({"batch": "nightly", "input": f"s3://{bucket}/in/p.jsonl"}, SECOND, settings, s3, quotas)
 
     [_, item] = _listed(s3, opened)
     assert (item.skip, item.name, item.error) == (
@@ -306,7 +322,7 @@ def _manifest(s3: Any, bucket: str, run: str, winner: bool) -> str:
 
 
 def _opened(s3: Any, settings: Settings, items: list[Any], execution: ExecutionRef = FIRST) -> OpenedBatch:
-    return open_batch({"batch": "nightly", "items": items}, execution, settings, s3)
+    return open_batch({"batch": "nightly", "items": items}, execution, settings, s3, quotas)
 
 
 def _file(s3: Any, opened: OpenedBatch, index: int, outcome: dict[str, Any]) -> ItemRecord:
@@ -423,7 +439,7 @@ def test_close_writes_one_line_per_item_in_input_order_with_the_counts(
     _file(s3, opened, 0, {"status": "SUCCEEDED", "bucket": bucket, "manifest_key": won})
     _file(s3, opened, 1, {"status": "SUCCEEDED"})
 
-    summary = close_batch(opened.batch, s3)
+    summary = close_batch(opened.batch, opened.plan, s3)
 
     records = _manifest_lines(s3, bucket, "first")
     assert [(r.index, r.line, r.id, r.status, r.error) for r in records] == [
@@ -433,7 +449,8 @@ def test_close_writes_one_line_per_item_in_input_order_with_the_counts(
         (3, 4, "00004", "FAILED", "RequirementsNotMet"),
         (4, 5, "00005", "FAILED", "RequirementsNotMet"),
     ]
-    assert summary.model_dump(exclude={"message"}) == {
+    assert summary.plan == opened.plan
+    assert summary.model_dump(exclude={"message", "plan"}) == {
         "items": 5,
         "succeeded": 2,
         "failed": 3,
@@ -465,12 +482,12 @@ def test_an_item_whose_record_is_missing_or_stale_is_counted_not_recorded(
             index,
             {"status": "FAILED" if index else "SUCCEEDED", "error": "ModelThrottled" if index else None},
         )
-    close_batch(first.batch, s3)
+    close_batch(first.batch, first.plan, s3)
     s3.delete_object(Bucket=bucket, Key="batches/nightly/items/00003.json")
     second = _opened(s3, settings, ["a fox", "an owl", "a cat"], SECOND)
     # Neither failed item gets a record from the second execution: 00002's is the first's, 00003's is gone.
 
-    summary = close_batch(second.batch, s3)
+    summary = close_batch(second.batch, second.plan, s3)
 
     done, stale, missing = _manifest_lines(s3, bucket, "second")
     assert (done.status, done.skipped, done.execution, done.runs) == ("SUCCEEDED", True, "first", ["nightly-00001"])
@@ -495,11 +512,11 @@ def test_a_rerun_writes_its_own_manifest_and_counts_and_leaves_the_earlier_execu
     first = _opened(s3, settings, ["a fox", "an owl"])
     _file(s3, first, 0, {"status": "SUCCEEDED"})
     _file(s3, first, 1, {"status": "FAILED", "error": "ModelThrottled"})
-    earlier = close_batch(first.batch, s3)
+    earlier = close_batch(first.batch, first.plan, s3)
     second = _opened(s3, settings, ["a fox", "an owl"], SECOND)
     _file(s3, second, 1, {"status": "SUCCEEDED"})
 
-    later = close_batch(second.batch, s3)
+    later = close_batch(second.batch, second.plan, s3)
 
     assert (later.manifest_key, later.summary_key) == (
         "batches/nightly/runs/second/manifest.jsonl",

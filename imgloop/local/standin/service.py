@@ -39,6 +39,7 @@ from imgloop.local.standin.answers import (
 from imgloop.local.standin.judge import verdict
 from imgloop.local.standin.messages import requirement, user_text
 from imgloop.local.standin.pictures import draw, edit
+from imgloop.local.standin.quota import QuotaMeter, Quotas
 from imgloop.local.standin.reviser import proposal
 from imgloop.local.standin.triggers import Triggers
 
@@ -61,6 +62,8 @@ class Scenario:
     spill_edits: bool = False
     # Refusals, rejections and throttling aimed at chosen prompts, not at the first calls.
     triggers: Triggers = field(default_factory=Triggers)
+    # Each model's requests-per-minute quota, as Bedrock throttles and as Service Quotas lists it.
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 @dataclass
@@ -77,10 +80,21 @@ class BedrockStandIn:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counts: dict[str, int] = field(default_factory=lambda: {"all": 0, "generate": 0, "judge": 0, "revise": 0})
     _subjects: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _quota: QuotaMeter | None = None
+
+    @property
+    def quota(self) -> QuotaMeter:
+        """The meter of the scenario's quotas (a test may give the stand-in another scenario between runs)."""
+        if self._quota is None or self._quota.quotas is not self.scenario.quotas:
+            self._quota = QuotaMeter(self.scenario.quotas)
+        return self._quota
 
     def register(self, events: Any) -> None:
         events.register("before-call.bedrock-runtime.InvokeModel", self._on_invoke_model)
         events.register("before-call.bedrock-runtime.Converse", self._on_converse)
+        # The account's applied quotas and AWS's defaults alike are the stand-in's quotas.
+        for operation in ("ListServiceQuotas", "ListAWSDefaultServiceQuotas"):
+            events.register(f"before-call.service-quotas.{operation}", self._on_list_quotas)
 
     def calls_of(self, operation: str) -> list[Call]:
         return [c for c in self.calls if c.operation == operation]
@@ -124,6 +138,8 @@ class BedrockStandIn:
         if violations:
             return failed(rejected_body(bedrock_message(violations)), _URL)
         request = ImageRequest.read(call.body)
+        if not self.quota.admit(call.model_id):
+            return failed(THROTTLED, _URL)
         nth = self._admit("generate", request.prompt)
         if nth is None:
             return failed(THROTTLED, _URL)
@@ -142,6 +158,9 @@ class BedrockStandIn:
             ]
         return ok(invoke_model_output(image_response(request.family, request.seed, images)), _URL)
 
+    def _on_list_quotas(self, params: dict[str, Any], **_: Any) -> Answered:
+        return self.quota.listed(params)
+
     def _on_converse(self, params: dict[str, Any], **_: Any) -> Answered:
         call = self._record("Converse", params)
         refusal = self._lifecycle_refusal(call.model_id)
@@ -153,6 +172,8 @@ class BedrockStandIn:
         tool = call.body["toolConfig"]["tools"][0]["toolSpec"]["name"]
         kind = "judge" if tool == JUDGE_TOOL else "revise"
         required = requirement(user_text(call.body))
+        if not self.quota.admit(call.model_id):
+            return failed(THROTTLED, _URL)
         nth = self._admit(kind, required)
         if nth is None:
             return failed(THROTTLED, _URL)
