@@ -59,5 +59,5 @@ def test_a_pipe_gets_the_plan_then_plain_lines() -> None:
 
     assert log.getvalue().splitlines() == [
         *PLAN.lines(),
-        "batch covers: 10/10 done: 10 succeeded, 0 failed; 0 running; 10 image(s) made",
+        "batch covers: 10/10 done: 10 succeeded, 0 failed; 0 running; 10 image(s) made; $0.0000 spent",
     ]
