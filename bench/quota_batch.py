@@ -7,8 +7,9 @@ the batch's first step plans from it as a deployed batch plans from the account'
 (imgloop.local.runner), so a throttled call waits out the same share of the quota's minute as on AWS.
 
 The orchestration between model calls is not scaled: here it is this machine running moto's interpreter and
-every handler, about 0.4 s of wall time an item, which on the scaled clock is close to the 1 s an attempt the
-plan allows for Step Functions and Lambda on AWS; the plan is told the bench's model latencies, nothing else.
+every handler, about 0.4 s of wall time an item, which on the scaled clock (x0.5) is close to the 1 s an
+attempt the plan allows for Step Functions and Lambda on AWS; the plan is told the bench's model latencies,
+nothing else. The report shows how long an item took here, beside the plan's figure.
 """
 
 from dataclasses import dataclass, replace
@@ -49,6 +50,12 @@ class QuotaRun:
     @property
     def utilisation(self) -> float:
         return self.images_per_minute / self.quota
+
+    @property
+    def item_s(self) -> float:
+        """How long an item took on Bedrock's clock, from the batch's pace: the concurrency over items a second."""
+        concurrency = float(self.plan.get("concurrency") or 0)
+        return concurrency * self.minutes * 60 / self.items if self.items else 0.0
 
     @property
     def plan(self) -> dict[str, Any]:
@@ -147,9 +154,10 @@ def section(found: QuotaBatches | None) -> list[str]:
         f"call in {plan.get('item_s')} s (8 s image, 3 s judge, 1 s of orchestration), so one running item calls the",
         f"image model {60 / float(plan.get('item_s') or 1):.2f} times a minute, and 95% of the quota allows",
         f"{plan.get('planned')} items at once. Binding: {binding.get('name')}. The orchestration here (moto's",
-        "interpreter and the handlers on this machine) is not scaled; it takes about the plan's 1 s on the scaled",
-        f"clock. Then the first {default.items} of the same items ran at the fixed concurrency the stack used",
-        f"before ({DEFAULT_BATCH_CONCURRENCY}).",
+        "interpreter and the handlers on this machine) is not scaled; an item took",
+        f"{planned.item_s:.1f} s on the scaled clock, the batch's start and end included (the plan allows",
+        f"{plan.get('item_s')} s). Then the first {default.items} of the same items ran at the fixed concurrency the",
+        f"stack used before ({DEFAULT_BATCH_CONCURRENCY}).",
         "",
         *table(
             [

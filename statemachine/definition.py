@@ -65,9 +65,7 @@ class ImageLoopDefinition(Construct):
         unrecorded = self._unrecorded_failure()
         failure = self._report_failure(unrecorded)
         candidates = self._candidates(failure)
-        count = spend.count_attempt(self, "Count the attempt's cost")
-        candidates.next(count)
-        count.next(self._decide(candidates, failure, unrecorded))
+        candidates.next(self._decide(candidates, failure, unrecorded))
         self.start = (
             self._check_input(unrecorded)
             .next(self._loop_pass("Start with the original prompt", 0, "$.request", spend.start_prompt(None)))
@@ -109,8 +107,8 @@ class ImageLoopDefinition(Construct):
             self,
             "Make candidates",
             items_path="$.loop.candidates",
-            # The attempt is counted here, for the iterations, and the tally carries the count on: no
-            # Pass state per attempt (each costs a transition and two history events).
+            # The attempt is counted here, for the iterations, and the tally carries the count and the
+            # spend on: no Pass state per attempt (each costs a transition and two history events).
             item_selector={
                 "request": sfn.JsonPath.object_at("$.request"),
                 "run": sfn.JsonPath.object_at("$.run"),
@@ -118,19 +116,20 @@ class ImageLoopDefinition(Construct):
                     "revision": sfn.JsonPath.number_at("$.loop.revision"),
                     "attempt": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.loop.tally.attempt"), 1),
                     "prompt_usd_micro": sfn.JsonPath.number_at("$.loop.prompt_usd_micro"),
+                    "spent_usd_micro": sfn.JsonPath.number_at(spend.SPENT),
                     **payloads.loop_prompt_at("$.loop"),
                 },
                 "candidate": sfn.JsonPath.number_at("$$.Map.Item.Value"),
             },
             max_concurrency=MAX_CANDIDATES,
-            # Each candidate answers [attempt, passed, cost], so the tally is read by intrinsic functions alone:
-            # a wildcard over the candidates ($[*].passed) is a list on AWS and moto but a bare value on
-            # LocalStack when there is one candidate (docs/conformance.md). The attempt is the first
-            # candidate's; spend.tallied reads whether any passed and what they cost.
+            # Each candidate answers [attempt, passed, cost, spent before], so the tally is read by intrinsic
+            # functions alone: a wildcard over the candidates ($[*].passed) is a list on AWS and moto but a
+            # bare value on LocalStack when there is one candidate (docs/conformance.md). The attempt is the
+            # first candidate's; statemachine.spend reads whether any passed and adds what they cost.
             result_selector={
                 "attempt.$": "States.ArrayGetItem(States.ArrayGetItem($, 0), 0)",
                 "accepted.$": spend.ANY_PASSED,
-                "usd_micro.$": spend.attempt_cost(MAX_CANDIDATES),
+                "spent_usd_micro.$": spend.spent_after(MAX_CANDIDATES),
             },
             result_path="$.loop.tally",
         )
@@ -138,7 +137,7 @@ class ImageLoopDefinition(Construct):
         generate = self.task("Generate image", self.functions.generate, payloads.generate(), "$.generation", Generated)
         record = self.task("Save image", save, payloads.record(), "$.record", Recorded)
         # Validate answers with the candidate's result (a refused generation it answers itself, from the
-        # refusal, without a judge); the iteration keeps [attempt, passed, cost] of it for the tally.
+        # refusal, without a judge); the iteration keeps [attempt, passed, cost, spent] of it for the tally.
         validate = self.task(
             "Validate image", self.functions.validate, payloads.validate(), "$", CandidateResult, spend.TALLIED
         )
@@ -158,13 +157,13 @@ class ImageLoopDefinition(Construct):
             .when(sfn.Condition.boolean_equals("$.loop.tally.accepted", True), self._report_success(failure))
             .when(
                 sfn.Condition.and_(
-                    attempts_left, sfn.Condition.number_less_than_equals_json_path(spend.NEXT_ATTEMPT, spend.CAP)
+                    attempts_left, sfn.Condition.number_less_than_equals_json_path(spend.SPENT, spend.ATTEMPT_WITHIN)
                 ),
                 candidates,
             )
             .when(
                 sfn.Condition.and_(
-                    revisions_left, sfn.Condition.number_less_than_equals_json_path(spend.NEXT_REVISION, spend.CAP)
+                    revisions_left, sfn.Condition.number_less_than_equals_json_path(spend.SPENT, spend.REVISION_WITHIN)
                 ),
                 self._revise(failure).next(candidates),
             )
@@ -258,19 +257,18 @@ class ImageLoopDefinition(Construct):
             },
         )
 
-    def _loop_pass(self, name: str, revision: Any, prompts_from: str, spent: dict[str, Any]) -> sfn.Pass:
+    def _loop_pass(self, name: str, revision: Any, prompts_from: str, tally: dict[str, Any]) -> sfn.Pass:
         """Set the prompt, its revision number and the candidates to make in `$.loop`, with no attempt
-        made at it yet: the Map counts the attempts in `$.loop.tally`, these passes start them anew.
-        `spent` carries the spend on (`statemachine.spend.start_prompt`)."""
+        made at it yet: the Map counts the attempts in `$.loop.tally`, these passes start them anew, the
+        spend carried on (`tally`, from `statemachine.spend.start_prompt`)."""
         return sfn.Pass(
             self,
             name,
             parameters={
                 "revision": revision,
-                "tally": {"attempt": 0},
                 **payloads.loop_prompt_at(prompts_from),
                 "candidates": sfn.JsonPath.array_range(1, sfn.JsonPath.number_at("$.request.candidates"), 1),
-                **spent,
+                **tally,
             },
             result_path="$.loop",
         )

@@ -127,6 +127,7 @@ def validate() -> sfn.TaskInput:
         prompt=sfn.JsonPath.string_at("$.loop.prompt"),
         **_request("validate_against", "validator"),
         image_usd_micro=sfn.JsonPath.number_at("$.generation.usd_micro"),
+        spent_usd_micro=sfn.JsonPath.number_at("$.loop.spent_usd_micro"),
     )
 
 
@@ -159,7 +160,7 @@ def not_met(stopped_by: str) -> sfn.TaskInput:
         **_run(),
         action="requirements_not_met",
         stopped_by=stopped_by,
-        spent_usd_micro=sfn.JsonPath.number_at("$.loop.spend.spent_usd_micro"),
+        spent_usd_micro=sfn.JsonPath.number_at("$.loop.tally.spent_usd_micro"),
         budget=sfn.JsonPath.object_at("$.budget"),
     )
 

@@ -18,9 +18,10 @@ Each item runs as its own image-loop run, in a folder of its own named <batch>-<
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from common.keys import EXECUTION_NAME_PATTERN, EXECUTION_NAME_RULE
+from common.model import Model
 from common.names import BATCH_MANIFEST_FILE, MAX_BATCH_CONCURRENCY
 from common.quotas import BatchPlan, PlanSettings
 from common.sections import ImageRef, Strict
@@ -133,14 +134,14 @@ class BatchRequest(Strict):
         return self
 
 
-class ExecutionRef(BaseModel):
+class ExecutionRef(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     name: str = Field(pattern=EXECUTION_NAME_PATTERN)
 
 
-class BatchItem(BaseModel):
+class BatchItem(Model):
     """One element of items.json: what one iteration of the Distributed Map gets."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -154,7 +155,7 @@ class BatchItem(BaseModel):
     skip: bool = False  # it succeeded in an earlier execution of this batch
 
 
-class Batch(BaseModel):
+class Batch(Model):
     """Where the batch's files are and how it runs: `$.batch` in the batch state machine."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -182,7 +183,7 @@ class Batch(BaseModel):
 ItemStatus = Literal["SUCCEEDED", "FAILED"]
 
 
-class ItemOutcome(BaseModel):
+class ItemOutcome(Model):
     """How an item's run ended, as the loop's last state tells it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -195,7 +196,7 @@ class ItemOutcome(BaseModel):
     manifest_key: str | None = None
 
 
-class ItemRecord(BaseModel):
+class ItemRecord(Model):
     """An item's latest outcome (items/<id>.json), and its line in the batch manifest."""
 
     index: int
@@ -227,7 +228,7 @@ def manifest_line(item: BatchItem, record: ItemRecord | None, execution: str) ->
     return record.model_copy(update={"index": item.index, "line": item.line, "skipped": item.skip})
 
 
-class BatchCounts(BaseModel):
+class BatchCounts(Model):
     items: int
     succeeded: int  # in this execution
     failed: int

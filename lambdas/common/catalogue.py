@@ -5,12 +5,14 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import Field
+
+from common.model import Model
 
 _PROFILE = re.compile(r"^(global|us|eu|apac|jp|au|ca|us-gov)\.")
 
 
-class ModelInfo(BaseModel):
+class ModelInfo(Model):
     id: str
     role: Literal["image", "vision", "text"]
     status: Literal["ACTIVE", "LEGACY", "EOL"]
@@ -19,11 +21,11 @@ class ModelInfo(BaseModel):
     successor: str | None = None
     successor_note: str | None = None
     note: str | None = None  # the evidence for the status, and what is unsettled about the model
-    regions: list[str] = []
-    profiles: list[str] = []
+    regions: list[str] = Field(default_factory=list)
+    profiles: list[str] = Field(default_factory=list)
 
 
-class Catalogue(BaseModel):
+class Catalogue(Model):
     as_of: str
     note: str
     models: list[ModelInfo]

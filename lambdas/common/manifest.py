@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from common.errors import InvalidInput, ManifestConflict
+from common.model import Model
 
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 _MAX_TRIES = 8
@@ -26,13 +27,13 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class Check(BaseModel):
+class Check(Model):
     requirement: str
     ok: bool
     evidence: str
 
 
-class Verdict(BaseModel):
+class Verdict(Model):
     passed: bool
     score: int = Field(ge=0, le=10)
     reason: str
@@ -48,7 +49,7 @@ class Verdict(BaseModel):
     usd_micro: int = Field(default=0, exclude=True)
 
 
-class EntryCost(BaseModel):
+class EntryCost(Model):
     """What the calls behind one entry cost, in dollars: its image, its judge, and the reviser call that
     wrote its prompt (on every entry of that prompt, counted once per prompt)."""
 
@@ -57,7 +58,7 @@ class EntryCost(BaseModel):
     prompt_usd: float = 0
 
 
-class Entry(BaseModel):
+class Entry(Model):
     revision: int
     attempt: int
     candidate: int = 1
@@ -80,19 +81,19 @@ class Entry(BaseModel):
         return (self.revision, self.attempt, self.candidate)
 
 
-class Winner(BaseModel):
+class Winner(Model):
     revision: int
     attempt: int
     candidate: int = 1
     key: str
 
 
-class Failure(BaseModel):
+class Failure(Model):
     error: str
     message: str
 
 
-class Substitution(BaseModel):
+class Substitution(Model):
     """A retired (or Legacy) model the run replaced by its successor (see common.lifecycle)."""
 
     section: str  # generator, validator or reviser
@@ -114,7 +115,7 @@ class Substitution(BaseModel):
 Status = Literal["running", "succeeded", "requirements_not_met", "failed"]
 
 
-class Manifest(BaseModel):
+class Manifest(Model):
     execution_id: str
     execution_name: str
     started_at: str

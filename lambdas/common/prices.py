@@ -13,7 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from common.model import Model
 
 MICRO = 1_000_000
 
@@ -27,7 +29,7 @@ def to_usd(micro: int) -> float:
     return micro / MICRO
 
 
-class Sourced(BaseModel):
+class Sourced(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str
@@ -37,7 +39,7 @@ class Sourced(BaseModel):
     source_note: str = ""
 
 
-class Tier(BaseModel):
+class Tier(Model):
     """One image price and the conditions it holds under; a condition left out holds for any value."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -92,7 +94,7 @@ class TokenPrice(Sourced):
         return math.ceil(round(input_tokens * self.input_per_million + output_tokens * self.output_per_million, 6))
 
 
-class SizeClass(BaseModel):
+class SizeClass(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     width: int
@@ -104,7 +106,7 @@ class ImageTokens(Sourced):
     rule: str
     max_tokens: int
     pixels_per_token: int | None = None  # Claude: width x height / 750, capped
-    classes: list[SizeClass] = []  # Nova: the resolution classes of AWS's table
+    classes: list[SizeClass] = Field(default_factory=list)  # Nova: the resolution classes of AWS's table
 
     def tokens(self, size: tuple[int, int] | None) -> int:
         """An image's input tokens as the model counts them; an image of unknown size (an edit's source)
@@ -123,7 +125,7 @@ class UnitPrice(Sourced):
     unit: str
 
 
-class Orchestration(BaseModel):
+class Orchestration(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     state_transition: UnitPrice
@@ -133,7 +135,7 @@ class Orchestration(BaseModel):
     s3_read: UnitPrice
 
 
-class PriceTable(BaseModel):
+class PriceTable(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     read: str

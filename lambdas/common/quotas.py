@@ -25,8 +25,9 @@ cannot, and says so in the plan.
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import ConfigDict, Field, PositiveFloat
 
+from common.model import Model
 from common.names import MAX_BATCH_CONCURRENCY
 
 # How close to the binding quota the plan runs: just under it, so that a slower or faster call here and there
@@ -61,7 +62,7 @@ QUOTA_MODEL_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-class Quota(BaseModel):
+class Quota(Model):
     """One per-minute quota on a model the batch calls, and where its value came from."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -75,7 +76,7 @@ class Quota(BaseModel):
     note: str = ""
 
 
-class PlanSettings(BaseModel):
+class PlanSettings(Model):
     """What a batch request (`plan`) or the deployment (cdk.json imgloop:batch_plan) says in place of the
     account's quotas and the models' usual latencies. The request's fields win over the deployment's."""
 
@@ -115,7 +116,7 @@ class PlanSettings(BaseModel):
         ]
 
 
-class ItemWork(BaseModel):
+class ItemWork(Model):
     """What one item asks of the models, at most: its calls and how long it runs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -141,7 +142,7 @@ class ItemWork(BaseModel):
         return used * 60 / self.seconds
 
 
-class BatchPlan(BaseModel):
+class BatchPlan(Model):
     """The plan a batch runs to: recorded in "Read the batch"'s output and the batch's summary."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -3,18 +3,19 @@ selectors are derived from these models' fields, so the two cannot drift apart."
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
 
 from common.batches import Batch, ItemStatus
 from common.errors import InvalidInput
 from common.keys import RunKeys
+from common.model import Model
 from common.quotas import BatchPlan
 from common.request import RunRequest
 from common.sections import valid_prefix
 from common.spend import Budget, RunCost
 
 
-class Result(BaseModel):
+class Result(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -96,9 +97,11 @@ class CandidateResult(Result):
     passed: bool
     score: int
     reason: str
-    # What the image and its judge call cost; the state machine adds them up.
+    # What the image and its judge call cost, and what the run had spent before the attempt (handed on):
+    # the state machine adds them up.
     image_usd_micro: int
     judge_usd_micro: int
+    spent_usd_micro: int
 
 
 class Proposal(Result):

@@ -4,7 +4,9 @@ model ids, plain text), the output, judge and reviser sections, and what an edit
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from common.model import Model
 
 MODEL_ID = re.compile(
     r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?$"  # model id or cross-region inference profile id
@@ -16,7 +18,7 @@ _PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-class Strict(BaseModel):
+class Strict(Model):
     # Strict: "3" is not 3 and "yes" is not true, as in the API's JSON schema.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 

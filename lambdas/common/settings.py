@@ -5,9 +5,10 @@ import json
 import os
 from typing import Annotated
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field
 
 from common.batches import Concurrency
+from common.model import Model
 from common.names import DEFAULT_REGION
 from common.quotas import PlanSettings
 
@@ -30,7 +31,7 @@ _ENV_NAMES = (
 )
 
 
-class Settings(BaseModel):
+class Settings(Model):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     output_bucket: str = Field(alias="OUTPUT_BUCKET")

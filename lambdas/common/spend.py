@@ -11,11 +11,12 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from common.errors import InvalidInput
 from common.generators import GeneratorConfig
 from common.manifest import Manifest
+from common.model import Model
 from common.prices import PriceTable, Unpriced, prices, to_micro, to_usd
 from common.request import MAX_PROMPT_CHARS, RunRequest
 from common.sections import ConverseConfig
@@ -41,10 +42,11 @@ DEFAULT_PASS_RATE = 0.5
 UNCAPPED = 2**31 - 1
 
 
-class Budget(BaseModel):
+class Budget(Model):
     """What the state machine compares before each attempt, in micro-dollars: the cap, the most the next
-    attempt can cost (its images and their judge calls), and the most a revised prompt and its first
-    attempt can cost."""
+    attempt can cost (its images and their judge calls), the most a revised prompt and its first attempt
+    can cost, and the spend up to which each still fits under the cap (the cap less its worst case), so a
+    Choice compares the spend with them and no state adds the worst case to it."""
 
     # Strict like every payload: the state hands it to Save's closing, where no field may slip in.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,9 +54,21 @@ class Budget(BaseModel):
     cap_usd_micro: int
     attempt_usd_micro: int
     revision_usd_micro: int
+    attempt_within_usd_micro: int
+    revision_within_usd_micro: int
+
+    @classmethod
+    def of(cls, cap: int, attempt: int, revision: int) -> "Budget":
+        return cls(
+            cap_usd_micro=cap,
+            attempt_usd_micro=attempt,
+            revision_usd_micro=revision,
+            attempt_within_usd_micro=cap - attempt,
+            revision_within_usd_micro=cap - revision,
+        )
 
 
-class RunCost(BaseModel):
+class RunCost(Model):
     """What a run's model calls cost, from its manifest, in dollars."""
 
     total_usd: float
@@ -223,12 +237,12 @@ def budget(request: RunRequest, table: PriceTable | None = None) -> Budget:
     except Unpriced as error:
         if request.max_cost_usd is None:
             # A model outside the table runs uncapped, its calls counted as free.
-            return Budget(cap_usd_micro=UNCAPPED, attempt_usd_micro=0, revision_usd_micro=0)
+            return Budget.of(UNCAPPED, 0, 0)
         raise InvalidInput(f"max_cost_usd: cannot be kept: {error}; name a model the table prices") from None
     attempt = to_micro(request.candidates * (calls.image + calls.judge_worst))
     revision = attempt + to_micro(calls.reviser_worst)
     if request.max_cost_usd is None:
-        return Budget(cap_usd_micro=UNCAPPED, attempt_usd_micro=attempt, revision_usd_micro=revision)
+        return Budget.of(UNCAPPED, attempt, revision)
     cap = to_micro(request.max_cost_usd)
     first = revision if request.translate else attempt
     if first > cap:
@@ -236,7 +250,7 @@ def budget(request: RunRequest, table: PriceTable | None = None) -> Budget:
             f"max_cost_usd: ${request.max_cost_usd:.4f} does not cover the first attempt, which may cost "
             f"${to_usd(first):.4f}; raise it, or lower candidates"
         )
-    return Budget(cap_usd_micro=cap, attempt_usd_micro=attempt, revision_usd_micro=revision)
+    return Budget.of(cap, attempt, revision)
 
 
 def image_micro(generator: GeneratorConfig) -> int:

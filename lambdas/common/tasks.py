@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, m
 from common.batches import Batch, BatchItem, ExecutionRef, ItemOutcome
 from common.errors import InvalidInput
 from common.generators import GeneratorConfig
+from common.model import Model, Root
 from common.quotas import BatchPlan
 from common.request import MAX_ATTEMPTS, MAX_CANDIDATES, MAX_REVISIONS, explain
 from common.results import Generated, Run
@@ -23,7 +24,7 @@ from common.spend import Budget
 _Number = Annotated[int, Field(strict=True)]
 
 
-class Payload(BaseModel):
+class Payload(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -104,6 +105,8 @@ class ValidateTask(Slot):
     validator: ConverseConfig
     # What Generate reported for the image; Validate hands it on in the candidate's result.
     image_usd_micro: _Number = Field(default=0, ge=0)
+    # What the run had spent before this attempt; Validate hands it on for the state machine's sum.
+    spent_usd_micro: _Number = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _own_image(self) -> "ValidateTask":
@@ -203,7 +206,7 @@ class CloseBatch(Payload):
 SaveAction = OpenRun | RecordTask | CloseSucceeded | CloseNotMet | CloseFailed | OpenBatch | RecordItem | CloseBatch
 
 
-class SaveTask(RootModel[SaveAction]):
+class SaveTask(Root[SaveAction]):
     """Save's actions, told apart by `action`: a run's, and a batch's."""
 
     root: SaveAction = Field(discriminator="action")

@@ -3,11 +3,12 @@
 import re
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from common.converse import ToolSpec, ask_with_tool
 from common.json_schema import plain_schema
 from common.manifest import ManifestStore
+from common.model import Model
 from common.names import REVISER_TOOL, CallTags
 from common.observability import logger
 from common.request import MAX_PROMPT_CHARS, explain
@@ -41,7 +42,7 @@ _PREAMBLE = re.compile(r"^(here is|here's) (the|an?|my) (english )?(translation|
 
 
 # The tool's input schema is this model's own schema.
-class PromptReply(BaseModel):
+class PromptReply(Model):
     """The next prompt and negative prompt for the image model."""
 
     prompt: str = Field(min_length=1)

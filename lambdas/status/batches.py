@@ -5,17 +5,18 @@ on request, a page of the manifest's lines."""
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from common.batches import BatchKeys, BatchSummary, ItemRecord
 from common.errors import InvalidInput
+from common.model import Model
 from common.request import explain
 from status.logic import URL_SECONDS, ExecutionStatus, find_execution
 
 MAX_PAGE = 1000
 
 
-class ItemsQuery(BaseModel):
+class ItemsQuery(Model):
     """The query string: `?items=true` adds up to `limit` manifest lines from line `offset` (0 = the first)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -25,7 +26,7 @@ class ItemsQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
 
 
-class Progress(BaseModel):
+class Progress(Model):
     stage: Literal["reading the items", "running the items", "writing the manifest"]
     # The Map Run's counts, once it has started: its items, those whose run has ended, running, waiting.
     items: int | None = None

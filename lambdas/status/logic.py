@@ -5,16 +5,16 @@ import re
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 
 from common.errors import InvalidInput
 from common.keys import EXECUTION_NAME_PATTERN, EXECUTION_NAME_RULE
+from common.model import Model
 
 _NAME = re.compile(EXECUTION_NAME_PATTERN)
 URL_SECONDS = 900
 
 
-class ExecutionStatus(BaseModel):
+class ExecutionStatus(Model):
     """What every GET of an execution answers, a generation's or a batch's."""
 
     id: str

@@ -6,10 +6,11 @@ import json
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from common.batches import STORED_NAMES, Format
 from common.errors import InvalidInput
+from common.model import Model
 from common.request import explain
 from status.logic import URL_SECONDS
 
@@ -31,18 +32,18 @@ _EXTENSIONS = {
 }
 
 
-class UploadRequest(BaseModel):
+class UploadRequest(Model):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     content_type: ContentType = "image/png"
 
 
-class S3Object(BaseModel):
+class S3Object(Model):
     bucket: str
     key: str
 
 
-class Upload(BaseModel):
+class Upload(Model):
     # The request's own form, to paste as source_image or mask_image (or as a batch's input).
     source_image: S3Object
     s3_uri: str

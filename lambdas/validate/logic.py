@@ -2,12 +2,13 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from common.converse import ToolReply, ToolSpec, ask_with_tool
 from common.errors import ImageMissing, ManifestConflict
 from common.json_schema import plain_schema
 from common.manifest import Check, Manifest, ManifestStore, Verdict
+from common.model import Model
 from common.names import JUDGE_TOOL, CallTags
 from common.prices import to_usd
 from common.request import explain
@@ -41,7 +42,7 @@ Answer only by calling the {JUDGE_TOOL} tool, exactly once."""
 
 
 # The tool's input schema is this model's own schema (its docstring and descriptions go to the judge).
-class VerdictReply(BaseModel):
+class VerdictReply(Model):
     """The verdict on one image against every element of the requirement."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -165,6 +166,7 @@ def _result(task: ValidateTask, passed: bool, score: int, reason: str, judge_usd
         reason=reason,
         image_usd_micro=task.image_usd_micro,
         judge_usd_micro=judge_usd_micro,
+        spent_usd_micro=task.spent_usd_micro,
     )
 
 

@@ -91,29 +91,36 @@ def test_counters_change_only_in_the_state_machine(assembly: Any) -> None:
     # The Map counts the attempt for its iterations, and its tally carries the count on.
     candidates = states["Make candidates"]
     assert candidates["ItemSelector"]["loop"]["attempt.$"] == "States.MathAdd($.loop.tally.attempt, 1)"
-    # Each candidate answers [attempt, passed, cost]: the tally reads them with intrinsic functions alone.
+    # Each candidate answers [attempt, passed, cost, spent before]: the tally reads them with intrinsic
+    # functions alone.
     selector = candidates["ResultSelector"]
-    assert set(selector) == {"attempt.$", "accepted.$", "usd_micro.$"}
     assert selector["attempt.$"] == "States.ArrayGetItem(States.ArrayGetItem($, 0), 0)"
     assert all("[*]" not in value and "$[" not in value for value in selector.values())
     validate = candidates["ItemProcessor"]["States"]["Validate image"]
     assert validate["ResultSelector"] == {
         "kept.$": "States.Array($.Payload.attempt, $.Payload.passed, "
-        "States.MathAdd($.Payload.image_usd_micro, $.Payload.judge_usd_micro))"
+        "States.MathAdd($.Payload.image_usd_micro, $.Payload.judge_usd_micro), $.Payload.spent_usd_micro)"
     }
     assert validate["OutputPath"] == "$.kept"
     assert candidates["ResultPath"] == "$.loop.tally"
     # Each new prompt starts with no attempt made at it.
     assert states["Use the revised prompt"]["Parameters"]["revision.$"] == "States.MathAdd($.loop.revision, 1)"
     for start in ("Start with the original prompt", "Use the translation", "Use the revised prompt"):
-        assert states[start]["Parameters"]["tally"] == {"attempt": 0}
+        assert states[start]["Parameters"]["tally"]["attempt"] == 0
         assert states[start]["ResultPath"] == "$.loop"
+    # The spend travels in the tally: each new prompt adds its rewrite's cost, the Map its attempt's.
+    assert states["Start with the original prompt"]["Parameters"]["tally"]["spent_usd_micro"] == 0
+    assert (
+        states["Use the revised prompt"]["Parameters"]["tally"]["spent_usd_micro.$"]
+        == "States.MathAdd($.loop.tally.spent_usd_micro, $.proposal.usd_micro)"
+    )
+    assert candidates["ItemSelector"]["loop"]["spent_usd_micro.$"] == "$.loop.tally.spent_usd_micro"
+    assert set(selector) == {"attempt.$", "accepted.$", "spent_usd_micro.$"}
     # One Choice decides after each attempt, its rules in order: accepted, another attempt, a revision
     # (each only within the spending cap), the cap reached with budget left, the budget used up.
-    assert states["Make candidates"]["Next"] == "Count the attempt's cost"
-    assert states["Count the attempt's cost"]["ResultPath"] == "$.loop.spend"
+    assert states["Make candidates"]["Next"] == "Accepted, try again or revise?"
     decide = states["Accepted, try again or revise?"]
-    within = {"attempt": "$.loop.spend.next_attempt_usd_micro", "revision": "$.loop.spend.next_revision_usd_micro"}
+    spent = "$.loop.tally.spent_usd_micro"
     attempts_left = {"Variable": "$.loop.tally.attempt", "NumericLessThanPath": "$.request.max_retry_attempts"}
     revisions_left = {"Variable": "$.loop.revision", "NumericLessThanPath": "$.request.max_prompt_revisions"}
     assert decide["Choices"] == [
@@ -121,14 +128,14 @@ def test_counters_change_only_in_the_state_machine(assembly: Any) -> None:
         {
             "And": [
                 attempts_left,
-                {"Variable": within["attempt"], "NumericLessThanEqualsPath": "$.budget.cap_usd_micro"},
+                {"Variable": spent, "NumericLessThanEqualsPath": "$.budget.attempt_within_usd_micro"},
             ],
             "Next": "Make candidates",
         },
         {
             "And": [
                 revisions_left,
-                {"Variable": within["revision"], "NumericLessThanEqualsPath": "$.budget.cap_usd_micro"},
+                {"Variable": spent, "NumericLessThanEqualsPath": "$.budget.revision_within_usd_micro"},
             ],
             "Next": "Revise prompt",
         },

@@ -721,9 +721,10 @@ class TaskStates:
         attempt = min(chosen.attempt, request.max_retry_attempts)
         # The tally counts the attempts made at this prompt: the Map is entered before its attempt.
         made = attempt - 1 if state in self.in_map else attempt
-        loop = {"revision": revision, "tally": {"attempt": made}, "candidates": list(range(1, request.candidates + 1))}
+        tally = {"attempt": made, "spent_usd_micro": 0}
+        loop = {"revision": revision, "tally": tally, "candidates": list(range(1, request.candidates + 1))}
         loop |= {"prompt": request.prompt, "negative_prompt": request.negative_prompt, "strength": request.strength}
-        loop |= {"prompt_usd_micro": 0, "spend": {"spent_usd_micro": 0}}
+        loop |= {"prompt_usd_micro": 0}
         outer = {"request": request.model_dump(mode="json"), "run": run, "loop": loop}
         outer["budget"] = budget(request).model_dump()
         outer["failure"] = {"Error": "ModelUnavailable", "Cause": chosen.cause}

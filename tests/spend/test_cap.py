@@ -8,7 +8,7 @@ from common.errors import InvalidInput
 from common.settings import Settings
 from save.batch import open_batch
 from tests.conftest import load_event
-from tests.statemachine.helpers import attempts, manifest
+from tests.statemachine.helpers import attempts, exits, manifest
 from tests.unit.test_save_batch import FIRST, _keys, bucket, quotas  # noqa: F401 (the fixture)
 
 CAP = 0.3
@@ -31,11 +31,20 @@ def test_a_judge_that_rejects_everything_stops_at_the_cap_with_the_best_image_ke
     assert all(e["key"] for e in record["entries"])
 
 
-def test_without_a_cap_the_same_run_uses_its_whole_budget(runner: Any) -> None:
+def test_without_a_cap_the_same_run_uses_its_whole_budget(runner: Any, s3: Any) -> None:
     result = runner(reject_first=99).run(load_event("small_budget.json"), "uncapped")
 
     assert result.error == "RequirementsNotMet"
     assert attempts(result) == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    # The spend the state machine kept, attempt by attempt and across the revision, is what the manifest
+    # says each call cost (each entry carries the cost of the rewrite that wrote its prompt).
+    spent = [made["loop"]["tally"]["spent_usd_micro"] for made in exits(result, "Make candidates")]
+    entries = manifest(s3, result)["entries"]
+    calls = [e["cost"]["image_usd"] + e["cost"]["judge_usd"] for e in entries]
+    rewrite = entries[2]["cost"]["prompt_usd"]
+    assert rewrite > 0 and entries[0]["cost"]["prompt_usd"] == 0
+    running = [sum(calls[: n + 1]) + (rewrite if n >= 2 else 0) for n in range(4)]
+    assert spent == [round(usd * 1_000_000) for usd in running]
 
 
 def test_a_batch_whose_worst_case_is_over_its_cap_is_refused_naming_both_figures(

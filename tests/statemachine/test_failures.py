@@ -104,11 +104,11 @@ def test_candidates_are_judged_in_parallel_and_the_best_passing_one_wins(runner:
     [made] = exits(result, "Make candidates")
     tally = made["loop"]["tally"]
     judged = verdicts(result)
-    # The Map adds up what its three candidates cost, from their answers alone.
+    # The Map adds what its three candidates cost to what was spent before (nothing), from their answers alone.
     assert tally == {
         "attempt": 1,
         "accepted": True,
-        "usd_micro": sum(c["image_usd_micro"] + c["judge_usd_micro"] for c in judged),
+        "spent_usd_micro": sum(c["image_usd_micro"] + c["judge_usd_micro"] for c in judged),
     }
     assert sorted(c["candidate"] for c in judged) == [1, 2, 3]
     assert [c["passed"] for c in judged].count(False) == 1

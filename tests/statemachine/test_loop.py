@@ -15,7 +15,6 @@ ONE_ATTEMPT = [
     "Generate image",
     "Save image",
     "Validate image",
-    "Count the attempt's cost",
     "Accepted, try again or revise?",
 ]
 
@@ -105,7 +104,7 @@ def test_a_refused_generation_is_a_failed_attempt_without_a_judge(runner: Any, s
     result = run.run(load_event("small_budget.json"), "refused")
 
     assert result.status == "SUCCEEDED"
-    assert result.states_entered()[3:10] == [*ONE_ATTEMPT, "Make candidates"]
+    assert result.states_entered()[3:9] == [*ONE_ATTEMPT, "Make candidates"]
     # Validate answers the refusal from the refusal itself: only the second image meets the judge.
     refused, judged = verdicts(result)
     assert (refused["attempt"], refused["key"], refused["passed"], refused["score"]) == (1, None, False, 0)

@@ -155,6 +155,7 @@ def test_validate_reads_the_image_and_records_the_verdict(s3: Any, settings: Any
         "image_usd_micro": 0,
         # The stubbed answer's usage (1,200 in, 150 out) at Claude Sonnet 4.6's us. price.
         "judge_usd_micro": 1200 * 3.3 + 150 * 16.5,
+        "spent_usd_micro": 0,
     }
     [entry] = store.read()[0].entries
     assert entry.verdict is not None and entry.verdict.passed and entry.verdict.judged_by == task.validator.model_id

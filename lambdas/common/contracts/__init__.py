@@ -15,16 +15,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from common.catalogue import base_model_id
 from common.image_files import probe
+from common.model import Model
 
 _HERE = Path(__file__).parent
 FAMILY_FILES = ("stability", "stability_edit", "sdxl", "nova_canvas", "titan_image")
 
 
-class _Data(BaseModel):
+class _Data(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

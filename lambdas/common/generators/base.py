@@ -11,10 +11,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import ConfigDict, field_validator, model_validator
 
 from common.contracts import contract_for
 from common.errors import InvalidInput, shown
+from common.model import Model
 from common.sections import valid_model_id
 
 
@@ -61,7 +62,7 @@ def image_or_refusal(encoded: object, seed: int, content_type: str, extension: s
     return GeneratedImage(data=data, seed=seed, content_type=content_type, extension=extension)
 
 
-class ImageGenerator(BaseModel, ABC):
+class ImageGenerator(Model, ABC):
     """One Bedrock request family: its parameters, request body, response shape and prompt style."""
 
     # Strict like the rest of the request: "3" is not 3, as in the API's JSON schema.
