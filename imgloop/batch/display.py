@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from common.quotas import duration_text
 from imgloop.batch.progress import BatchFollower, Progress, ProgressLine
 
 
@@ -81,15 +82,7 @@ class BatchDisplay:
         finished = done - done_then
         plan = self._follower.opened.plan if self._follower.opened else None
         if left and finished and minutes > 0:
-            text += f", {_left(left * minutes * 60 / finished)} left"
+            text += f", {duration_text(left * minutes * 60 / finished)} left"
         elif left and plan is not None and plan.items:
-            text += f", about {_left(plan.duration_s * left / plan.items)} left (planned)"
+            text += f", about {duration_text(plan.duration_s * left / plan.items)} left (planned)"
         return text
-
-
-def _left(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

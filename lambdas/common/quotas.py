@@ -163,7 +163,9 @@ class BatchPlan(Model):
     def lines(self) -> list[str]:
         """The plan in words, as the batch commands show it."""
         rate = f"{self.images_per_minute:.1f} image request(s) a minute"
-        text = f"plan: {self.concurrency} item(s) at once, about {rate}, {_duration(self.duration_s)} for {self.items}"
+        text = (
+            f"plan: {self.concurrency} item(s) at once, about {rate}, {duration_text(self.duration_s)} for {self.items}"
+        )
         lines = [text + " item(s)"]
         if self.binding is not None and self.binding_per_minute is not None:
             quota = self.binding
@@ -224,7 +226,8 @@ def _mean(work: list[ItemWork]) -> ItemWork:
     )
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """A duration as a person reads it: seconds, minutes or hours."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
