@@ -162,6 +162,8 @@ def not_met(stopped_by: str) -> sfn.TaskInput:
         stopped_by=stopped_by,
         spent_usd_micro=sfn.JsonPath.number_at("$.loop.tally.spent_usd_micro"),
         budget=sfn.JsonPath.object_at("$.budget"),
+        attempt=sfn.JsonPath.number_at("$.loop.tally.attempt"),
+        **_request("max_retry_attempts"),
     )
 
 

@@ -72,10 +72,10 @@ def close_not_met(task: CloseNotMet, s3: Any) -> NotMet:
     cause = f"No image met the requirement. {summary(manifest, task.run)}"
     if task.stopped_by == "cap":
         # The state machine's figures: what its tasks reported, and the ceiling it compared with the cap.
-        spent, plan = to_usd(task.spent_usd_micro), task.budget
+        spent, (step, ceiling) = to_usd(task.spent_usd_micro), task.stopped_step
         cause = (
-            f"Stopped at the spending cap (max_cost_usd ${to_usd(plan.cap_usd_micro):.4f}): ${spent:.4f} spent, "
-            f"and the next attempt could cost up to ${to_usd(plan.attempt_usd_micro):.4f} more. {cause}"
+            f"Stopped at the spending cap (max_cost_usd ${to_usd(task.budget.cap_usd_micro):.4f}): ${spent:.4f} "
+            f"spent, and {step} could cost up to ${to_usd(ceiling):.4f} more. {cause}"
         )
     return NotMet(cause=cause)
 

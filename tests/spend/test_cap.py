@@ -21,6 +21,8 @@ def test_a_judge_that_rejects_everything_stops_at_the_cap_with_the_best_image_ke
     assert result.status == "FAILED"
     assert result.error == "RequirementsNotMet"
     assert result.cause.startswith(f"Stopped at the spending cap (max_cost_usd ${CAP:.4f}): $")
+    # Both attempts at the prompt were made: what the cap stopped was a revised prompt and its attempt.
+    assert "spent, and a revised prompt and its attempt could cost up to $" in result.cause
     # The budget had a revised prompt left; its worst case would have passed the cap.
     assert attempts(result) == [(0, 1), (0, 2)]
     assert result.states_entered()[-2:] == ["Report spending cap reached", "Spending cap reached"]

@@ -10,6 +10,7 @@ import pytest
 from common.errors import InvalidInput
 from common.images import decode_metadata, encode_metadata
 from common.manifest import Entry, Manifest, ManifestStore
+from common.prices import to_usd
 from common.results import Generated
 from common.tasks import CloseNotMet, ExecutionStart, RecordTask
 from imgloop.local import serial_s3
@@ -144,7 +145,13 @@ def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -
     store.update(lambda m: m.put_entry(refused))
 
     closing = CloseNotMet(
-        action="requirements_not_met", run=task.run, stopped_by="budget", spent_usd_micro=0, budget=task.budget
+        action="requirements_not_met",
+        run=task.run,
+        stopped_by="budget",
+        spent_usd_micro=0,
+        budget=task.budget,
+        attempt=4,
+        max_retry_attempts=4,
     )
     cause = close_not_met(closing, s3).cause
     assert cause.startswith(
@@ -164,10 +171,19 @@ def test_a_run_stopped_at_its_cap_names_the_cap_and_what_was_spent(s3: Any, sett
         stopped_by="cap",
         spent_usd_micro=345_678,
         budget=opened.budget,
+        attempt=2,
+        max_retry_attempts=3,
     )
     cause = close_not_met(closing, s3).cause
-    assert cause.startswith("Stopped at the spending cap (max_cost_usd $0.5000): $0.3457 spent, and the next attempt")
-    assert "No image met the requirement." in cause
+    attempt, revision = to_usd(opened.budget.attempt_usd_micro), to_usd(opened.budget.revision_usd_micro)
+    assert cause.startswith(
+        f"Stopped at the spending cap (max_cost_usd $0.5000): $0.3457 spent, and the next attempt could cost up to "
+        f"${attempt:.4f} more. No image met the requirement."
+    )
+    # With the prompt's attempts used up, what the cap stopped was a revised prompt, at its own ceiling.
+    cause = close_not_met(closing.model_copy(update={"attempt": 3}), s3).cause
+    assert f"spent, and a revised prompt and its attempt could cost up to ${revision:.4f} more." in cause
+    assert revision > attempt
 
 
 def test_a_cap_below_the_first_attempt_is_invalid_input_before_any_write(s3: Any, settings: Any) -> None:
