@@ -66,8 +66,8 @@ class Settings:
     # batch_quota_utilisation: a batch of this many one-image items against the stand-in's quota on the image
     # model (requests a minute), its time scaled by quota_scale; then the first quota_default_items of it again
     # at the fixed default concurrency, for comparison. The scale leaves this machine's orchestration
-    # (unscaled, about 0.4 s of wall time an item with 11 running) near the 1 s an attempt the plan allows
-    # for Step Functions and Lambda on AWS: at 0.25 it stood for 1.6 s and the batch lagged its plan.
+    # (unscaled, with 11 items running) near the 1 s an attempt the plan allows for Step Functions and
+    # Lambda on AWS: at 0.25 an item took about 13.4 s on the scaled clock against the plan's 12.0.
     quota_items: int = 1000
     quota_images_per_minute: float = 60.0
     quota_scale: float = 0.5
