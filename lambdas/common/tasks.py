@@ -177,15 +177,8 @@ class CloseNotMet(Payload):
     budget: Budget
     # The attempts made at the last prompt, and the most it may have: whether the step the cap stopped was
     # another attempt or a revised prompt (the cause names its ceiling).
-    attempt: _Number = Field(ge=0, le=MAX_ATTEMPTS)
+    attempt: _Number = Field(ge=1, le=MAX_ATTEMPTS)
     max_retry_attempts: _Number = Field(ge=1, le=MAX_ATTEMPTS)
-
-    @property
-    def stopped_step(self) -> tuple[str, int]:
-        """What the cap stopped, and the most it could have cost (micro-dollars)."""
-        if self.attempt < self.max_retry_attempts:
-            return "the next attempt", self.budget.attempt_usd_micro
-        return "a revised prompt and its attempt", self.budget.revision_usd_micro
 
 
 class CloseFailed(Payload):

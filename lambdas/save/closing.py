@@ -72,9 +72,13 @@ def close_not_met(task: CloseNotMet, s3: Any) -> NotMet:
     cause = f"No image met the requirement. {summary(manifest, task.run)}"
     if task.stopped_by == "cap":
         # The state machine's figures: what its tasks reported, and the ceiling it compared with the cap.
-        spent, (step, ceiling) = to_usd(task.spent_usd_micro), task.stopped_step
+        spent, budget = to_usd(task.spent_usd_micro), task.budget
+        if task.attempt < task.max_retry_attempts:
+            step, ceiling = "the next attempt", budget.attempt_usd_micro
+        else:
+            step, ceiling = "a revised prompt and its attempt", budget.revision_usd_micro
         cause = (
-            f"Stopped at the spending cap (max_cost_usd ${to_usd(task.budget.cap_usd_micro):.4f}): ${spent:.4f} "
+            f"Stopped at the spending cap (max_cost_usd ${to_usd(budget.cap_usd_micro):.4f}): ${spent:.4f} "
             f"spent, and {step} could cost up to ${to_usd(ceiling):.4f} more. {cause}"
         )
     return NotMet(cause=cause)

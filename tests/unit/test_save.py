@@ -11,7 +11,7 @@ from common.errors import InvalidInput
 from common.images import decode_metadata, encode_metadata
 from common.manifest import Entry, Manifest, ManifestStore
 from common.prices import to_usd
-from common.results import Generated
+from common.results import Generated, Opened
 from common.tasks import CloseNotMet, ExecutionStart, RecordTask
 from imgloop.local import serial_s3
 from save.closing import close_not_met
@@ -113,6 +113,13 @@ def entry_adder(entry: Entry) -> Callable[[Manifest], None]:
     return lambda manifest: manifest.put_entry(entry)
 
 
+def _not_met(opened: Opened, stopped_by: str, **loop: int) -> CloseNotMet:
+    """Save's closing of an opened run whose budget or cap is used up; `loop`: the state machine's figures."""
+    return CloseNotMet(
+        action="requirements_not_met", run=opened.run, stopped_by=stopped_by, budget=opened.budget, **loop
+    )
+
+
 def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -> None:
     from common.manifest import Verdict
 
@@ -144,16 +151,7 @@ def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -
     )
     store.update(lambda m: m.put_entry(refused))
 
-    closing = CloseNotMet(
-        action="requirements_not_met",
-        run=task.run,
-        stopped_by="budget",
-        spent_usd_micro=0,
-        budget=task.budget,
-        attempt=4,
-        max_retry_attempts=4,
-    )
-    cause = close_not_met(closing, s3).cause
+    cause = close_not_met(_not_met(task, "budget", spent_usd_micro=0, attempt=4, max_retry_attempts=4), s3).cause
     assert cause.startswith(
         "No image met the requirement. 3 image(s) made (3 judged) and 1 generation(s) refused over 1 prompt(s)."
     )
@@ -165,15 +163,7 @@ def test_not_met_points_at_the_best_image(s3: Any, settings: Any, bucket: str) -
 def test_a_run_stopped_at_its_cap_names_the_cap_and_what_was_spent(s3: Any, settings: Any, bucket: str) -> None:
     opened = open_run({"prompt": "a fox", "max_cost_usd": 0.5}, _started("run-cap", "now"), settings, s3)
     assert opened.budget.cap_usd_micro == 500_000
-    closing = CloseNotMet(
-        action="requirements_not_met",
-        run=opened.run,
-        stopped_by="cap",
-        spent_usd_micro=345_678,
-        budget=opened.budget,
-        attempt=2,
-        max_retry_attempts=3,
-    )
+    closing = _not_met(opened, "cap", spent_usd_micro=345_678, attempt=2, max_retry_attempts=3)
     cause = close_not_met(closing, s3).cause
     attempt, revision = to_usd(opened.budget.attempt_usd_micro), to_usd(opened.budget.revision_usd_micro)
     assert cause.startswith(
